@@ -1,0 +1,48 @@
+# Two commands do all setup on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# pytest-xdist workers; the suite is database-bound, 2 cores here.
+TEST_WORKERS ?= auto
+
+.PHONY: run test lint format bench clean-db migrate
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --upgrade pip
+	$(VENV)/bin/pip install -r requirements-dev.txt
+	touch $(STAMP)
+
+migrate: $(STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_roles
+
+run: migrate
+	$(PY) manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT)/ (log in with a demo account above)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	@# Start the embedded PostgreSQL once (when DATABASE_URL is unset) before parallel workers race to.
+	$(PY) manage.py check --database default -v0
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: $(STAMP)
+	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then $(PY) -m bench; else echo "No benchmarks yet (bench/)."; fi
+
+# Stops the embedded PostgreSQL and deletes its data (development only).
+clean-db:
+	-$(PY) -c "import pgserver; pgserver.get_server('var/pg', cleanup_mode='stop').cleanup()"
+	rm -rf var/pg

@@ -1,0 +1,58 @@
+"""Audit context: who, why and which request, attached to every pghistory event a service writes."""
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pghistory
+from django.db import transaction
+from pghistory import runtime
+
+from core.exceptions import ReasonRequired
+
+_current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+
+def current_request_id() -> str:
+    return _current_request_id.get()
+
+
+def set_request_id(request_id: str) -> contextvars.Token:
+    return _current_request_id.set(request_id)
+
+
+def reset_request_id(token: contextvars.Token) -> None:
+    _current_request_id.reset(token)
+
+
+def _context_active() -> bool:
+    return hasattr(runtime._tracker, "value")
+
+
+@contextmanager
+def audited(*, by, reason: str = "") -> Iterator[None]:
+    """Run a change atomically inside an audit context carrying user, reason and request id.
+
+    Each outermost service call opens its own pghistory context: a request-wide context would be
+    shared by every change in the request, so the last reason given would be recorded against all.
+    A service called from another service joins the caller's context (and its reason).
+    """
+    if _context_active():
+        with transaction.atomic():
+            yield
+        return
+    metadata = {
+        "user": by.pk if by is not None else None,
+        "username": by.get_username() if by is not None else "system",
+        "reason": reason.strip(),
+        "request_id": current_request_id(),
+    }
+    with pghistory.context(**metadata), transaction.atomic():
+        yield
+
+
+def require_reason(reason: str | None) -> str:
+    """Changes after first entry need a reason (SPEC §8)."""
+    if reason is None or not reason.strip():
+        raise ReasonRequired()
+    return reason.strip()

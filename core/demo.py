@@ -1,0 +1,148 @@
+"""The demo trial of paper.md, built through the real services so audit, rules and statuses are real.
+
+Idempotent: users are updated in place and a woman whose demo record number already exists is skipped.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+
+from core.models import EligibilityCriterion, Site, SiteMembership
+from core.roles import roles_sync
+from patients import services
+from patients.demo_profiles import DemoProfile, demo_profiles
+from patients.models import PatientIdentity
+from patients.services import BaselineInput, IdentityInput
+
+DEFAULT_PASSWORD = "demo-password-1"
+ENROLMENT_START = date(2023, 3, 6)
+# Women screened but not eligible (CONSORT "excluded"): enrolment index after which each appears,
+# and the criterion that excluded her. Invented for the demo; the paper reports no screening log.
+SCREEN_FAILURES = [
+    (9, "FAILED_TRANSFERS_2PLUS"),
+    (23, "THROMBOPHILIA_ANTICOAG"),
+    (37, "UTERINE_ANOMALY"),
+    (51, "PLATELETS_100PLUS"),
+    (66, "HIT_OR_LMWH_ALLERGY"),
+    (74, "AGE_20_40"),
+]
+SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu"]
+GIVEN_NAMES = ["Fang", "Min", "Jing", "Li", "Yan", "Xiu", "Hua", "Ying", "Hong", "Lan", "Mei", "Juan", "Xia", "Ping"]
+# (username, role, site codes, is Django staff)
+DEMO_USERS = [
+    ("staff", "site_staff", ["SZ"], False),
+    ("investigator", "investigator", ["SZ"], False),
+    ("monitor", "monitor", [], False),
+    ("statistician", "statistician", [], False),
+    ("admin", "admin", [], True),
+    ("staff_bj", "site_staff", ["BJ"], False),
+]
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    users: list[str]
+    created_patients: int
+    existing_patients: int
+
+
+def _sites() -> dict[str, Site]:
+    sz = Site.objects.get_or_create(code="SZ", defaults={"name": "Trial centre (Shenzhen)"})[0]
+    bj = Site.objects.get_or_create(code="BJ", defaults={"name": "Second site (Beijing)"})[0]
+    return {"SZ": sz, "BJ": bj}
+
+
+def _users(password: str, sites: dict[str, Site]) -> dict:
+    users = {}
+    for username, role, site_codes, is_staff in DEMO_USERS:
+        user, created = get_user_model().objects.get_or_create(
+            username=username, defaults={"is_staff": is_staff, "email": f"{username}@demo.invalid"}
+        )
+        # Only touch the row when something differs, so a second run changes nothing.
+        if created or not user.check_password(password) or user.is_staff != is_staff:
+            user.is_staff = is_staff
+            user.set_password(password)
+            user.save()
+        user.groups.set([Group.objects.get(name=role)])
+        for code in site_codes:
+            SiteMembership.objects.get_or_create(user=user, site=sites[code])
+        users[username] = user
+    return users
+
+
+def _name(n: int) -> str:
+    return f"{SURNAMES[n % len(SURNAMES)]} {GIVEN_NAMES[(n * 5) % len(GIVEN_NAMES)]}{GIVEN_NAMES[(n * 3 + 1) % 14]}"
+
+
+def _birth_date(age: int, screening_date: date, n: int) -> date:
+    """A date of birth giving `age` completed years on the screening date."""
+    return date(screening_date.year - age - 1, 1, 1) + timedelta(days=(screening_date.timetuple().tm_yday + n % 300))
+
+
+def _all_met() -> dict[str, bool]:
+    return {c.code: c.kind == "inclusion" for c in EligibilityCriterion.objects.filter(active=True)}
+
+
+def _screen(site, staff, n: int, age: int, screening_date: date, answers: dict[str, bool]):
+    mrn = f"DEMO-{n:04d}"
+    if PatientIdentity.objects.filter(medical_record_number=mrn, patient__site=site).exists():
+        return None
+    identity = IdentityInput(
+        full_name=_name(n),
+        medical_record_number=mrn,
+        date_of_birth=_birth_date(age, screening_date, n),
+        phone=f"+86 755 {8000_0000 + n:08d}",
+    )
+    return services.patient_screen(
+        site=site, identity=identity, screening_date=screening_date, answers=answers, by=staff
+    )
+
+
+def _enrol(site, staff, n: int, profile: DemoProfile, screening_date: date) -> bool:
+    patient = _screen(site, staff, n, profile.age, screening_date, _all_met())
+    if patient is None:
+        return False
+    services.consent_record(patient=patient, form_version="v2.1", signed_on=screening_date, by=staff)
+    patient.refresh_from_db()
+    baseline = BaselineInput(
+        height_cm=profile.height_cm,
+        weight_kg=profile.weight_kg,
+        previous_failed_transfers=profile.previous_failed_transfers,
+        prior_miscarriages=profile.prior_miscarriages,
+        infertility_type=profile.infertility_type,
+        infertility_years=profile.infertility_years,
+        education=profile.education,
+        amh_ng_ml=profile.amh_ng_ml,
+    )
+    services.baseline_record(patient=patient, data=baseline, by=staff)
+    return True
+
+
+def _screen_failure(site, staff, n: int, criterion: str, screening_date: date) -> bool:
+    answers = _all_met()
+    answers[criterion] = not answers[criterion]
+    age = 42 if criterion == "AGE_20_40" else 33
+    return _screen(site, staff, n, age, screening_date, answers) is not None
+
+
+@transaction.atomic
+def demo_trial_seed(*, password: str = DEFAULT_PASSWORD) -> DemoSummary:
+    """Sites, one user per role, and the 80 women (plus screen failures) of the demo trial at SZ."""
+    roles_sync()
+    sites = _sites()
+    users = _users(password, sites)
+    failures_after = dict(SCREEN_FAILURES)
+    created = existing = 0
+    n = 0
+    for profile in demo_profiles():
+        n += 1
+        screening_date = ENROLMENT_START + timedelta(days=5 * n)
+        done = _enrol(sites["SZ"], users["staff"], n, profile, screening_date)
+        created, existing = created + done, existing + (not done)
+        if profile.index in failures_after:
+            n += 1
+            _screen_failure(sites["SZ"], users["staff"], n, failures_after[profile.index], screening_date)
+    return DemoSummary(users=[u for u, *_ in DEMO_USERS], created_patients=created, existing_patients=existing)

@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand
+
+from core.demo import DEFAULT_PASSWORD, demo_trial_seed
+
+
+class Command(BaseCommand):
+    help = "Load the demo trial of paper.md (idempotent) and print the demo accounts."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password of every demo account")
+
+    def handle(self, *args, password, **options):
+        summary = demo_trial_seed(password=password)
+        self.stdout.write(
+            f"Demo trial: {summary.created_patients} women enrolled now, {summary.existing_patients} already present."
+        )
+        self.stdout.write(f"Demo accounts (password: {password}):")
+        for username in summary.users:
+            self.stdout.write(f"  {username}")

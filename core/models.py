@@ -1,0 +1,175 @@
+"""Trial configuration (stored as data), sites and memberships, and the base of every clinical record."""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+class TrialStatus(models.TextChoices):
+    SETUP = "setup", "Setup"
+    RECRUITING = "recruiting", "Recruiting"
+    CLOSED = "closed", "Closed"
+    LOCKED = "locked", "Locked"
+
+
+@pghistory.track()
+class Trial(models.Model):
+    """The trial this deployment runs; one row (the first trial configured)."""
+
+    name = models.CharField(max_length=300)
+    registration_id = models.CharField(max_length=100, blank=True)
+    target_sample_size = models.PositiveIntegerField()
+    allocation_ratio = models.CharField(max_length=20, default="1:1")
+    results_blinded = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=TrialStatus.choices, default=TrialStatus.SETUP)
+
+    class Meta:
+        # Role permissions live here because they are about the trial as a whole, not one table.
+        permissions = [
+            ("enter_clinical_data", "Enter and edit clinical data of own sites"),
+            ("view_identity", "See identity (PHI) of own sites' patients"),
+            ("view_all_sites", "Read clinical data of every site"),
+            ("view_dashboards", "View outcome dashboards"),
+            ("sign_casebook", "Sign casebooks electronically"),
+            ("raise_query", "Raise and close data queries"),
+            ("verify_source_data", "Mark forms source-data-verified"),
+            ("view_allocation", "See allocation lists and unused slots"),
+            ("view_unblinded_results", "See results by arm when results are blinded"),
+            ("export_data", "Export analysis data sets"),
+            ("recompute_statistics", "Trigger statistics recomputation"),
+            ("lock_database", "Lock and unlock the trial database"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+@pghistory.track()
+class Arm(models.Model):
+    code = models.CharField(max_length=10, unique=True)
+    label = models.CharField(max_length=200)
+    is_control = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_control"], condition=models.Q(is_control=True), name="one_control_arm")
+        ]
+
+    def __str__(self):
+        return f"{self.code} — {self.label}"
+
+
+@pghistory.track()
+class Site(models.Model):
+    code = models.CharField(
+        max_length=6,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{2,6}$", "Site code is 2–6 uppercase letters.")],
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return f"{self.code} — {self.name}"
+
+
+@pghistory.track()
+class SiteMembership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "site"], name="one_membership_per_user_site")]
+
+    def __str__(self):
+        return f"{self.user} @ {self.site.code}"
+
+
+class CriterionKind(models.TextChoices):
+    INCLUSION = "inclusion", "Inclusion"
+    EXCLUSION = "exclusion", "Exclusion"
+
+
+@pghistory.track()
+class EligibilityCriterion(models.Model):
+    """One checklist line; `true` means met (inclusion) or present (exclusion)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    text = models.CharField(max_length=300)
+    kind = models.CharField(max_length=10, choices=CriterionKind.choices)
+    order = models.PositiveSmallIntegerField(default=0)
+    # Age bounds let screening cross-check the answer against the date of birth.
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order", "code"]
+        verbose_name_plural = "eligibility criteria"
+
+    def __str__(self):
+        return self.code
+
+
+@pghistory.track()
+class Timepoint(models.Model):
+    """A visit anchored to the embryo transfer (ET) day, with its window in days."""
+
+    code = models.CharField(max_length=20, unique=True)
+    label = models.CharField(max_length=200)
+    day_offset = models.SmallIntegerField(help_text="Days after embryo transfer")
+    window_before = models.PositiveSmallIntegerField(default=0)
+    window_after = models.PositiveSmallIntegerField(default=0)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.code
+
+
+def clinical_triggers() -> list:
+    """Database rules shared by every clinical table: no hard deletes, no change without a reason."""
+    return [
+        pgtrigger.Protect(name="no_delete_void_instead", operation=pgtrigger.Delete),
+        pgtrigger.Trigger(
+            name="update_requires_reason",
+            operation=pgtrigger.Update,
+            when=pgtrigger.Before,
+            func=(
+                "IF COALESCE(NULLIF(current_setting('pghistory.context_metadata', true), '')::jsonb"
+                " ->> 'reason', '') = '' THEN "
+                "RAISE EXCEPTION 'a reason is required to change a record of %', TG_TABLE_NAME "
+                "USING ERRCODE = 'check_violation'; END IF; RETURN NEW;"
+            ),
+        ),
+    ]
+
+
+class ClinicalRecord(models.Model):
+    """Who entered and changed a record, its version (optimistic locking) and its void state."""
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    void_reason = models.TextField(blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None

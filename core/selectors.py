@@ -1,0 +1,67 @@
+"""Reads of the audit trail: pghistory events turned into who / when / field / old → new / why."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+
+# Bookkeeping columns that change on every save and would only repeat what the entry header says.
+_NOT_SHOWN = {"id", "version", "created_at", "updated_at", "created_by", "updated_by", "voided_by", "patient"}
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    username: str
+    reason: str
+    request_id: str
+    record: str
+    action: str  # "created" | "changed" | "voided"
+    changes: tuple[FieldChange, ...]
+
+
+def _snapshot(event, fields: list[str]) -> dict:
+    return {name: getattr(event, name) for name in fields}
+
+
+def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEntry]:
+    """Audit entries of one tracked model, diffing each event against the previous one of the same row."""
+    fields = [
+        f.attname if f.is_relation else f.name
+        for f in event_model.pgh_tracked_model._meta.concrete_fields
+        if f.name not in _NOT_SHOWN
+    ]
+    events = event_model.objects.filter(**filters).select_related("pgh_context").order_by("pgh_obj_id", "pgh_id")
+    entries = []
+    for _, row_events in groupby(events, key=lambda e: e.pgh_obj_id):
+        previous = None
+        for event in row_events:
+            current = _snapshot(event, fields)
+            changes = tuple(
+                FieldChange(name, None if previous is None else previous[name], value)
+                for name, value in current.items()
+                if previous is None or previous[name] != value
+            )
+            if previous is not None and not changes:
+                continue
+            metadata = event.pgh_context.metadata if event.pgh_context else {}
+            voided = previous is not None and previous.get("voided_at") is None and current.get("voided_at")
+            entries.append(
+                AuditEntry(
+                    at=event.pgh_created_at,
+                    username=metadata.get("username", "system"),
+                    reason=metadata.get("reason", ""),
+                    request_id=metadata.get("request_id", ""),
+                    record=record_label,
+                    action="created" if previous is None else ("voided" if voided else "changed"),
+                    changes=tuple(c for c in changes if previous is not None or c.new not in (None, "")),
+                )
+            )
+            previous = current
+    return entries

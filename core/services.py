@@ -1,0 +1,62 @@
+"""Writes shared by every clinical record: audited update with optimistic locking, and voiding."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils import timezone
+
+from core.audit import audited, require_reason
+from core.exceptions import InvalidTransition, StaleVersion
+from core.models import ClinicalRecord
+
+
+def _locked_copy(record: ClinicalRecord) -> ClinicalRecord:
+    return type(record).objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=record.pk)
+
+
+def record_update(
+    record: ClinicalRecord,
+    *,
+    changes: Mapping[str, Any],
+    by,
+    reason: str,
+    expected_version: int | None,
+) -> ClinicalRecord:
+    """Apply `changes` if the record is still at `expected_version`; bump the version; audited with reason.
+
+    Fields whose value does not change are ignored; a save that changes nothing writes nothing.
+    """
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        current = _locked_copy(record)
+        if expected_version is not None and current.version != expected_version:
+            raise StaleVersion(
+                changed_by=current.updated_by.get_username(),
+                changed_at=timezone.localtime(current.updated_at),
+                current_version=current.version,
+            )
+        changed = [field for field, value in changes.items() if getattr(current, field) != value]
+        if not changed:
+            return current
+        for field in changed:
+            setattr(current, field, changes[field])
+        current.version += 1
+        current.updated_by = by
+        current.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
+        return current
+
+
+def record_void(record: ClinicalRecord, *, by, reason: str) -> ClinicalRecord:
+    """Mark a record entered in error; it stays in the database and the audit trail."""
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        current = _locked_copy(record)
+        if current.voided_at is not None:
+            raise InvalidTransition("This record is already voided.")
+        current.voided_at = timezone.now()
+        current.voided_by = by
+        current.void_reason = reason
+        current.version += 1
+        current.updated_by = by
+        current.save(update_fields=["voided_at", "voided_by", "void_reason", "version", "updated_by", "updated_at"])
+        return current

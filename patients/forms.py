@@ -1,0 +1,106 @@
+"""Input shape of the registry forms; the rules themselves live in patients.rules via the services."""
+
+from django import forms
+
+from core.forms import BootstrapForm
+from core.models import EligibilityCriterion, Site
+from patients.models import Education, InfertilityType
+from patients.services import BaselineInput, IdentityInput
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ReasonMixin(BootstrapForm):
+    """Edits of existing data carry a reason and the version the user started from."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why is this being changed?")
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class IdentityFields(BootstrapForm):
+    full_name = forms.CharField(max_length=200)
+    medical_record_number = forms.CharField(max_length=50, label="Medical record number")
+    date_of_birth = forms.DateField(widget=DateInput)
+    phone = forms.CharField(max_length=40, required=False)
+
+    def identity(self) -> IdentityInput:
+        data = self.cleaned_data
+        return IdentityInput(
+            full_name=data["full_name"],
+            medical_record_number=data["medical_record_number"],
+            date_of_birth=data["date_of_birth"],
+            phone=data.get("phone") or "",
+        )
+
+
+class ScreeningForm(IdentityFields):
+    site = forms.ModelChoiceField(queryset=Site.objects.none(), empty_label=None)
+    screening_date = forms.DateField(widget=DateInput)
+
+    field_order = ["site", "screening_date", "full_name", "medical_record_number", "date_of_birth", "phone"]
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        self.criteria = list(EligibilityCriterion.objects.filter(active=True))
+        for criterion in self.criteria:
+            prefix = "Inclusion" if criterion.kind == "inclusion" else "Exclusion"
+            question = "met" if criterion.kind == "inclusion" else "present"
+            self.fields[f"criterion_{criterion.code}"] = forms.ChoiceField(
+                label=f"{prefix}: {criterion.text} — {question}?",
+                choices=YES_NO,
+                widget=forms.RadioSelect,
+            )
+
+    def identity_fields(self):
+        return [self[name] for name in self.field_order]
+
+    def criterion_fields(self):
+        return [self[f"criterion_{c.code}"] for c in self.criteria]
+
+    def answers(self) -> dict[str, bool]:
+        return {c.code: self.cleaned_data[f"criterion_{c.code}"] == "yes" for c in self.criteria}
+
+
+class IdentityEditForm(ReasonMixin, IdentityFields):
+    pass
+
+
+class ConsentForm(BootstrapForm):
+    form_version = forms.CharField(max_length=40, label="Consent form version")
+    signed_on = forms.DateField(widget=DateInput, label="Date signed")
+
+
+class ConsentEditForm(ReasonMixin, ConsentForm):
+    pass
+
+
+class BaselineForm(BootstrapForm):
+    height_cm = forms.DecimalField(max_digits=4, decimal_places=1, label="Height (cm)")
+    weight_kg = forms.DecimalField(max_digits=4, decimal_places=1, label="Weight (kg)")
+    previous_failed_transfers = forms.IntegerField(min_value=0, label="Previous failed embryo transfers")
+    prior_miscarriages = forms.IntegerField(min_value=0, label="Prior miscarriages")
+    infertility_type = forms.ChoiceField(choices=InfertilityType.choices)
+    infertility_years = forms.DecimalField(max_digits=3, decimal_places=1, label="Infertility duration (years)")
+    education = forms.ChoiceField(choices=Education.choices)
+    amh_ng_ml = forms.DecimalField(max_digits=5, decimal_places=2, required=False, label="AMH (ng/mL, optional)")
+
+    def baseline(self) -> BaselineInput:
+        return BaselineInput(**{name: self.cleaned_data.get(name) for name in BaselineInput.__dataclass_fields__})
+
+
+class BaselineEditForm(ReasonMixin, BaselineForm):
+    pass
+
+
+class WithdrawForm(BootstrapForm):
+    withdrawn_on = forms.DateField(widget=DateInput, label="Date of withdrawal")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason for withdrawal")
+
+
+class VoidForm(BootstrapForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why was this entered in error?")

@@ -1,0 +1,141 @@
+"""Clinical rules of the registry as pure functions: eligibility, derived age and BMI, plausible ranges.
+
+No Django here: plain values in, plain values out, so the rules are tested without a database.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+EARLIEST_PLAUSIBLE_DATE = date(2000, 1, 1)
+
+# Inclusive plausible ranges for baseline entries; outside them the value is a typing error.
+BASELINE_LIMITS: dict[str, tuple[Decimal, Decimal, str]] = {
+    "height_cm": (Decimal("120"), Decimal("220"), "cm"),
+    "weight_kg": (Decimal("30"), Decimal("200"), "kg"),
+    "previous_failed_transfers": (Decimal("0"), Decimal("30"), "transfers"),
+    "prior_miscarriages": (Decimal("0"), Decimal("20"), "miscarriages"),
+    "infertility_years": (Decimal("0"), Decimal("30"), "years"),
+    "amh_ng_ml": (Decimal("0"), Decimal("30"), "ng/mL"),
+}
+BMI_LIMITS = (Decimal("12"), Decimal("60"))
+
+
+@dataclass(frozen=True)
+class CriterionSpec:
+    code: str
+    kind: str  # "inclusion" | "exclusion"
+    min_age: int | None = None
+    max_age: int | None = None
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    eligible: bool
+    failed: tuple[str, ...]
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    """Completed years of age on a date."""
+    had_birthday = (on.month, on.day) >= (date_of_birth.month, date_of_birth.day)
+    return on.year - date_of_birth.year - (0 if had_birthday else 1)
+
+
+def body_mass_index(height_cm: Decimal, weight_kg: Decimal) -> Decimal:
+    """BMI in kg/m², rounded half-up to 2 decimals."""
+    metres = Decimal(height_cm) / 100
+    return (Decimal(weight_kg) / (metres * metres)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def evaluate_eligibility(criteria: list[CriterionSpec], answers: Mapping[str, bool]) -> EligibilityResult:
+    """Eligible when every inclusion is met and no exclusion is present; failed codes in checklist order."""
+    failed = tuple(
+        c.code
+        for c in criteria
+        if (c.kind == "inclusion" and not answers[c.code]) or (c.kind == "exclusion" and answers[c.code])
+    )
+    return EligibilityResult(eligible=not failed, failed=failed)
+
+
+def screening_errors(
+    criteria: list[CriterionSpec],
+    answers: Mapping[str, object],
+    *,
+    date_of_birth: date,
+    screening_date: date,
+    today: date,
+) -> dict[str, list[str]]:
+    """Every problem with a screening, keyed by field; empty when it may be saved."""
+    errors: dict[str, list[str]] = {}
+    known = {c.code for c in criteria}
+    for code in sorted(set(answers) - known):
+        errors.setdefault("criteria", []).append(f"Unknown criterion {code}.")
+    for c in criteria:
+        if not isinstance(answers.get(c.code), bool):
+            errors.setdefault(f"criterion_{c.code}", []).append(f"Answer criterion {c.code} (yes or no).")
+    errors.update(_date_errors(screening_date=screening_date, date_of_birth=date_of_birth, today=today))
+    if errors:
+        return errors
+    age = age_on(date_of_birth, screening_date)
+    for c in criteria:
+        out_of_bounds = (c.min_age is not None and age < c.min_age) or (c.max_age is not None and age > c.max_age)
+        if c.kind == "inclusion" and answers[c.code] and out_of_bounds:
+            errors.setdefault("date_of_birth", []).append(
+                f"Age at screening is {age}, outside {c.min_age}–{c.max_age} years required by {c.code}: "
+                f"correct the date of birth or answer {c.code} 'not met'."
+            )
+    return errors
+
+
+def _date_errors(*, screening_date: date, date_of_birth: date, today: date) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if screening_date > today:
+        errors["screening_date"] = ["Screening date cannot be in the future."]
+    elif screening_date < EARLIEST_PLAUSIBLE_DATE:
+        errors["screening_date"] = [f"Screening date cannot be before {EARLIEST_PLAUSIBLE_DATE:%Y-%m-%d}."]
+    if date_of_birth >= screening_date:
+        errors["date_of_birth"] = ["Date of birth must be before the screening date."]
+    elif age_on(date_of_birth, screening_date) > 70 or age_on(date_of_birth, screening_date) < 12:
+        errors["date_of_birth"] = ["Date of birth gives an impossible age for IVF (outside 12–70 years)."]
+    return errors
+
+
+def consent_errors(*, signed_on: date, screening_date: date, today: date, form_version: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not form_version.strip():
+        errors["form_version"] = ["Enter the consent form version."]
+    if signed_on > today:
+        errors["signed_on"] = ["Consent cannot be signed in the future."]
+    elif signed_on < screening_date:
+        errors["signed_on"] = [f"Consent cannot be signed before the screening date ({screening_date:%Y-%m-%d})."]
+    return errors
+
+
+def baseline_errors(values: Mapping[str, Decimal | None]) -> dict[str, list[str]]:
+    """Range checks per field, then the derived BMI; missing optional AMH is fine."""
+    errors: dict[str, list[str]] = {}
+    for field, (low, high, unit) in BASELINE_LIMITS.items():
+        value = values.get(field)
+        if value is None:
+            if field != "amh_ng_ml":
+                errors[field] = ["This field is required."]
+            continue
+        if not low <= Decimal(value) <= high:
+            errors[field] = [f"{value} {unit} is outside the plausible range {low}–{high} {unit}."]
+    if "height_cm" not in errors and "weight_kg" not in errors:
+        bmi = body_mass_index(values["height_cm"], values["weight_kg"])
+        if not BMI_LIMITS[0] <= bmi <= BMI_LIMITS[1]:
+            errors["weight_kg"] = [
+                f"Height and weight give a BMI of {bmi} kg/m², outside {BMI_LIMITS[0]}–{BMI_LIMITS[1]}: "
+                "check both values."
+            ]
+    return errors
+
+
+def withdrawal_errors(*, withdrawn_on: date, signed_on: date, today: date) -> dict[str, list[str]]:
+    if withdrawn_on > today:
+        return {"withdrawn_on": ["Withdrawal date cannot be in the future."]}
+    if withdrawn_on < signed_on:
+        return {"withdrawn_on": [f"Withdrawal cannot be before consent was signed ({signed_on:%Y-%m-%d})."]}
+    return {}

@@ -1,0 +1,133 @@
+"""Reads of the patient registry, scoped to the sites the user may see."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from core import access
+from core.models import EligibilityCriterion
+from patients.models import Baseline, Consent, Patient, PatientIdentity, PatientStatus, Screening
+
+
+def patient_list(*, user, status: str = "", query: str = "") -> QuerySet[Patient]:
+    """Patients of the user's sites (all sites for monitors and statisticians), newest study numbers last.
+
+    The search matches the study id; for staff with identity access it also matches name or record
+    number of their own sites' patients.
+    """
+    patients = Patient.objects.filter(access.site_filter(user), voided_at__isnull=True).select_related("site")
+    if status:
+        patients = patients.filter(status=status)
+    query = query.strip()
+    if query:
+        matches = Q(study_id__icontains=query)
+        phi_sites = access.member_site_ids(user) if user.has_perm("core.view_identity") else frozenset()
+        if phi_sites:
+            matches |= Q(site_id__in=phi_sites) & (
+                Q(identity__full_name__icontains=query) | Q(identity__medical_record_number=query)
+            )
+        patients = patients.filter(matches)
+    return patients.order_by("site__code", "sequence_number")
+
+
+def patient_get(*, user, study_id: str) -> Patient:
+    """One patient the user may read; any other answers 404 so other sites' ids are not revealed."""
+    patient = Patient.objects.select_related("site").filter(study_id=study_id).first()
+    if patient is None or not access.can_read_site(user, patient.site_id):
+        raise Http404("No such patient.")
+    return patient
+
+
+def identity_names(*, user, patients: list[Patient]) -> dict[int, str]:
+    """Full names of the listed patients whose identity this user may see (one query)."""
+    visible = [p.pk for p in patients if access.can_view_identity(user, p.site_id)]
+    if not visible:
+        return {}
+    return dict(PatientIdentity.objects.filter(patient_id__in=visible).values_list("patient_id", "full_name"))
+
+
+@dataclass(frozen=True)
+class CriterionAnswer:
+    code: str
+    text: str
+    kind: str
+    answer: bool
+    failed: bool
+
+
+@dataclass(frozen=True)
+class FormState:
+    name: str
+    state: str  # "not started" | "complete" | "voided" | "not applicable"
+    record: object | None = None
+
+
+@dataclass
+class PatientCasebook:
+    patient: Patient
+    identity: PatientIdentity | None
+    screening: Screening
+    consent: Consent | None
+    baseline: Baseline | None
+    criteria: list[CriterionAnswer] = field(default_factory=list)
+    forms: list[FormState] = field(default_factory=list)
+    can_edit: bool = False
+
+
+def _active(records):
+    return next((r for r in records if r.voided_at is None), None)
+
+
+def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
+    """Everything the patient page shows, with identity only for her own site's staff."""
+    screening = Screening.objects.select_related("screened_by").get(patient=patient)
+    consent = _active(patient.consents.select_related("obtained_by").order_by("-pk"))
+    baseline = _active(patient.baselines.order_by("-pk"))
+    identity = PatientIdentity.objects.get(patient=patient) if access.can_view_identity(user, patient.site_id) else None
+    failed = set(screening.failed_criteria)
+    criteria = [
+        CriterionAnswer(c.code, c.text, c.kind, bool(screening.answers.get(c.code)), c.code in failed)
+        for c in EligibilityCriterion.objects.filter(code__in=screening.answers.keys())
+    ]
+    consent_applicable = patient.status != PatientStatus.INELIGIBLE
+    baseline_applicable = consent is not None
+    forms = [
+        FormState("Screening", "complete", screening),
+        FormState("Consent", _state(consent, consent_applicable), consent),
+        FormState("Baseline", _state(baseline, baseline_applicable), baseline),
+    ]
+    return PatientCasebook(
+        patient=patient,
+        identity=identity,
+        screening=screening,
+        consent=consent,
+        baseline=baseline,
+        criteria=criteria,
+        forms=forms,
+        can_edit=access.can_enter_data(user, patient.site_id) and patient.voided_at is None,
+    )
+
+
+def _state(record, applicable: bool) -> str:
+    if record is not None:
+        return "complete"
+    return "not started" if applicable else "not applicable"
+
+
+def patient_audit_history(*, user, patient: Patient) -> list:
+    """The patient's audit trail across her forms, newest first; identity changes only for PHI viewers."""
+    from core.selectors import audit_entries
+
+    sources = [
+        (Patient.pgh_event_model, "Registration", {"pgh_obj_id": patient.pk}),
+        (Screening.pgh_event_model, "Screening", {"patient_id": patient.pk}),
+        (Consent.pgh_event_model, "Consent", {"patient_id": patient.pk}),
+        (Baseline.pgh_event_model, "Baseline", {"patient_id": patient.pk}),
+    ]
+    if access.can_view_identity(user, patient.site_id):
+        sources.append((PatientIdentity.pgh_event_model, "Identity", {"patient_id": patient.pk}))
+    entries = [
+        entry for model, label, filters in sources for entry in audit_entries(model, record_label=label, **filters)
+    ]
+    return sorted(entries, key=lambda e: e.at, reverse=True)

@@ -1,0 +1,316 @@
+"""Writes of the patient registry: screening, consent, baseline, corrections, withdrawal, voiding."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.utils import timezone
+
+from core import access
+from core.audit import audited
+from core.exceptions import InvalidTransition, ValidationFailed
+from core.models import EligibilityCriterion, Site
+from core.services import record_update, record_void
+from patients import rules
+from patients.models import (
+    Baseline,
+    Consent,
+    Patient,
+    PatientIdentity,
+    PatientStatus,
+    Screening,
+    StudyIdCounter,
+)
+
+# Automatic reasons for workflow steps: the step itself is the reason the patient row changes.
+REASON_CONSENT_RECORDED = "Consent recorded"
+REASON_CONSENT_VOIDED = "Consent voided"
+
+
+@dataclass(frozen=True)
+class IdentityInput:
+    full_name: str
+    medical_record_number: str
+    date_of_birth: date
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class BaselineInput:
+    height_cm: Decimal
+    weight_kg: Decimal
+    previous_failed_transfers: int
+    prior_miscarriages: int
+    infertility_type: str
+    infertility_years: Decimal
+    education: str
+    amh_ng_ml: Decimal | None = None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _require_data_entry(user, site_id: int) -> None:
+    if not access.can_enter_data(user, site_id):
+        raise PermissionDenied("You may not enter data for this site.")
+
+
+def criterion_specs() -> list[rules.CriterionSpec]:
+    return [
+        rules.CriterionSpec(code=c.code, kind=c.kind, min_age=c.min_age, max_age=c.max_age)
+        for c in EligibilityCriterion.objects.filter(active=True)
+    ]
+
+
+def _next_study_number(site: Site) -> int:
+    """Next gap-free number for the site; the counter row stays locked until the transaction ends."""
+    StudyIdCounter.objects.get_or_create(site=site)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE patients_studyidcounter SET last_number = last_number + 1 WHERE site_id = %s RETURNING last_number",
+            [site.pk],
+        )
+        return cursor.fetchone()[0]
+
+
+def _identity_errors(identity: IdentityInput, site: Site, exclude_patient_id: int | None = None) -> dict:
+    errors: dict[str, list[str]] = {}
+    if not identity.full_name.strip():
+        errors["full_name"] = ["Enter the patient's full name."]
+    mrn = identity.medical_record_number.strip()
+    if not mrn:
+        errors["medical_record_number"] = ["Enter the medical record number."]
+    else:
+        duplicate = (
+            PatientIdentity.objects.filter(
+                patient__site=site, medical_record_number=mrn, patient__voided_at__isnull=True
+            )
+            .exclude(patient_id=exclude_patient_id)
+            .select_related("patient")
+            .first()
+        )
+        if duplicate:
+            errors["medical_record_number"] = [
+                f"Medical record number {mrn} is already registered at {site.code} as {duplicate.patient.study_id}."
+            ]
+    return errors
+
+
+def patient_screen(
+    *, site: Site, identity: IdentityInput, screening_date: date, answers: dict[str, bool], by
+) -> Patient:
+    """Register a woman on the screening log with a gap-free study id and her derived eligibility."""
+    _require_data_entry(by, site.pk)
+    specs = criterion_specs()
+    errors = rules.screening_errors(
+        specs,
+        answers,
+        date_of_birth=identity.date_of_birth,
+        screening_date=screening_date,
+        today=timezone.localdate(),
+    )
+    errors.update(_identity_errors(identity, site))
+    if errors:
+        raise ValidationFailed(errors)
+    result = rules.evaluate_eligibility(specs, answers)
+    with audited(by=by, reason="Screening registered"):
+        number = _next_study_number(site)
+        patient = Patient.objects.create(
+            study_id=f"{site.code}-{number:04d}",
+            site=site,
+            sequence_number=number,
+            status=PatientStatus.ELIGIBLE if result.eligible else PatientStatus.INELIGIBLE,
+            age_at_enrolment=rules.age_on(identity.date_of_birth, screening_date),
+            created_by=by,
+            updated_by=by,
+        )
+        PatientIdentity.objects.create(
+            patient=patient,
+            full_name=identity.full_name.strip(),
+            medical_record_number=identity.medical_record_number.strip(),
+            date_of_birth=identity.date_of_birth,
+            phone=identity.phone.strip(),
+            created_by=by,
+            updated_by=by,
+        )
+        Screening.objects.create(
+            patient=patient,
+            screening_date=screening_date,
+            screened_by=by,
+            answers={c.code: answers[c.code] for c in specs},
+            eligible=result.eligible,
+            failed_criteria=list(result.failed),
+            created_by=by,
+            updated_by=by,
+        )
+    return patient
+
+
+def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: str, expected_version: int | None):
+    """Correct identity fields; a new date of birth re-derives the age and re-checks the age criterion."""
+    _require_data_entry(by, patient.site_id)
+    screening = patient.screening
+    errors = _identity_errors(identity, patient.site, exclude_patient_id=patient.pk)
+    errors.update(
+        rules.screening_errors(
+            criterion_specs(),
+            screening.answers,
+            date_of_birth=identity.date_of_birth,
+            screening_date=screening.screening_date,
+            today=timezone.localdate(),
+        )
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    with audited(by=by, reason=reason):
+        record_update(
+            patient.identity,
+            changes={
+                "full_name": identity.full_name.strip(),
+                "medical_record_number": identity.medical_record_number.strip(),
+                "date_of_birth": identity.date_of_birth,
+                "phone": identity.phone.strip(),
+            },
+            by=by,
+            reason=reason,
+            expected_version=expected_version,
+        )
+        age = rules.age_on(identity.date_of_birth, screening.screening_date)
+        record_update(patient, changes={"age_at_enrolment": age}, by=by, reason=reason, expected_version=None)
+
+
+def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) -> Consent:
+    """Record signed consent for an eligible patient."""
+    _require_data_entry(by, patient.site_id)
+    if patient.status != PatientStatus.ELIGIBLE:
+        raise InvalidTransition(f"Consent can only be recorded for an eligible patient; {patient} is {patient.status}.")
+    errors = rules.consent_errors(
+        signed_on=signed_on,
+        screening_date=patient.screening.screening_date,
+        today=timezone.localdate(),
+        form_version=form_version,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    with audited(by=by, reason=REASON_CONSENT_RECORDED):
+        consent = Consent.objects.create(
+            patient=patient,
+            form_version=form_version.strip(),
+            signed_on=signed_on,
+            obtained_by=by,
+            created_by=by,
+            updated_by=by,
+        )
+        record_update(
+            patient,
+            changes={"status": PatientStatus.CONSENTED},
+            by=by,
+            reason=REASON_CONSENT_RECORDED,
+            expected_version=None,
+        )
+    return consent
+
+
+def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, reason: str, expected_version):
+    patient = consent.patient
+    _require_data_entry(by, patient.site_id)
+    errors = rules.consent_errors(
+        signed_on=signed_on,
+        screening_date=patient.screening.screening_date,
+        today=timezone.localdate(),
+        form_version=form_version,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    return record_update(
+        consent,
+        changes={"form_version": form_version.strip(), "signed_on": signed_on},
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+    )
+
+
+def consent_void(*, consent: Consent, by, reason: str) -> Consent:
+    """Void a consent entered in error; the patient returns to eligible (only before randomization)."""
+    patient = consent.patient
+    _require_data_entry(by, patient.site_id)
+    if patient.status != PatientStatus.CONSENTED:
+        raise InvalidTransition(
+            f"Consent can only be voided while the patient is consented; {patient} is {patient.status}."
+        )
+    with audited(by=by, reason=reason):
+        voided = record_void(consent, by=by, reason=reason)
+        record_update(patient, changes={"status": PatientStatus.ELIGIBLE}, by=by, reason=reason, expected_version=None)
+    return voided
+
+
+def _baseline_values(data: BaselineInput) -> dict:
+    errors = rules.baseline_errors(data.as_dict())
+    if data.infertility_type not in {"primary", "secondary"}:
+        errors["infertility_type"] = ["Choose primary or secondary infertility."]
+    if data.education not in {"junior_high_or_below", "high_school_or_vocational", "college_or_higher"}:
+        errors["education"] = ["Choose an education level from the list."]
+    if errors:
+        raise ValidationFailed(errors)
+    return {**data.as_dict(), "bmi": rules.body_mass_index(data.height_cm, data.weight_kg)}
+
+
+def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
+    """Record baseline characteristics of a consented patient; BMI is derived."""
+    _require_data_entry(by, patient.site_id)
+    if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
+        raise InvalidTransition(f"Baseline is recorded after consent; {patient} is {patient.status}.")
+    if patient.baselines.filter(voided_at__isnull=True).exists():
+        raise InvalidTransition(f"{patient} already has a baseline; correct it instead of entering it again.")
+    values = _baseline_values(data)
+    with audited(by=by, reason=""):
+        return Baseline.objects.create(patient=patient, created_by=by, updated_by=by, **values)
+
+
+def baseline_update(*, baseline: Baseline, data: BaselineInput, by, reason: str, expected_version) -> Baseline:
+    _require_data_entry(by, baseline.patient.site_id)
+    return record_update(
+        baseline, changes=_baseline_values(data), by=by, reason=reason, expected_version=expected_version
+    )
+
+
+def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
+    _require_data_entry(by, baseline.patient.site_id)
+    if baseline.patient.status == PatientStatus.RANDOMIZED:
+        raise InvalidTransition("A randomized patient's baseline is corrected, not voided.")
+    return record_void(baseline, by=by, reason=reason)
+
+
+def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -> Patient:
+    """Withdraw consent: the patient keeps her data and study id, and her status becomes withdrawn."""
+    _require_data_entry(by, patient.site_id)
+    if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
+        raise InvalidTransition(f"Only a consented or randomized patient can withdraw; {patient} is {patient.status}.")
+    if not reason.strip():
+        raise ValidationFailed({"reason": ["Give the reason for withdrawal."]})
+    consent = patient.consents.get(voided_at__isnull=True)
+    errors = rules.withdrawal_errors(withdrawn_on=withdrawn_on, signed_on=consent.signed_on, today=timezone.localdate())
+    if errors:
+        raise ValidationFailed(errors)
+    with audited(by=by, reason=reason):
+        record_update(
+            consent,
+            changes={"withdrawn_on": withdrawn_on, "withdrawal_reason": reason.strip()},
+            by=by,
+            reason=reason,
+            expected_version=None,
+        )
+        return record_update(
+            patient, changes={"status": PatientStatus.WITHDRAWN}, by=by, reason=reason, expected_version=None
+        )
+
+
+def patient_void(*, patient: Patient, by, reason: str) -> Patient:
+    """Void a registration made in error (e.g. a duplicate); its study id is never reused."""
+    _require_data_entry(by, patient.site_id)
+    if patient.status in {PatientStatus.RANDOMIZED, PatientStatus.COMPLETED}:
+        raise InvalidTransition("A randomized patient stays in the trial (ITT); she cannot be voided.")
+    return record_void(patient, by=by, reason=reason)

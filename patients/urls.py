@@ -1,0 +1,19 @@
+from django.urls import path
+
+from patients import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("", views.patient_list_view, name="list"),
+    path("screen/", views.screening_create_view, name="screen"),
+    path("<str:study_id>/", views.patient_detail_view, name="detail"),
+    path("<str:study_id>/identity/", views.identity_edit_view, name="identity"),
+    path("<str:study_id>/consent/", views.consent_view, name="consent"),
+    path("<str:study_id>/consent/void/", views.consent_void_view, name="consent_void"),
+    path("<str:study_id>/baseline/", views.baseline_view, name="baseline"),
+    path("<str:study_id>/baseline/void/", views.baseline_void_view, name="baseline_void"),
+    path("<str:study_id>/withdraw/", views.withdraw_view, name="withdraw"),
+    path("<str:study_id>/void/", views.patient_void_view, name="void"),
+    path("<str:study_id>/history/", views.patient_history_view, name="history"),
+]

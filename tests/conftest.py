@@ -1,0 +1,100 @@
+"""Shared fixtures: trial configuration, roles and persona users for one-line permission tests."""
+
+import importlib
+import os
+
+import pytest
+from django.apps import apps as django_apps
+
+# Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+_SEED_MIGRATIONS = [
+    "core.migrations.0002_seed_trial_configuration",
+    "labs.migrations.0002_seed_analytes",
+    "outcomes.migrations.0002_seed_instruments",
+]
+
+
+def _uses_database(request) -> bool:
+    return request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def trial_configuration(request):
+    """Ensure the seeded configuration exists: transactional tests truncate every table when they end."""
+    if not _uses_database(request):
+        return
+    marker = request.node.get_closest_marker("django_db")
+    transactional = "live_server" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    if not django_apps.get_model("core", "Arm").objects.exists():
+        for module in _SEED_MIGRATIONS:
+            importlib.import_module(module).seed(django_apps, None)
+    from core.roles import roles_sync
+
+    roles_sync()
+
+
+@pytest.fixture
+def site_a(db):
+    from tests.factories import site
+
+    return site("SZ")
+
+
+@pytest.fixture
+def site_b(db):
+    from tests.factories import site
+
+    return site("BJ", "Second site (Beijing)")
+
+
+@pytest.fixture
+def staff_site_a(site_a):
+    from tests.factories import make_user
+
+    return make_user("staff_a", "site_staff", site_a)
+
+
+@pytest.fixture
+def staff_site_b(site_b):
+    from tests.factories import make_user
+
+    return make_user("staff_b", "site_staff", site_b)
+
+
+@pytest.fixture
+def investigator_site_a(site_a):
+    from tests.factories import make_user
+
+    return make_user("investigator_a", "investigator", site_a)
+
+
+@pytest.fixture
+def monitor(db):
+    from tests.factories import make_user
+
+    return make_user("monitor", "monitor")
+
+
+@pytest.fixture
+def statistician(db):
+    from tests.factories import make_user
+
+    return make_user("statistician", "statistician")
+
+
+@pytest.fixture
+def admin_user(db):
+    from tests.factories import make_user
+
+    return make_user("admin", "admin", is_staff=True)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2's deliberate slowness protects real accounts; in tests it only slows the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,87 @@
+"""Log in, lock out after repeated failures, time out when idle, log out."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _login(client, username, password):
+    return client.post(reverse("login"), {"username": username, "password": password})
+
+
+def test_staff_logs_in_and_lands_on_the_patient_list(client, staff_site_a):
+    response = _login(client, staff_site_a.username, PASSWORD)
+    assert response.status_code == 302 and response.url == reverse("patients:list")
+    assert client.get(reverse("patients:list")).status_code == 200
+
+
+def test_wrong_password_is_refused_with_a_message(client, staff_site_a):
+    response = _login(client, staff_site_a.username, "wrong-password")
+    assert response.status_code == 200
+    assert "didn't match" in response.content.decode()
+
+
+def test_account_locks_after_repeated_failures_even_with_the_right_password(client, staff_site_a):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, staff_site_a.username, "wrong-password")
+    locked = _login(client, staff_site_a.username, PASSWORD)
+    assert locked.status_code == 429
+    assert "Account locked" in locked.content.decode()
+    assert client.get(reverse("patients:list")).status_code == 302
+
+
+def test_a_few_failures_then_success_do_not_lock(client, staff_site_a):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _login(client, staff_site_a.username, "wrong-password")
+    assert _login(client, staff_site_a.username, PASSWORD).status_code == 302
+
+
+def test_session_expires_after_the_idle_timeout(client, staff_site_a):
+    _login(client, staff_site_a.username, PASSWORD)
+    assert client.get(reverse("patients:list")).status_code == 200
+    # Every request pushes expiry forward by the idle time; a session left alone past it is gone.
+    session = Session.objects.get()
+    assert session.expire_date > timezone.now() + timedelta(minutes=settings.SESSION_IDLE_MINUTES - 1)
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(reverse("patients:list"))
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_logout_ends_the_session(client, staff_site_a):
+    _login(client, staff_site_a.username, PASSWORD)
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("patients:list")).status_code == 302
+
+
+def test_every_response_carries_a_request_id(client):
+    response = client.get("/healthz/", HTTP_X_REQUEST_ID="upstream-proxy-id-123")
+    assert response["X-Request-ID"] == "upstream-proxy-id-123"
+    generated = client.get("/healthz/", HTTP_X_REQUEST_ID="bad id; drop table")["X-Request-ID"]
+    assert len(generated) == 32 and " " not in generated
+
+
+def test_request_id_reaches_the_audit_trail(client, site_a, staff_site_a):
+    from patients.models import Patient
+    from tests.factories import all_met_answers
+
+    client.force_login(staff_site_a)
+    data = {
+        "site": site_a.pk,
+        "screening_date": "2025-03-01",
+        "full_name": "Zhao Li",
+        "medical_record_number": "MRN-REQ",
+        "date_of_birth": "1990-01-01",
+    }
+    data |= {f"criterion_{c}": "yes" if met else "no" for c, met in all_met_answers().items()}
+    client.post(reverse("patients:screen"), data, HTTP_X_REQUEST_ID="req-0000-audit-check")
+    event = Patient.pgh_event_model.objects.select_related("pgh_context").get()
+    assert event.pgh_context.metadata["request_id"] == "req-0000-audit-check"
+    assert event.pgh_context.metadata["username"] == staff_site_a.username

@@ -1,0 +1,54 @@
+"""The demo trial: accounts per role, the 80 women of paper.md at SZ, screen failures, idempotent."""
+
+from statistics import mean
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.test import RequestFactory
+from pghistory.models import Context
+
+from patients.demo_profiles import PAPER_BASELINE
+from patients.models import Baseline, Patient
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded():
+    call_command("seed_demo", password="demo-pass-for-tests")
+
+
+def test_every_role_has_a_demo_account_that_logs_in(seeded):
+    request = RequestFactory().post("/accounts/login/")
+    for username in ("staff", "investigator", "monitor", "statistician", "admin", "staff_bj"):
+        assert authenticate(request, username=username, password="demo-pass-for-tests") is not None, username
+
+
+def test_demo_has_eighty_consented_women_with_baseline_and_screen_failures(seeded):
+    sz = Patient.objects.filter(site__code="SZ")
+    assert sz.filter(status="consented").count() == 80
+    assert sz.filter(status="ineligible").count() == 6
+    assert Baseline.objects.filter(voided_at__isnull=True).count() == 80
+    assert not Patient.objects.filter(site__code="BJ").exists()
+    ids = list(sz.order_by("sequence_number").values_list("study_id", flat=True))
+    assert ids == [f"SZ-{n:04d}" for n in range(1, 87)]
+
+
+def test_demo_baseline_reproduces_the_papers_education_counts_and_mean_bmi(seeded):
+    counts = {}
+    for education in Baseline.objects.values_list("education", flat=True):
+        counts[education] = counts.get(education, 0) + 1
+    expected = {
+        level: PAPER_BASELINE["EXP"]["education"][level] + PAPER_BASELINE["CTRL"]["education"][level]
+        for level in PAPER_BASELINE["EXP"]["education"]
+    }
+    assert counts == expected
+    paper_bmi = (PAPER_BASELINE["EXP"]["bmi"][0] + PAPER_BASELINE["CTRL"]["bmi"][0]) / 2
+    assert mean(float(b) for b in Baseline.objects.values_list("bmi", flat=True)) == pytest.approx(paper_bmi, abs=0.01)
+
+
+def test_seed_demo_twice_changes_nothing_the_second_time(seeded):
+    before = (Patient.objects.count(), Context.objects.count(), Patient.pgh_event_model.objects.count())
+    call_command("seed_demo", password="demo-pass-for-tests")
+    assert (Patient.objects.count(), Context.objects.count(), Patient.pgh_event_model.objects.count()) == before

@@ -1,0 +1,96 @@
+"""Settings come from the environment: the embedded database, DATABASE_URL, production hardening."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "0",
+    "DJANGO_SECRET_KEY": "x7!kq2" * 12,
+    "DJANGO_ALLOWED_HOSTS": "trial.example.org",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+def _manage(*args, env_overrides, drop=()):
+    # The test session's own async-unsafe switch (for Playwright) is not part of any deployment.
+    env = {k: v for k, v in os.environ.items() if k not in {*drop, "DJANGO_ALLOW_ASYNC_UNSAFE"}}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+
+
+def _database_url():
+    db = settings.DATABASES["default"]
+    host = db["HOST"] or "localhost"
+    if host.startswith("/"):
+        return f"postgres://{db['USER']}@/{db['NAME']}?host={host}"
+    return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def test_deploy_check_passes_with_production_environment():
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env_overrides={**PRODUCTION_ENV, "DATABASE_URL": _database_url()},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION_ENV, "DATABASE_URL": _database_url()}
+    assert _manage("check", env_overrides=env).returncode == 0
+    env.pop("DJANGO_SECRET_KEY")
+    result = _manage("check", env_overrides=env, drop=("DJANGO_SECRET_KEY",))
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_database_url_selects_that_server():
+    url = "postgres://someone@db.example.org:6543/trialdb"
+    probe = (
+        "from django.conf import settings; d = settings.DATABASES['default']; print(d['HOST'], d['PORT'], d['NAME'])"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='ivf_trial.settings'; {probe}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["db.example.org", "6543", "trialdb"], result.stderr
+
+
+def test_non_postgresql_database_is_refused():
+    result = _manage("check", env_overrides={"DATABASE_URL": "sqlite:///tmp/x.db"})
+    assert result.returncode != 0 and "PostgreSQL only" in result.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="already running on the embedded server")
+def test_without_database_url_the_embedded_postgresql_starts_and_answers(tmp_path):
+    """What a fresh clone does: no DATABASE_URL, so pgserver runs PostgreSQL under var/."""
+    result = _manage("migrate", "--plan", env_overrides={}, drop=("DATABASE_URL",))
+    assert result.returncode == 0, result.stderr
+    probe = _manage(
+        "shell",
+        "-c",
+        "from django.db import connection; c = connection.cursor(); c.execute('select version()'); "
+        "print(connection.settings_dict['HOST']); print(c.fetchone()[0])",
+        env_overrides={},
+        drop=("DATABASE_URL",),
+    )
+    assert probe.returncode == 0, probe.stderr
+    host, version = probe.stdout.strip().splitlines()[-2:]
+    assert host == str(ROOT / "var" / "pg") and version.startswith("PostgreSQL")

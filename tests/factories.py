@@ -1,0 +1,91 @@
+"""Factories and helpers that build data through the real services (so audit and rules apply)."""
+
+from datetime import date
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from core.models import EligibilityCriterion, Site, SiteMembership
+from patients import services
+from patients.services import BaselineInput, IdentityInput
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+
+def make_user(username: str, role: str, *sites: Site, **extra):
+    user = UserFactory(username=username, **extra)
+    user.save()
+    user.groups.add(Group.objects.get(name=role))
+    for site in sites:
+        SiteMembership.objects.get_or_create(user=user, site=site)
+    return get_user_model().objects.get(pk=user.pk)  # fresh: no cached permissions
+
+
+def site(code: str, name: str | None = None) -> Site:
+    return Site.objects.get_or_create(code=code, defaults={"name": name or f"Site {code}"})[0]
+
+
+def all_met_answers(**overrides: bool) -> dict[str, bool]:
+    """Answers that make a woman eligible: inclusions met, exclusions absent."""
+    answers = {c.code: c.kind == "inclusion" for c in EligibilityCriterion.objects.filter(active=True)}
+    answers.update(overrides)
+    return answers
+
+
+_identity_counter = iter(range(1, 1_000_000))
+
+
+def identity(**overrides) -> IdentityInput:
+    n = next(_identity_counter)
+    values = {
+        "full_name": f"Test Patient {n}",
+        "medical_record_number": f"MRN{n:07d}",
+        "date_of_birth": date(1992, 3, 15),
+        "phone": "+86 755 0000 0000",
+    }
+    values.update(overrides)
+    return IdentityInput(**values)
+
+
+def screen(site: Site, by, *, eligible: bool = True, screening_date: date = date(2025, 3, 1), **identity_overrides):
+    answers = all_met_answers() if eligible else all_met_answers(BLEEDING_DISORDER=True)
+    return services.patient_screen(
+        site=site, identity=identity(**identity_overrides), screening_date=screening_date, answers=answers, by=by
+    )
+
+
+def baseline_input(**overrides) -> BaselineInput:
+    values = {
+        "height_cm": Decimal("160.0"),
+        "weight_kg": Decimal("56.0"),
+        "previous_failed_transfers": 2,
+        "prior_miscarriages": 1,
+        "infertility_type": "primary",
+        "infertility_years": Decimal("3.5"),
+        "education": "college_or_higher",
+        "amh_ng_ml": Decimal("2.10"),
+    }
+    values.update(overrides)
+    return BaselineInput(**values)
+
+
+def consented_patient(site: Site, by, **identity_overrides):
+    patient = screen(site, by, **identity_overrides)
+    services.consent_record(patient=patient, form_version="v2.1", signed_on=date(2025, 3, 2), by=by)
+    patient.refresh_from_db()
+    return patient
