@@ -78,11 +78,20 @@ def test_non_postgresql_database_is_refused():
     assert result.returncode != 0 and "PostgreSQL only" in result.stderr
 
 
+@pytest.fixture
+def embedded_server_stopped_afterwards():
+    """Stop the embedded server after the test unless it was already running (a developer's `make run`)."""
+    data_dir = ROOT / "var" / "pg"
+    was_running = (data_dir / "postmaster.pid").exists()
+    yield
+    if not was_running:
+        stop = f"import pgserver; pgserver.get_server({str(data_dir)!r}, cleanup_mode='stop').cleanup()"
+        subprocess.run([sys.executable, "-W", "ignore", "-c", stop], cwd=ROOT, timeout=60, check=False)
+
+
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="already running on the embedded server")
-def test_without_database_url_the_embedded_postgresql_starts_and_answers(tmp_path):
+def test_without_database_url_the_embedded_postgresql_starts_and_answers(embedded_server_stopped_afterwards):
     """What a fresh clone does: no DATABASE_URL, so pgserver runs PostgreSQL under var/."""
-    result = _manage("migrate", "--plan", env_overrides={}, drop=("DATABASE_URL",))
-    assert result.returncode == 0, result.stderr
     probe = _manage(
         "shell",
         "-c",
@@ -94,3 +103,25 @@ def test_without_database_url_the_embedded_postgresql_starts_and_answers(tmp_pat
     assert probe.returncode == 0, probe.stderr
     host, version = probe.stdout.strip().splitlines()[-2:]
     assert host == str(ROOT / "var" / "pg") and version.startswith("PostgreSQL")
+
+
+def _celery_conf(env):
+    probe = (
+        "import os; os.environ['DJANGO_SETTINGS_MODULE']='ivf_trial.settings'; import django; django.setup(); "
+        "from ivf_trial.celery import app; c = app.conf; "
+        "print(c.task_always_eager, c.task_eager_propagates, c.task_acks_late, c.worker_prefetch_multiplier)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    return result.stdout.split()
+
+
+def test_celery_runs_eagerly_and_propagates_errors_without_a_broker():
+    env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
+    assert _celery_conf(env) == ["True", "True", "True", "1"]
+
+
+def test_celery_uses_the_broker_when_one_is_configured():
+    env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
+    assert _celery_conf(env)[0] == "False"
