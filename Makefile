@@ -44,5 +44,5 @@ bench: $(STAMP)
 
 # Stops the embedded PostgreSQL and deletes its data (development only).
 clean-db:
-	-$(PY) -c "import pgserver; pgserver.get_server('var/pg', cleanup_mode='stop').cleanup()"
+	-$(PY) -c "from pathlib import Path; from ivf_trial.embedded_db import stop_embedded_server as s; s(Path('var/pg'))"
 	rm -rf var/pg

@@ -41,3 +41,27 @@ def embedded_database_settings(data_dir: Path) -> dict:
         "HOST": str(data_dir),
         "PORT": "",
     }
+
+
+def stop_embedded_server(data_dir: Path, timeout_seconds: float = 30) -> bool:
+    """Fast-shutdown the embedded server if it runs; True when one was stopped.
+
+    pgserver only stops the server when its last registered handle closes, and a killed process
+    never deregisters; signalling the postmaster (SIGINT = fast shutdown) always works.
+    """
+    import os
+    import signal
+    import time
+
+    pid_file = Path(data_dir) / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGINT)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout_seconds
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return not pid_file.exists()

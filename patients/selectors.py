@@ -7,6 +7,7 @@ from django.http import Http404
 
 from core import access
 from core.models import EligibilityCriterion
+from core.selectors import audit_entries
 from patients.models import Baseline, Consent, Patient, PatientIdentity, PatientStatus, Screening
 
 
@@ -117,8 +118,6 @@ def _state(record, applicable: bool) -> str:
 
 def patient_audit_history(*, user, patient: Patient) -> list:
     """The patient's audit trail across her forms, newest first; identity changes only for PHI viewers."""
-    from core.selectors import audit_entries
-
     sources = [
         (Patient.pgh_event_model, "Registration", {"pgh_obj_id": patient.pk}),
         (Screening.pgh_event_model, "Screening", {"patient_id": patient.pk}),

@@ -181,11 +181,7 @@ def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: st
         record_update(patient, changes={"age_at_enrolment": age}, by=by, reason=reason, expected_version=None)
 
 
-def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) -> Consent:
-    """Record signed consent for an eligible patient."""
-    _require_data_entry(by, patient.site_id)
-    if patient.status != PatientStatus.ELIGIBLE:
-        raise InvalidTransition(f"Consent can only be recorded for an eligible patient; {patient} is {patient.status}.")
+def _validate_consent(patient: Patient, *, form_version: str, signed_on: date) -> None:
     errors = rules.consent_errors(
         signed_on=signed_on,
         screening_date=patient.screening.screening_date,
@@ -194,6 +190,14 @@ def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) 
     )
     if errors:
         raise ValidationFailed(errors)
+
+
+def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) -> Consent:
+    """Record signed consent for an eligible patient."""
+    _require_data_entry(by, patient.site_id)
+    if patient.status != PatientStatus.ELIGIBLE:
+        raise InvalidTransition(f"Consent can only be recorded for an eligible patient; {patient} is {patient.status}.")
+    _validate_consent(patient, form_version=form_version, signed_on=signed_on)
     with audited(by=by, reason=REASON_CONSENT_RECORDED):
         consent = Consent.objects.create(
             patient=patient,
@@ -216,14 +220,7 @@ def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) 
 def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, reason: str, expected_version):
     patient = consent.patient
     _require_data_entry(by, patient.site_id)
-    errors = rules.consent_errors(
-        signed_on=signed_on,
-        screening_date=patient.screening.screening_date,
-        today=timezone.localdate(),
-        form_version=form_version,
-    )
-    if errors:
-        raise ValidationFailed(errors)
+    _validate_consent(patient, form_version=form_version, signed_on=signed_on)
     return record_update(
         consent,
         changes={"form_version": form_version.strip(), "signed_on": signed_on},

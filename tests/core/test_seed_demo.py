@@ -46,6 +46,9 @@ def test_demo_baseline_reproduces_the_papers_education_counts_and_mean_bmi(seede
     assert counts == expected
     paper_bmi = (PAPER_BASELINE["EXP"]["bmi"][0] + PAPER_BASELINE["CTRL"]["bmi"][0]) / 2
     assert mean(float(b) for b in Baseline.objects.values_list("bmi", flat=True)) == pytest.approx(paper_bmi, abs=0.01)
+    # Ages derive from the generated dates of birth; 31.55 (EXP) and 32.75 (CTRL, nearest to 32.74).
+    ages = Patient.objects.filter(status="consented").values_list("age_at_enrolment", flat=True)
+    assert mean(ages) == pytest.approx((31.55 + 32.75) / 2, abs=1e-9)
 
 
 def test_seed_demo_twice_changes_nothing_the_second_time(seeded):

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from ivf_trial.embedded_db import stop_embedded_server
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_DEBUG": "0",
@@ -85,8 +87,7 @@ def embedded_server_stopped_afterwards():
     was_running = (data_dir / "postmaster.pid").exists()
     yield
     if not was_running:
-        stop = f"import pgserver; pgserver.get_server({str(data_dir)!r}, cleanup_mode='stop').cleanup()"
-        subprocess.run([sys.executable, "-W", "ignore", "-c", stop], cwd=ROOT, timeout=60, check=False)
+        stop_embedded_server(data_dir)
 
 
 @pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="already running on the embedded server")
