@@ -1,5 +1,6 @@
 """Who may see and change which site's data: the one place site scoping and PHI visibility are decided."""
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 
@@ -42,3 +43,8 @@ def data_entry_site_ids(user) -> frozenset[int]:
     if not (user.is_authenticated and user.has_perm("core.enter_clinical_data")):
         return frozenset()
     return member_site_ids(user)
+
+
+def require_data_entry(user, site_id: int) -> None:
+    if not can_enter_data(user, site_id):
+        raise PermissionDenied("You may not enter data for this site.")

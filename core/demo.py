@@ -12,9 +12,9 @@ from django.db import transaction
 
 from core.models import EligibilityCriterion, Site, SiteMembership
 from core.roles import roles_sync
-from patients import services
+from patients import allocation, randomization, services
 from patients.demo_profiles import DemoProfile, demo_profiles
-from patients.models import PatientIdentity
+from patients.models import AgeGroup, AllocationList, Patient, PatientIdentity, PatientStatus
 from patients.services import BaselineInput, IdentityInput
 
 DEFAULT_PASSWORD = "demo-password-1"
@@ -42,11 +42,16 @@ DEMO_USERS = [
 ]
 
 
+LIST_LENGTH = 200
+LIST_SEED = 20230301
+
+
 @dataclass(frozen=True)
 class DemoSummary:
     users: list[str]
     created_patients: int
     existing_patients: int
+    randomized_patients: int
 
 
 def _sites() -> dict[str, Site]:
@@ -128,6 +133,49 @@ def _screen_failure(site, staff, n: int, criterion: str, screening_date: date) -
     return _screen(site, staff, n, age, screening_date, answers) is not None
 
 
+def _demo_list_csv(arms_in_order: list[str], seed: int) -> bytes:
+    """The SZ lists: the paper's allocations of the stratum's women in enrolment order, then permuted
+    blocks. In the real trial the statistician's list came first; the demo works back from the paper."""
+    tail = allocation.permuted_blocks(seed=seed, length=LIST_LENGTH)[: LIST_LENGTH - len(arms_in_order)]
+    rows = [*arms_in_order, *(slot.arm for slot in tail)]
+    return ("sequence,arm\n" + "".join(f"{n},{arm}\n" for n, arm in enumerate(rows, start=1))).encode()
+
+
+def _allocation_lists(sites: dict[str, Site], statistician, profiles: list[DemoProfile]) -> None:
+    """Live lists for every site and stratum, 200 slots each (idempotent)."""
+    for offset, (code, age_group) in enumerate((c, g) for c in sites for g in AgeGroup.values):
+        if AllocationList.objects.filter(site=sites[code], age_group=age_group).exists():
+            continue
+        seed = LIST_SEED + offset
+        if code == "SZ":
+            arms = [p.arm for p in profiles if randomization.age_group_of(p.age) == age_group]
+            draft = randomization.allocation_list_import(
+                site=sites[code],
+                age_group=age_group,
+                content=_demo_list_csv(arms, seed),
+                filename=f"demo-{code}-{age_group}.csv",
+                by=statistician,
+            )
+        else:
+            draft = randomization.allocation_list_generate(
+                site=sites[code],
+                age_group=age_group,
+                seed=seed,
+                length=LIST_LENGTH,
+                block_sizes=[2, 4],
+                by=statistician,
+            )
+        randomization.allocation_list_go_live(allocation_list=draft, by=statistician)
+
+
+def _randomize_enrolled(site: Site, staff) -> int:
+    """Randomize the consented demo women in enrolment order, so each takes her stratum's next slot."""
+    waiting = Patient.objects.filter(site=site, status=PatientStatus.CONSENTED).order_by("sequence_number")
+    for patient in waiting:
+        randomization.patient_randomize(patient=patient, by=staff)
+    return len(waiting)
+
+
 @transaction.atomic
 def demo_trial_seed(*, password: str = DEFAULT_PASSWORD) -> DemoSummary:
     """Sites, one user per role, and the 80 women (plus screen failures) of the demo trial at SZ."""
@@ -137,7 +185,9 @@ def demo_trial_seed(*, password: str = DEFAULT_PASSWORD) -> DemoSummary:
     failures_after = dict(SCREEN_FAILURES)
     created = existing = 0
     n = 0
-    for profile in demo_profiles():
+    profiles = demo_profiles()
+    _allocation_lists(sites, users["statistician"], profiles)
+    for profile in profiles:
         n += 1
         screening_date = ENROLMENT_START + timedelta(days=5 * n)
         done = _enrol(sites["SZ"], users["staff"], n, profile, screening_date)
@@ -145,4 +195,10 @@ def demo_trial_seed(*, password: str = DEFAULT_PASSWORD) -> DemoSummary:
         if profile.index in failures_after:
             n += 1
             _screen_failure(sites["SZ"], users["staff"], n, failures_after[profile.index], screening_date)
-    return DemoSummary(users=[u for u, *_ in DEMO_USERS], created_patients=created, existing_patients=existing)
+    randomized = _randomize_enrolled(sites["SZ"], users["staff"])
+    return DemoSummary(
+        users=[u for u, *_ in DEMO_USERS],
+        created_patients=created,
+        existing_patients=existing,
+        randomized_patients=randomized,
+    )

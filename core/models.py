@@ -36,6 +36,8 @@ class Trial(models.Model):
             ("raise_query", "Raise and close data queries"),
             ("verify_source_data", "Mark forms source-data-verified"),
             ("view_allocation", "See allocation lists and unused slots"),
+            ("manage_allocation", "Generate, import, put live and extend allocation lists"),
+            ("flag_randomization_error", "Mark a randomization as made in error"),
             ("view_unblinded_results", "See results by arm when results are blinded"),
             ("export_data", "Export analysis data sets"),
             ("recompute_statistics", "Trigger statistics recomputation"),

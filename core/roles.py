@@ -31,6 +31,8 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "core.view_all_sites",
         "core.view_dashboards",
         "core.view_allocation",
+        "core.manage_allocation",
+        "core.flag_randomization_error",
         "core.view_unblinded_results",
         "core.export_data",
         "core.recompute_statistics",

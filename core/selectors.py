@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
 
+from core.models import Trial
+
 # Bookkeeping columns that change on every save and would only repeat what the entry header says.
 _NOT_SHOWN = {"id", "version", "created_at", "updated_at", "created_by", "updated_by", "voided_by", "patient"}
 
@@ -65,3 +67,17 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
             )
             previous = current
     return entries
+
+
+def arm_results_visible(user) -> bool:
+    """Whether the user sees results by arm: always in an open trial; when blinded, only with permission."""
+    trial = Trial.objects.only("results_blinded").first()
+    return trial is None or not trial.results_blinded or user.has_perm("core.view_unblinded_results")
+
+
+def rows_for_results(user, rows: list[dict], *, arm_key: str = "arm") -> list[dict]:
+    """Plain result rows as this user may see them: blinded users get every arm replaced by None, so
+    whatever is computed from the rows (tables, statistics, charts) is pooled over arms."""
+    if arm_results_visible(user):
+        return rows
+    return [{**row, arm_key: None} for row in rows]

@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", health, name="health"),
     path("patients/", include("patients.urls")),
+    path("allocation/", include("patients.allocation_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,7 @@ from django import forms
 
 from core.forms import BootstrapForm
 from core.models import EligibilityCriterion, Site
-from patients.models import Education, InfertilityType
+from patients.models import AgeGroup, Education, InfertilityType
 from patients.services import BaselineInput, IdentityInput
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -104,3 +104,60 @@ class WithdrawForm(BootstrapForm):
 
 class VoidForm(BootstrapForm):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why was this entered in error?")
+
+
+class RandomizeForm(BootstrapForm):
+    confirm = forms.BooleanField(
+        label="I have checked eligibility, consent and baseline; allocate the next slot now.",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+
+class RandomizationErrorForm(BootstrapForm):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), label="Why was this randomization made in error?"
+    )
+
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+def _block_sizes(value: str) -> list[int]:
+    try:
+        sizes = sorted({int(part) for part in value.replace(" ", "").split(",") if part})
+    except ValueError as error:
+        raise forms.ValidationError("Give block sizes as whole numbers separated by commas, e.g. 2,4.") from error
+    if not sizes or any(size < 1 or size > 20 for size in sizes):
+        raise forms.ValidationError("Block sizes must be between 1 and 20.")
+    return sizes
+
+
+class StratumFields(BootstrapForm):
+    site = forms.ModelChoiceField(queryset=Site.objects.all(), empty_label=None)
+    age_group = forms.ChoiceField(choices=AgeGroup.choices)
+
+
+class AllocationGenerateForm(StratumFields):
+    seed = forms.IntegerField(min_value=0, max_value=2**62, help_text="Record it: it reproduces the list.")
+    length = forms.IntegerField(min_value=2, max_value=10_000, initial=200, label="Slots")
+    block_sizes = forms.CharField(initial="2,4", help_text="Sizes chosen at random per block, e.g. 2,4.")
+
+    def clean_block_sizes(self):
+        return _block_sizes(self.cleaned_data["block_sizes"])
+
+
+class CsvUploadField(forms.FileField):
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if upload and upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB.")
+        return upload
+
+
+class AllocationImportForm(StratumFields):
+    file = CsvUploadField(help_text="CSV with header sequence,arm and one row per slot, starting at 1.")
+
+
+class AllocationExtendForm(BootstrapForm):
+    length = forms.IntegerField(min_value=2, max_value=100_000, required=False, label="New total number of slots")
+    file = CsvUploadField(required=False, help_text="Imported lists: CSV continuing the sequence.")

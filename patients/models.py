@@ -1,10 +1,11 @@
 """The patient registry: screening, identity (PHI, its own table), consent, baseline."""
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
-from core.models import ClinicalRecord, Site, clinical_triggers
+from core.models import Arm, ClinicalRecord, Site, clinical_triggers
 
 
 class PatientStatus(models.TextChoices):
@@ -122,3 +123,100 @@ class Baseline(ClinicalRecord):
             )
         ]
         triggers = clinical_triggers()
+
+
+class AgeGroup(models.TextChoices):
+    UNDER_35 = "<35", "Under 35"
+    FROM_35 = ">=35", "35 or older"
+
+
+class ListStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    LIVE = "live", "Live"
+
+
+class ListSource(models.TextChoices):
+    GENERATED = "generated", "Generated (permuted blocks)"
+    IMPORTED = "imported", "Imported from CSV"
+
+
+@pghistory.track()
+class AllocationList(models.Model):
+    """The concealed allocation sequence of one stratum (site × age group). Statistician only."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="allocation_lists")
+    age_group = models.CharField(max_length=4, choices=AgeGroup.choices)
+    status = models.CharField(max_length=5, choices=ListStatus.choices, default=ListStatus.DRAFT)
+    source = models.CharField(max_length=10, choices=ListSource.choices)
+    seed = models.BigIntegerField(null=True, blank=True)
+    block_sizes = models.JSONField(default=list, blank=True)
+    ratio = models.CharField(max_length=20, default="1:1")
+    source_filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the whole list, recorded when it went live")
+    went_live_at = models.DateTimeField(null=True, blank=True)
+    went_live_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    exhausted_at = models.DateTimeField(null=True, blank=True, help_text="Last refused randomization: no slot left")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["site__code", "age_group"]
+        constraints = [models.UniqueConstraint(fields=["site", "age_group"], name="one_allocation_list_per_stratum")]
+        triggers = [
+            pgtrigger.Protect(
+                name="live_list_not_deleted", operation=pgtrigger.Delete, condition=pgtrigger.Q(old__status="live")
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.site.code} {self.age_group}"
+
+
+@pghistory.track()
+class AllocationSlot(models.Model):
+    allocation_list = models.ForeignKey(AllocationList, on_delete=models.CASCADE, related_name="slots")
+    sequence = models.PositiveIntegerField()
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="+")
+    block_number = models.PositiveIntegerField(default=0)
+    block_size = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["allocation_list", "sequence"]
+        constraints = [models.UniqueConstraint(fields=["allocation_list", "sequence"], name="one_slot_per_position")]
+        triggers = [
+            # A live list may grow, never change: its slots refuse UPDATE and DELETE in the database.
+            pgtrigger.Trigger(
+                name="live_slots_immutable",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                when=pgtrigger.Before,
+                func=(
+                    "IF (SELECT status FROM patients_allocationlist WHERE id = OLD.allocation_list_id) = 'live' "
+                    "THEN RAISE EXCEPTION 'slots of a live allocation list cannot be changed' "
+                    "USING ERRCODE = 'check_violation'; END IF; "
+                    "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW;"
+                ),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.allocation_list} #{self.sequence}"
+
+
+@pghistory.track()
+class Randomization(ClinicalRecord):
+    patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="randomization")
+    slot = models.OneToOneField(AllocationSlot, on_delete=models.PROTECT, related_name="randomization")
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="+")
+    randomized_at = models.DateTimeField()
+    randomized_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Randomized in error: she stays in the ITT population (as allocated) and leaves per-protocol.
+    in_error = models.BooleanField(default=False)
+    in_error_reason = models.TextField(blank=True)
+
+    class Meta:
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.patient} → {self.arm.code}"

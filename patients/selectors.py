@@ -2,13 +2,24 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from core import access
 from core.models import EligibilityCriterion
 from core.selectors import audit_entries
-from patients.models import Baseline, Consent, Patient, PatientIdentity, PatientStatus, Screening
+from patients.models import (
+    AllocationList,
+    AllocationSlot,
+    Baseline,
+    Consent,
+    ListStatus,
+    Patient,
+    PatientIdentity,
+    PatientStatus,
+    Randomization,
+    Screening,
+)
 
 
 def patient_list(*, user, status: str = "", query: str = "") -> QuerySet[Patient]:
@@ -71,9 +82,15 @@ class PatientCasebook:
     screening: Screening
     consent: Consent | None
     baseline: Baseline | None
+    randomization: Randomization | None = None
     criteria: list[CriterionAnswer] = field(default_factory=list)
     forms: list[FormState] = field(default_factory=list)
     can_edit: bool = False
+    can_flag_randomization_error: bool = False
+
+    @property
+    def can_randomize(self) -> bool:
+        return self.can_edit and self.patient.status == PatientStatus.CONSENTED and self.baseline is not None
 
 
 def _active(records):
@@ -85,6 +102,7 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
     screening = Screening.objects.select_related("screened_by").get(patient=patient)
     consent = _active(patient.consents.select_related("obtained_by").order_by("-pk"))
     baseline = _active(patient.baselines.order_by("-pk"))
+    randomization = Randomization.objects.select_related("arm", "slot", "randomized_by").filter(patient=patient).first()
     identity = PatientIdentity.objects.get(patient=patient) if access.can_view_identity(user, patient.site_id) else None
     failed = set(screening.failed_criteria)
     criteria = [
@@ -97,6 +115,7 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
         FormState("Screening", "complete", screening),
         FormState("Consent", _state(consent, consent_applicable), consent),
         FormState("Baseline", _state(baseline, baseline_applicable), baseline),
+        FormState("Randomization", _state(randomization, baseline is not None), randomization),
     ]
     return PatientCasebook(
         patient=patient,
@@ -104,9 +123,11 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
         screening=screening,
         consent=consent,
         baseline=baseline,
+        randomization=randomization,
         criteria=criteria,
         forms=forms,
         can_edit=access.can_enter_data(user, patient.site_id) and patient.voided_at is None,
+        can_flag_randomization_error=user.has_perm("core.flag_randomization_error"),
     )
 
 
@@ -123,6 +144,7 @@ def patient_audit_history(*, user, patient: Patient) -> list:
         (Screening.pgh_event_model, "Screening", {"patient_id": patient.pk}),
         (Consent.pgh_event_model, "Consent", {"patient_id": patient.pk}),
         (Baseline.pgh_event_model, "Baseline", {"patient_id": patient.pk}),
+        (Randomization.pgh_event_model, "Randomization", {"patient_id": patient.pk}),
     ]
     if access.can_view_identity(user, patient.site_id):
         sources.append((PatientIdentity.pgh_event_model, "Identity", {"patient_id": patient.pk}))
@@ -130,3 +152,74 @@ def patient_audit_history(*, user, patient: Patient) -> list:
         entry for model, label, filters in sources for entry in audit_entries(model, record_label=label, **filters)
     ]
     return sorted(entries, key=lambda e: e.at, reverse=True)
+
+
+# --- Randomization ---------------------------------------------------------------------------------
+
+
+def require_allocation_viewer(user) -> None:
+    # Concealment: to everyone else allocation lists do not exist (404, not 403).
+    if not user.has_perm("core.view_allocation"):
+        raise Http404("No such page.")
+
+
+@dataclass(frozen=True)
+class StratumSummary:
+    allocation_list: AllocationList
+    total: int
+    used: int
+
+    @property
+    def unused(self) -> int:
+        return self.total - self.used
+
+    @property
+    def alert(self) -> str:
+        if self.allocation_list.exhausted_at:
+            return f"A randomization was refused at {self.allocation_list.exhausted_at:%Y-%m-%d %H:%M}: list used up."
+        if self.allocation_list.status == ListStatus.LIVE and self.unused < LOW_SLOT_WARNING:
+            return f"Only {self.unused} unused slots left."
+        return ""
+
+
+LOW_SLOT_WARNING = 10
+
+
+def allocation_overview(*, user) -> list[StratumSummary]:
+    """Every stratum's list with slots used and unused (statistician only; one query)."""
+    require_allocation_viewer(user)
+    lists = (
+        AllocationList.objects.select_related("site", "went_live_by", "created_by")
+        .annotate(total=Count("slots", distinct=True), used=Count("slots__randomization", distinct=True))
+        .order_by("site__code", "age_group")
+    )
+    return [StratumSummary(item, item.total, item.used) for item in lists]
+
+
+def allocation_list_get(*, user, pk: int) -> AllocationList:
+    require_allocation_viewer(user)
+    found = AllocationList.objects.select_related("site", "went_live_by", "created_by").filter(pk=pk).first()
+    if found is None:
+        raise Http404("No such allocation list.")
+    return found
+
+
+def allocation_slots(*, user, allocation_list: AllocationList) -> QuerySet[AllocationSlot]:
+    require_allocation_viewer(user)
+    return allocation_list.slots.select_related("arm", "randomization__patient").order_by("sequence")
+
+
+@dataclass(frozen=True)
+class PopulationMembership:
+    study_id: str
+    arm: str
+    itt: bool
+    per_protocol: bool
+
+
+def randomized_populations() -> list[PopulationMembership]:
+    """ITT holds every randomized patient by allocated arm; randomized in error leaves per-protocol."""
+    rows = Randomization.objects.filter(voided_at__isnull=True).values_list(
+        "patient__study_id", "arm__code", "in_error"
+    )
+    return [PopulationMembership(study_id, arm, True, not in_error) for study_id, arm, in_error in rows]

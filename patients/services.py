@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
 
@@ -52,11 +51,6 @@ class BaselineInput:
         return dict(self.__dict__)
 
 
-def _require_data_entry(user, site_id: int) -> None:
-    if not access.can_enter_data(user, site_id):
-        raise PermissionDenied("You may not enter data for this site.")
-
-
 def criterion_specs() -> list[rules.CriterionSpec]:
     return [
         rules.CriterionSpec(code=c.code, kind=c.kind, min_age=c.min_age, max_age=c.max_age)
@@ -102,7 +96,7 @@ def patient_screen(
     *, site: Site, identity: IdentityInput, screening_date: date, answers: dict[str, bool], by
 ) -> Patient:
     """Register a woman on the screening log with a gap-free study id and her derived eligibility."""
-    _require_data_entry(by, site.pk)
+    access.require_data_entry(by, site.pk)
     specs = criterion_specs()
     errors = rules.screening_errors(
         specs,
@@ -150,7 +144,7 @@ def patient_screen(
 
 def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: str, expected_version: int | None):
     """Correct identity fields; a new date of birth re-derives the age and re-checks the age criterion."""
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     screening = patient.screening
     errors = _identity_errors(identity, patient.site, exclude_patient_id=patient.pk)
     errors.update(
@@ -194,7 +188,7 @@ def _validate_consent(patient: Patient, *, form_version: str, signed_on: date) -
 
 def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) -> Consent:
     """Record signed consent for an eligible patient."""
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     if patient.status != PatientStatus.ELIGIBLE:
         raise InvalidTransition(f"Consent can only be recorded for an eligible patient; {patient} is {patient.status}.")
     _validate_consent(patient, form_version=form_version, signed_on=signed_on)
@@ -219,7 +213,7 @@ def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) 
 
 def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, reason: str, expected_version):
     patient = consent.patient
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     _validate_consent(patient, form_version=form_version, signed_on=signed_on)
     return record_update(
         consent,
@@ -233,7 +227,7 @@ def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, 
 def consent_void(*, consent: Consent, by, reason: str) -> Consent:
     """Void a consent entered in error; the patient returns to eligible (only before randomization)."""
     patient = consent.patient
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     if patient.status != PatientStatus.CONSENTED:
         raise InvalidTransition(
             f"Consent can only be voided while the patient is consented; {patient} is {patient.status}."
@@ -257,7 +251,7 @@ def _baseline_values(data: BaselineInput) -> dict:
 
 def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
     """Record baseline characteristics of a consented patient; BMI is derived."""
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
         raise InvalidTransition(f"Baseline is recorded after consent; {patient} is {patient.status}.")
     if patient.baselines.filter(voided_at__isnull=True).exists():
@@ -268,14 +262,14 @@ def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
 
 
 def baseline_update(*, baseline: Baseline, data: BaselineInput, by, reason: str, expected_version) -> Baseline:
-    _require_data_entry(by, baseline.patient.site_id)
+    access.require_data_entry(by, baseline.patient.site_id)
     return record_update(
         baseline, changes=_baseline_values(data), by=by, reason=reason, expected_version=expected_version
     )
 
 
 def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
-    _require_data_entry(by, baseline.patient.site_id)
+    access.require_data_entry(by, baseline.patient.site_id)
     if baseline.patient.status == PatientStatus.RANDOMIZED:
         raise InvalidTransition("A randomized patient's baseline is corrected, not voided.")
     return record_void(baseline, by=by, reason=reason)
@@ -283,7 +277,7 @@ def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
 
 def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -> Patient:
     """Withdraw consent: the patient keeps her data and study id, and her status becomes withdrawn."""
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
         raise InvalidTransition(f"Only a consented or randomized patient can withdraw; {patient} is {patient.status}.")
     if not reason.strip():
@@ -307,7 +301,7 @@ def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -
 
 def patient_void(*, patient: Patient, by, reason: str) -> Patient:
     """Void a registration made in error (e.g. a duplicate); its study id is never reused."""
-    _require_data_entry(by, patient.site_id)
+    access.require_data_entry(by, patient.site_id)
     if patient.status in {PatientStatus.RANDOMIZED, PatientStatus.COMPLETED}:
         raise InvalidTransition("A randomized patient stays in the trial (ITT); she cannot be voided.")
     return record_void(patient, by=by, reason=reason)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import views
+from patients import randomization_views, views
 
 app_name = "patients"
 
@@ -16,4 +16,10 @@ urlpatterns = [
     path("<str:study_id>/withdraw/", views.withdraw_view, name="withdraw"),
     path("<str:study_id>/void/", views.patient_void_view, name="void"),
     path("<str:study_id>/history/", views.patient_history_view, name="history"),
+    path("<str:study_id>/randomize/", randomization_views.randomize_view, name="randomize"),
+    path(
+        "<str:study_id>/randomization/error/",
+        randomization_views.randomization_error_view,
+        name="randomization_error",
+    ),
 ]

@@ -89,3 +89,20 @@ def consented_patient(site: Site, by, **identity_overrides):
     services.consent_record(patient=patient, form_version="v2.1", signed_on=date(2025, 3, 2), by=by)
     patient.refresh_from_db()
     return patient
+
+
+def randomizable_patient(site: Site, by, **identity_overrides):
+    """Eligible, consented, with baseline: every precondition of randomization met."""
+    patient = consented_patient(site, by, **identity_overrides)
+    services.baseline_record(patient=patient, data=baseline_input(), by=by)
+    patient.refresh_from_db()
+    return patient
+
+
+def live_list(site: Site, statistician, *, age_group: str = "<35", length: int = 200, seed: int = 12345):
+    from patients import randomization
+
+    draft = randomization.allocation_list_generate(
+        site=site, age_group=age_group, seed=seed, length=length, block_sizes=[2, 4], by=statistician
+    )
+    return randomization.allocation_list_go_live(allocation_list=draft, by=statistician)

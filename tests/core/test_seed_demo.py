@@ -5,11 +5,12 @@ from statistics import mean
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db.models import Count
 from django.test import RequestFactory
 from pghistory.models import Context
 
-from patients.demo_profiles import PAPER_BASELINE
-from patients.models import Baseline, Patient
+from patients.demo_profiles import PAPER_BASELINE, demo_profiles
+from patients.models import AllocationList, Baseline, Patient, Randomization
 
 pytestmark = pytest.mark.django_db
 
@@ -25,9 +26,9 @@ def test_every_role_has_a_demo_account_that_logs_in(seeded):
         assert authenticate(request, username=username, password="demo-pass-for-tests") is not None, username
 
 
-def test_demo_has_eighty_consented_women_with_baseline_and_screen_failures(seeded):
+def test_demo_has_eighty_randomized_women_with_baseline_and_screen_failures(seeded):
     sz = Patient.objects.filter(site__code="SZ")
-    assert sz.filter(status="consented").count() == 80
+    assert sz.filter(status="randomized").count() == 80
     assert sz.filter(status="ineligible").count() == 6
     assert Baseline.objects.filter(voided_at__isnull=True).count() == 80
     assert not Patient.objects.filter(site__code="BJ").exists()
@@ -47,7 +48,7 @@ def test_demo_baseline_reproduces_the_papers_education_counts_and_mean_bmi(seede
     paper_bmi = (PAPER_BASELINE["EXP"]["bmi"][0] + PAPER_BASELINE["CTRL"]["bmi"][0]) / 2
     assert mean(float(b) for b in Baseline.objects.values_list("bmi", flat=True)) == pytest.approx(paper_bmi, abs=0.01)
     # Ages derive from the generated dates of birth; 31.55 (EXP) and 32.75 (CTRL, nearest to 32.74).
-    ages = Patient.objects.filter(status="consented").values_list("age_at_enrolment", flat=True)
+    ages = Patient.objects.filter(status="randomized").values_list("age_at_enrolment", flat=True)
     assert mean(ages) == pytest.approx((31.55 + 32.75) / 2, abs=1e-9)
 
 
@@ -55,3 +56,19 @@ def test_seed_demo_twice_changes_nothing_the_second_time(seeded):
     before = (Patient.objects.count(), Context.objects.count(), Patient.pgh_event_model.objects.count())
     call_command("seed_demo", password="demo-pass-for-tests")
     assert (Patient.objects.count(), Context.objects.count(), Patient.pgh_event_model.objects.count()) == before
+
+
+def test_demo_women_are_allocated_forty_per_arm_as_in_the_paper(seeded):
+    arms = list(Randomization.objects.order_by("patient__sequence_number").values_list("arm__code", flat=True))
+    assert arms == [p.arm for p in demo_profiles()]
+    assert arms.count("EXP") == arms.count("CTRL") == 40
+
+
+def test_every_site_and_stratum_has_a_live_list_of_200_slots(seeded):
+    lists = AllocationList.objects.annotate(n=Count("slots"))
+    assert sorted((al.site.code, al.age_group, al.status, al.n) for al in lists) == [
+        ("BJ", "<35", "live", 200),
+        ("BJ", ">=35", "live", 200),
+        ("SZ", "<35", "live", 200),
+        ("SZ", ">=35", "live", 200),
+    ]

@@ -12,7 +12,8 @@ class Command(BaseCommand):
     def handle(self, *args, password, **options):
         summary = demo_trial_seed(password=password)
         self.stdout.write(
-            f"Demo trial: {summary.created_patients} women enrolled now, {summary.existing_patients} already present."
+            f"Demo trial: {summary.created_patients} women enrolled now, {summary.existing_patients} already present, "
+            f"{summary.randomized_patients} randomized now."
         )
         self.stdout.write(f"Demo accounts (password: {password}):")
         for username in summary.users:

@@ -1,0 +1,165 @@
+"""Randomization pages: the staff's Randomize action, and the statistician's allocation lists."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core import access
+from core.exceptions import DomainError
+from core.forms import add_domain_errors
+from patients import forms, randomization, selectors
+
+
+@require_http_methods(["GET", "POST"])
+def randomize_view(request, study_id):
+    """Confirmation step, then allocation; the arm is shown on her page afterwards."""
+    patient = selectors.patient_get(user=request.user, study_id=study_id)
+    if not access.can_enter_data(request.user, patient.site_id):
+        raise PermissionDenied("Only staff of the patient's site randomize.")
+    casebook = selectors.patient_casebook(user=request.user, patient=patient)
+    form = forms.RandomizeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = randomization.patient_randomize(patient=patient, by=request.user)
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, f"{patient.study_id} randomized to {done.arm.code} — {done.arm.label}.")
+            return redirect("patients:detail", study_id=patient.study_id)
+    return render(request, "patients/randomize.html", {"patient": patient, "casebook": casebook, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def randomization_error_view(request, study_id):
+    patient = selectors.patient_get(user=request.user, study_id=study_id)
+    if not request.user.has_perm("core.flag_randomization_error"):
+        raise PermissionDenied("Only the statistician marks a randomization as made in error.")
+    record = getattr(patient, "randomization", None)
+    if record is None:
+        raise Http404("This patient is not randomized.")
+    form = forms.RandomizationErrorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            randomization.randomization_flag_error(
+                randomization=record, reason=form.cleaned_data["reason"], by=request.user
+            )
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, f"{patient.study_id}: randomized in error (stays in ITT, leaves per-protocol).")
+            return redirect("patients:detail", study_id=patient.study_id)
+    return render(
+        request,
+        "patients/record_form.html",
+        {"patient": patient, "form": form, "title": "Mark randomized in error", "danger": True},
+    )
+
+
+def statistician_only(view):
+    """Concealment before anything else: to other roles these URLs do not exist (not even a 405)."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        selectors.require_allocation_viewer(request.user)
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+@statistician_only
+@require_http_methods(["GET", "POST"])
+def allocation_overview_view(request):
+    strata = selectors.allocation_overview(user=request.user)
+    generate = forms.AllocationGenerateForm(request.POST if "generate" in request.POST else None, prefix="gen")
+    upload = forms.AllocationImportForm(
+        request.POST if "import" in request.POST else None, request.FILES or None, prefix="imp"
+    )
+    if request.method == "POST":
+        created = _create_list(request, generate, upload)
+        if created:
+            return redirect("allocation:detail", pk=created.pk)
+    return render(
+        request, "patients/allocation_overview.html", {"strata": strata, "generate": generate, "upload": upload}
+    )
+
+
+def _create_list(request, generate, upload):
+    form = generate if "generate" in request.POST else upload
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
+    try:
+        if form is generate:
+            return randomization.allocation_list_generate(
+                site=data["site"],
+                age_group=data["age_group"],
+                seed=data["seed"],
+                length=data["length"],
+                block_sizes=data["block_sizes"],
+                by=request.user,
+            )
+        return randomization.allocation_list_import(
+            site=data["site"],
+            age_group=data["age_group"],
+            content=data["file"].read(),
+            filename=data["file"].name,
+            by=request.user,
+        )
+    except DomainError as error:
+        add_domain_errors(form, error)
+    return None
+
+
+@statistician_only
+def allocation_detail_view(request, pk):
+    allocation_list = selectors.allocation_list_get(user=request.user, pk=pk)
+    slots = selectors.allocation_slots(user=request.user, allocation_list=allocation_list)
+    return render(
+        request,
+        "patients/allocation_detail.html",
+        {"allocation_list": allocation_list, "slots": slots, "extend": forms.AllocationExtendForm()},
+    )
+
+
+@statistician_only
+@require_POST
+def allocation_go_live_view(request, pk):
+    allocation_list = selectors.allocation_list_get(user=request.user, pk=pk)
+    try:
+        live = randomization.allocation_list_go_live(allocation_list=allocation_list, by=request.user)
+    except DomainError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{live} is live. SHA-256 {live.sha256}.")
+    return redirect("allocation:detail", pk=pk)
+
+
+@statistician_only
+@require_POST
+def allocation_extend_view(request, pk):
+    allocation_list = selectors.allocation_list_get(user=request.user, pk=pk)
+    form = forms.AllocationExtendForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data.get("file")
+        try:
+            added = randomization.allocation_list_extend(
+                allocation_list=allocation_list,
+                by=request.user,
+                length=form.cleaned_data.get("length") or 0,
+                content=upload.read() if upload else b"",
+            )
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, f"{added} slots added.")
+            return redirect("allocation:detail", pk=pk)
+    slots = selectors.allocation_slots(user=request.user, allocation_list=allocation_list)
+    return render(
+        request,
+        "patients/allocation_detail.html",
+        {"allocation_list": allocation_list, "slots": slots, "extend": form},
+    )

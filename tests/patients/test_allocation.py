@@ -1,0 +1,106 @@
+"""Allocation sequences, pure: reproducible from the seed, balanced blocks, strict CSV validation."""
+
+from collections import Counter
+from itertools import groupby
+
+import pytest
+
+from patients.allocation import AllocatedSlot, parse_allocation_csv, permuted_blocks, sequence_sha256
+
+ARMS = {"CTRL", "EXP"}
+
+
+def test_same_seed_and_parameters_reproduce_the_list_and_its_hash():
+    first = permuted_blocks(seed=20260301, length=200)
+    again = permuted_blocks(seed=20260301, length=200)
+    assert first == again
+    assert sequence_sha256(first) == sequence_sha256(again)
+    other = permuted_blocks(seed=20260302, length=200)
+    assert [s.arm for s in other] != [s.arm for s in first]
+    assert sequence_sha256(other) != sequence_sha256(first)
+
+
+def test_hash_is_sha256_of_the_canonical_text():
+    import hashlib
+
+    slots = [AllocatedSlot(2, "EXP", 1, 2), AllocatedSlot(1, "CTRL", 1, 2)]
+    assert sequence_sha256(slots) == hashlib.sha256(b"1,CTRL\n2,EXP\n").hexdigest()
+
+
+@pytest.mark.parametrize("seed", [1, 7, 2026, 99991])
+def test_every_block_is_balanced_and_of_an_allowed_size(seed):
+    slots = permuted_blocks(seed=seed, length=203, block_sizes=(2, 4))
+    assert [s.sequence for s in slots] == list(range(1, 204))
+    blocks = [list(block) for _, block in groupby(slots, key=lambda s: s.block_number)]
+    assert len(blocks[-1]) <= blocks[-1][0].block_size  # only the last block may be cut short
+    sizes_seen = set()
+    for block in blocks[:-1]:
+        assert len(block) == block[0].block_size in (2, 4)
+        sizes_seen.add(len(block))
+        assert Counter(s.arm for s in block) == {"CTRL": len(block) // 2, "EXP": len(block) // 2}
+    assert sizes_seen == {2, 4}  # both sizes occur: block size is itself random
+
+
+def test_unequal_ratio_blocks_follow_the_ratio():
+    slots = permuted_blocks(seed=5, length=60, block_sizes=(3, 6), ratio=(1, 2))
+    for _, block in groupby(slots, key=lambda s: s.block_number):
+        counts = Counter(s.arm for s in block)
+        assert counts["EXP"] == 2 * counts["CTRL"]
+
+
+def test_a_longer_list_from_the_same_seed_extends_the_shorter_one():
+    short = permuted_blocks(seed=11, length=50)
+    assert permuted_blocks(seed=11, length=120)[: len(short)] == short
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"block_sizes": (3,)}, "multiple of 2"),
+        ({"block_sizes": ()}, "multiple of 2"),
+        ({"length": 0}, "between 1 and"),
+        ({"arms": ("CTRL", "CTRL")}, "each arm once"),
+    ],
+)
+def test_impossible_designs_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        permuted_blocks(seed=1, **{"length": 10, **kwargs})
+
+
+def test_a_good_csv_is_read_in_sequence_order():
+    slots, problems = parse_allocation_csv(b"sequence,arm\n2,EXP\n1,CTRL\n3,EXP\n4,CTRL\n", known_arms=ARMS)
+    assert problems == []
+    assert [(s.sequence, s.arm) for s in slots] == [(1, "CTRL"), (2, "EXP"), (3, "EXP"), (4, "CTRL")]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", [(0, "The file is empty.")]),
+        (b"seq,arm\n1,CTRL\n", [(1, "The header must be exactly: sequence,arm.")]),
+        (b"sequence,arm\n", [(0, "The file has a header but no slots.")]),
+        (b"sequence,arm\n1,CTRL\n2,PLACEBO\n", [(3, "Unknown arm 'PLACEBO'; the arms are CTRL, EXP.")]),
+        (b"sequence,arm\n1,CTRL\n1,EXP\n", [(3, "Sequence 1 appears again (first on line 2).")]),
+        (b"sequence,arm\n1,CTRL\nx,EXP\n", [(3, "Sequence 'x' is not a positive whole number.")]),
+        (b"sequence,arm\n1,CTRL,extra\n", [(2, "Expected 2 columns, found 3.")]),
+        (b"sequence,arm\n1,CTRL\n3,EXP\n", [(0, "The sequence must run from 1 without gaps; missing: 2.")]),
+        (b"\xff\xfe\x00s", [(0, "The file is not UTF-8 text.")]),
+    ],
+)
+def test_every_bad_csv_is_refused_with_line_and_reason(content, expected):
+    slots, problems = parse_allocation_csv(content, known_arms=ARMS)
+    assert slots == []
+    assert [(p.row, p.message) for p in problems] == expected
+
+
+def test_all_bad_rows_are_reported_not_only_the_first():
+    content = b"sequence,arm\n1,CTRL\n2,XX\n3,EXP\n3,EXP\n5,CTRL\n"
+    _, problems = parse_allocation_csv(content, known_arms=ARMS)
+    assert [p.row for p in problems] == [3, 5, 0]
+
+
+def test_an_extension_file_must_continue_the_sequence():
+    slots, problems = parse_allocation_csv(b"sequence,arm\n5,CTRL\n6,EXP\n", known_arms=ARMS, first_sequence=5)
+    assert problems == [] and [s.sequence for s in slots] == [5, 6]
+    _, problems = parse_allocation_csv(b"sequence,arm\n1,CTRL\n2,EXP\n", known_arms=ARMS, first_sequence=5)
+    assert problems and "from 5" in problems[0].message
