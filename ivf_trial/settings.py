@@ -156,6 +156,11 @@ STORAGES = {
     },
 }
 
+# Lab CSV uploads wait here between the check (dry run) and the confirmed import.
+LAB_UPLOAD_DIR = Path(os.environ.get("LAB_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
 # --- Security (production) ------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

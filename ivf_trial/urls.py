@@ -12,5 +12,6 @@ urlpatterns = [
     path("healthz/", health, name="health"),
     path("patients/", include("patients.urls")),
     path("allocation/", include("patients.allocation_urls")),
+    path("labs/", include("labs.urls")),
     path("admin/", admin.site.urls),
 ]

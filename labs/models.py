@@ -1,9 +1,11 @@
 """Laboratory configuration: analytes with their units, hard limits and reference ranges."""
 
 import pghistory
+import pgtrigger
+from django.conf import settings
 from django.db import models
 
-from core.models import Timepoint
+from core.models import ClinicalRecord, Timepoint, clinical_triggers
 
 
 @pghistory.track()
@@ -41,3 +43,78 @@ class ReferenceRange(models.Model):
 
     def __str__(self):
         return f"{self.analyte.code} {self.timepoint or 'any time point'}: {self.low}–{self.high}"
+
+
+class Flag(models.TextChoices):
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+    HIGH = "high", "High"
+
+
+@pghistory.track()
+class LabDraw(ClinicalRecord):
+    """One blood draw of a patient at a time point; its results hang off it."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="lab_draws")
+    timepoint = models.ForeignKey(Timepoint, on_delete=models.PROTECT, related_name="+")
+    drawn_at = models.DateTimeField()
+    window_warning = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "timepoint"],
+                condition=models.Q(voided_at__isnull=True),
+                name="one_active_draw_per_patient_timepoint",
+            )
+        ]
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.patient_id} {self.timepoint_id} {self.drawn_at:%Y-%m-%d}"
+
+
+@pghistory.track()
+class LabResult(ClinicalRecord):
+    draw = models.ForeignKey(LabDraw, on_delete=models.PROTECT, related_name="results")
+    analyte = models.ForeignKey(Analyte, on_delete=models.PROTECT, related_name="+")
+    value_as_entered = models.CharField(max_length=40)
+    unit_as_entered = models.CharField(max_length=20)
+    censoring = models.CharField(max_length=1, blank=True, help_text="'<' or '>' for a value beyond a limit")
+    canonical_value = models.DecimalField(max_digits=14, decimal_places=4, help_text="In the analyte's canonical unit")
+    flag = models.CharField(max_length=6, choices=Flag.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["draw", "analyte"],
+                condition=models.Q(voided_at__isnull=True),
+                name="one_active_result_per_draw_analyte",
+            )
+        ]
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.analyte_id}={self.value_as_entered} {self.unit_as_entered}"
+
+
+class LabImport(models.Model):
+    """One CSV import that changed data: what file, who, and what it did (the rows are in the audit trail)."""
+
+    file_sha256 = models.CharField(max_length=64)
+    filename = models.CharField(max_length=255)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    imported_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField()
+    created = models.PositiveIntegerField()
+    updated = models.PositiveIntegerField()
+    unchanged = models.PositiveIntegerField()
+    skipped_invalid = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-imported_at"]
+        triggers = [pgtrigger.Protect(name="import_log_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.filename} ({self.file_sha256[:12]})"

@@ -4,7 +4,7 @@ from django import forms
 
 from core.forms import BootstrapForm
 from core.models import EligibilityCriterion, Site
-from patients.models import AgeGroup, Education, InfertilityType
+from patients.models import AgeGroup, CycleType, Education, EmbryoStage, InfertilityType, Route
 from patients.services import BaselineInput, IdentityInput
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -161,3 +161,34 @@ class AllocationImportForm(StratumFields):
 class AllocationExtendForm(BootstrapForm):
     length = forms.IntegerField(min_value=2, max_value=100_000, required=False, label="New total number of slots")
     file = CsvUploadField(required=False, help_text="Imported lists: CSV continuing the sequence.")
+
+
+class TransferForm(BootstrapForm):
+    transfer_date = forms.DateField(widget=DateInput)
+    cycle_type = forms.ChoiceField(choices=CycleType.choices)
+    embryo_stage = forms.ChoiceField(choices=EmbryoStage.choices)
+    embryos_transferred = forms.IntegerField(label="Embryos transferred (1–3)")
+
+
+class TransferEditForm(ReasonMixin, TransferForm):
+    pass
+
+
+class LutealSupportForm(BootstrapForm):
+    drug = forms.CharField(max_length=100)
+    route = forms.ChoiceField(choices=Route.choices)
+    daily_dose = forms.CharField(max_length=50, help_text="Dose and unit, e.g. 90 mg")
+    start_date = forms.DateField(widget=DateInput)
+    stop_date = forms.DateField(widget=DateInput, required=False)
+
+
+class DalteparinCourseForm(BootstrapForm):
+    daily_dose_iu = forms.IntegerField(label="Daily dose (IU)")
+    start_date = forms.DateField(widget=DateInput)
+    stop_date = forms.DateField(widget=DateInput, required=False)
+    missed_doses = forms.IntegerField(min_value=0, initial=0)
+    deviation_reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Protocol deviation (required when the patient is not in the dalteparin arm)",
+    )

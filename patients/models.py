@@ -220,3 +220,93 @@ class Randomization(ClinicalRecord):
 
     def __str__(self):
         return f"{self.patient} → {self.arm.code}"
+
+
+class CycleType(models.TextChoices):
+    FRESH = "fresh", "Fresh"
+    FROZEN = "frozen", "Frozen"
+
+
+class EmbryoStage(models.TextChoices):
+    CLEAVAGE = "cleavage", "Cleavage"
+    BLASTOCYST = "blastocyst", "Blastocyst"
+
+
+class Route(models.TextChoices):
+    VAGINAL = "vaginal", "Vaginal"
+    INTRAMUSCULAR = "intramuscular", "Intramuscular"
+    ORAL = "oral", "Oral"
+    SUBCUTANEOUS = "subcutaneous", "Subcutaneous"
+
+
+@pghistory.track()
+class EmbryoTransfer(ClinicalRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="transfers")
+    transfer_date = models.DateField()
+    cycle_type = models.CharField(max_length=6, choices=CycleType.choices)
+    embryo_stage = models.CharField(max_length=10, choices=EmbryoStage.choices)
+    embryos_transferred = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=models.Q(voided_at__isnull=True), name="one_active_transfer_per_patient"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(embryos_transferred__gte=1, embryos_transferred__lte=3), name="one_to_three_embryos"
+            ),
+        ]
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.patient} ET {self.transfer_date}"
+
+
+@pghistory.track()
+class LutealSupport(ClinicalRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="luteal_supports")
+    drug = models.CharField(max_length=100)
+    route = models.CharField(max_length=15, choices=Route.choices)
+    daily_dose = models.CharField(max_length=50, help_text="Dose and unit, e.g. 90 mg")
+    start_date = models.DateField()
+    stop_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.drug} {self.daily_dose}"
+
+
+@pghistory.track()
+class ProtocolDeviation(ClinicalRecord):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deviations")
+    occurred_on = models.DateField()
+    description = models.TextField()
+    major = models.BooleanField(default=True, help_text="Major deviations exclude the patient from per-protocol")
+
+    class Meta:
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.patient}: {self.description[:40]}"
+
+
+@pghistory.track()
+class DalteparinCourse(ClinicalRecord):
+    """Only for EXP patients; for anyone else it exists only with a recorded protocol deviation."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="dalteparin_courses")
+    daily_dose_iu = models.PositiveIntegerField()
+    start_date = models.DateField()
+    stop_date = models.DateField(null=True, blank=True)
+    missed_doses = models.PositiveSmallIntegerField(default=0)
+    deviation = models.OneToOneField(
+        ProtocolDeviation, on_delete=models.PROTECT, null=True, blank=True, related_name="dalteparin_course"
+    )
+
+    class Meta:
+        triggers = clinical_triggers()
+
+    def __str__(self):
+        return f"{self.patient} dalteparin {self.daily_dose_iu} IU"

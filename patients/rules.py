@@ -139,3 +139,47 @@ def withdrawal_errors(*, withdrawn_on: date, signed_on: date, today: date) -> di
     if withdrawn_on < signed_on:
         return {"withdrawn_on": [f"Withdrawal cannot be before consent was signed ({signed_on:%Y-%m-%d})."]}
     return {}
+
+
+# --- Treatment ---------------------------------------------------------------------------------------
+
+DALTEPARIN_DOSE_IU = (1000, 20000)
+MAX_EMBRYOS = 3
+
+
+def transfer_errors(*, transfer_date: date, randomized_on: date, today: date, embryos: int) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if transfer_date > today:
+        errors["transfer_date"] = ["The transfer date cannot be in the future."]
+    elif transfer_date < randomized_on:
+        errors["transfer_date"] = [f"The transfer cannot be before randomization ({randomized_on:%Y-%m-%d})."]
+    if not 1 <= embryos <= MAX_EMBRYOS:
+        errors["embryos_transferred"] = [f"Between 1 and {MAX_EMBRYOS} embryos are transferred, not {embryos}."]
+    return errors
+
+
+def course_date_errors(*, start: date, stop: date | None, earliest: date, today: date) -> dict[str, list[str]]:
+    """A treatment course starts after `earliest` (screening), not in the future, and stops after it starts."""
+    errors: dict[str, list[str]] = {}
+    if start > today:
+        errors["start_date"] = ["The start date cannot be in the future."]
+    elif start < earliest:
+        errors["start_date"] = [f"The course cannot start before screening ({earliest:%Y-%m-%d})."]
+    if stop is not None and stop < start:
+        errors["stop_date"] = ["The stop date is before the start date."]
+    elif stop is not None and stop > today:
+        errors["stop_date"] = ["The stop date cannot be in the future; leave it empty while ongoing."]
+    return errors
+
+
+def dalteparin_errors(
+    *, dose_iu: int, start: date, stop: date | None, missed_doses: int, earliest: date, today: date
+) -> dict[str, list[str]]:
+    errors = course_date_errors(start=start, stop=stop, earliest=earliest, today=today)
+    low, high = DALTEPARIN_DOSE_IU
+    if not low <= dose_iu <= high:
+        errors["daily_dose_iu"] = [f"{dose_iu} IU a day is outside the plausible {low}–{high} IU."]
+    days = ((stop or today) - start).days + 1
+    if missed_doses < 0 or (days > 0 and missed_doses > days):
+        errors["missed_doses"] = [f"{missed_doses} missed doses is impossible over a {max(days, 0)}-day course."]
+    return errors

@@ -8,15 +8,20 @@ from django.http import Http404
 from core import access
 from core.models import EligibilityCriterion
 from core.selectors import audit_entries
+from labs.models import LabDraw, LabResult
 from patients.models import (
     AllocationList,
     AllocationSlot,
     Baseline,
     Consent,
+    DalteparinCourse,
+    EmbryoTransfer,
     ListStatus,
+    LutealSupport,
     Patient,
     PatientIdentity,
     PatientStatus,
+    ProtocolDeviation,
     Randomization,
     Screening,
 )
@@ -83,6 +88,10 @@ class PatientCasebook:
     consent: Consent | None
     baseline: Baseline | None
     randomization: Randomization | None = None
+    transfer: EmbryoTransfer | None = None
+    luteal_supports: list = field(default_factory=list)
+    dalteparin_courses: list = field(default_factory=list)
+    deviations: list = field(default_factory=list)
     criteria: list[CriterionAnswer] = field(default_factory=list)
     forms: list[FormState] = field(default_factory=list)
     can_edit: bool = False
@@ -104,6 +113,7 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
     baseline = _active(patient.baselines.order_by("-pk"))
     randomization = Randomization.objects.select_related("arm", "slot", "randomized_by").filter(patient=patient).first()
     identity = PatientIdentity.objects.get(patient=patient) if access.can_view_identity(user, patient.site_id) else None
+    transfer = _active(patient.transfers.order_by("-pk"))
     failed = set(screening.failed_criteria)
     criteria = [
         CriterionAnswer(c.code, c.text, c.kind, bool(screening.answers.get(c.code)), c.code in failed)
@@ -116,6 +126,7 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
         FormState("Consent", _state(consent, consent_applicable), consent),
         FormState("Baseline", _state(baseline, baseline_applicable), baseline),
         FormState("Randomization", _state(randomization, baseline is not None), randomization),
+        FormState("Embryo transfer", _state(transfer, randomization is not None), transfer),
     ]
     return PatientCasebook(
         patient=patient,
@@ -124,6 +135,10 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
         consent=consent,
         baseline=baseline,
         randomization=randomization,
+        transfer=transfer,
+        luteal_supports=list(patient.luteal_supports.filter(voided_at__isnull=True).order_by("start_date")),
+        dalteparin_courses=list(patient.dalteparin_courses.filter(voided_at__isnull=True).order_by("start_date")),
+        deviations=list(patient.deviations.filter(voided_at__isnull=True).order_by("occurred_on")),
         criteria=criteria,
         forms=forms,
         can_edit=access.can_enter_data(user, patient.site_id) and patient.voided_at is None,
@@ -145,6 +160,12 @@ def patient_audit_history(*, user, patient: Patient) -> list:
         (Consent.pgh_event_model, "Consent", {"patient_id": patient.pk}),
         (Baseline.pgh_event_model, "Baseline", {"patient_id": patient.pk}),
         (Randomization.pgh_event_model, "Randomization", {"patient_id": patient.pk}),
+        (EmbryoTransfer.pgh_event_model, "Embryo transfer", {"patient_id": patient.pk}),
+        (LutealSupport.pgh_event_model, "Luteal support", {"patient_id": patient.pk}),
+        (DalteparinCourse.pgh_event_model, "Dalteparin", {"patient_id": patient.pk}),
+        (ProtocolDeviation.pgh_event_model, "Protocol deviation", {"patient_id": patient.pk}),
+        (LabDraw.pgh_event_model, "Lab draw", {"patient_id": patient.pk}),
+        (LabResult.pgh_event_model, "Lab result", {"draw__patient_id": patient.pk}),
     ]
     if access.can_view_identity(user, patient.site_id):
         sources.append((PatientIdentity.pgh_event_model, "Identity", {"patient_id": patient.pk}))

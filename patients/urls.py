@@ -1,6 +1,6 @@
 from django.urls import path
 
-from patients import randomization_views, views
+from patients import randomization_views, treatment_views, views
 
 app_name = "patients"
 
@@ -16,6 +16,9 @@ urlpatterns = [
     path("<str:study_id>/withdraw/", views.withdraw_view, name="withdraw"),
     path("<str:study_id>/void/", views.patient_void_view, name="void"),
     path("<str:study_id>/history/", views.patient_history_view, name="history"),
+    path("<str:study_id>/transfer/", treatment_views.transfer_view, name="transfer"),
+    path("<str:study_id>/luteal-support/", treatment_views.luteal_support_view, name="luteal_support"),
+    path("<str:study_id>/dalteparin/", treatment_views.dalteparin_view, name="dalteparin"),
     path("<str:study_id>/randomize/", randomization_views.randomize_view, name="randomize"),
     path(
         "<str:study_id>/randomization/error/",

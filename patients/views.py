@@ -10,6 +10,7 @@ from core import access
 from core.exceptions import DomainError
 from core.forms import add_domain_errors
 from core.models import Site
+from labs.selectors import patient_lab_timeline
 from patients import forms, selectors, services
 from patients.models import PatientStatus
 
@@ -66,7 +67,16 @@ def screening_create_view(request):
 def patient_detail_view(request, study_id):
     patient = selectors.patient_get(user=request.user, study_id=study_id)
     casebook = selectors.patient_casebook(user=request.user, patient=patient)
-    return render(request, "patients/detail.html", {"casebook": casebook, "patient": patient})
+    timepoints, lab_rows, draws = patient_lab_timeline(patient=patient)
+    context = {
+        "casebook": casebook,
+        "patient": patient,
+        "timepoints": timepoints,
+        "lab_rows": lab_rows,
+        "draws": draws,
+        "lab_chart": {row.analyte.code: row.chart_points for row in lab_rows if row.chart_points},
+    }
+    return render(request, "patients/detail.html", context)
 
 
 def patient_history_view(request, study_id):

@@ -106,3 +106,30 @@ def live_list(site: Site, statistician, *, age_group: str = "<35", length: int =
         site=site, age_group=age_group, seed=seed, length=length, block_sizes=[2, 4], by=statistician
     )
     return randomization.allocation_list_go_live(allocation_list=draft, by=statistician)
+
+
+def randomized_patient(site: Site, by, statistician, **identity_overrides):
+    """A randomized patient (creating the stratum's live list when there is none)."""
+    from patients.models import AllocationList
+    from patients.randomization import age_group_of, patient_randomize
+
+    patient = randomizable_patient(site, by, **identity_overrides)
+    group = age_group_of(patient.age_at_enrolment)
+    if not AllocationList.objects.filter(site=site, age_group=group, status="live").exists():
+        live_list(site, statistician, age_group=group)
+    patient_randomize(patient=patient, by=by)
+    patient.refresh_from_db()
+    return patient
+
+
+def with_transfer(patient, by, transfer_date: date | None = None, embryos: int = 2):
+    from django.utils import timezone
+
+    from patients.treatment import TransferInput, transfer_record
+
+    transfer_record(
+        patient=patient,
+        data=TransferInput(transfer_date or timezone.localdate(), "fresh", "blastocyst", embryos),
+        by=by,
+    )
+    return patient

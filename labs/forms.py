@@ -1,0 +1,83 @@
+from django import forms
+
+from core.forms import BootstrapForm
+from core.models import Timepoint
+from labs.models import Analyte
+
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class LabDrawForm(BootstrapForm):
+    """One draw: time point, when, and each analyte's value with its unit (blank = not measured)."""
+
+    timepoint = forms.ModelChoiceField(queryset=Timepoint.objects.all(), to_field_name="code", empty_label=None)
+    drawn_at = forms.DateTimeField(widget=DateTimeInput, label="Drawn at")
+
+    def __init__(self, *args, **kwargs):
+        self.analytes = list(Analyte.objects.all())
+        super().__init__(*args, **kwargs)
+        for analyte in self.analytes:
+            self.fields[f"{analyte.code}_value"] = forms.CharField(
+                required=False,
+                label=f"{analyte.name} ({analyte.code})",
+                widget=forms.TextInput(attrs={"class": "form-control"}),
+            )
+            units = [
+                (unit, unit)
+                for unit in [analyte.canonical_unit, *sorted(set(analyte.accepted_units) - {analyte.canonical_unit})]
+            ]
+            self.fields[f"{analyte.code}_unit"] = forms.ChoiceField(
+                choices=units,
+                initial=analyte.canonical_unit,
+                label=f"{analyte.code} unit",
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
+
+    def analyte_rows(self):
+        return [(a, self[f"{a.code}_value"], self[f"{a.code}_unit"]) for a in self.analytes]
+
+    def entries(self) -> list[tuple[str, str, str]]:
+        data = self.cleaned_data
+        return [
+            (a.code, data[f"{a.code}_value"], data[f"{a.code}_unit"])
+            for a in self.analytes
+            if data.get(f"{a.code}_value", "").strip()
+        ]
+
+
+class LabResultCorrectForm(BootstrapForm):
+    value = forms.CharField(help_text="A number, or <limit / >limit for a censored value")
+    unit = forms.ChoiceField(choices=())
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, analyte, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unit"].choices = [(u, u) for u in analyte.accepted_units]
+
+
+class LabImportForm(BootstrapForm):
+    file = forms.FileField(help_text="CSV: study_id,timepoint,drawn_at,analyte,value,unit (UTF-8)")
+    reason = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed only when the file changes values already stored.",
+    )
+    skip_invalid = forms.BooleanField(
+        required=False,
+        label="Import the good rows even if some rows are bad",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB; split it.")
+        return upload

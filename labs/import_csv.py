@@ -1,0 +1,124 @@
+"""The lab CSV (`study_id,timepoint,drawn_at,analyte,value,unit`) read and checked row by row. Pure.
+
+Every problem is collected with its line number and column; the caller decides what happens to a
+file with problems (by default: nothing is imported).
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from labs.validation import AnalyteSpec, CheckedResult, ResultProblem, check_result
+
+HEADER = ["study_id", "timepoint", "drawn_at", "analyte", "value", "unit"]
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int  # line number in the file (the header is line 1); 0 for the file as a whole
+    column: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    row: int
+    study_id: str
+    timepoint: str
+    drawn_at: datetime
+    result: CheckedResult
+
+
+def _decode(content: bytes) -> str:
+    return content.decode("utf-8-sig")
+
+
+def parse_lab_csv(
+    content: bytes, *, specs: dict[str, AnalyteSpec], timepoints: set[str], default_tz: tzinfo
+) -> tuple[list[ImportRow], list[RowProblem]]:
+    """Rows that passed every check, and every problem found (a file problem stops at once)."""
+    if not content.strip():
+        return [], [RowProblem(0, "", "The file is empty.")]
+    try:
+        text = _decode(content)
+    except UnicodeDecodeError as error:
+        return [], [RowProblem(0, "", f"The file is not UTF-8 text (byte {error.start}); save it as UTF-8 CSV.")]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [cell.strip().lower() for cell in next(reader, [])]
+    if header != HEADER:
+        return [], [RowProblem(1, "", f"The header must be exactly: {','.join(HEADER)} (found: {','.join(header)}).")]
+    rows, problems = [], []
+    first_seen: dict[tuple, tuple[int, datetime]] = {}
+    for line, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        row, row_problems = _check_row(line, cells, specs, timepoints, default_tz)
+        problems.extend(row_problems)
+        if row is not None:
+            duplicate = _duplicate_problem(row, first_seen)
+            if duplicate:
+                problems.append(duplicate)
+            else:
+                rows.append(row)
+    if not rows and not problems:
+        problems.append(RowProblem(0, "", "The file has a header but no rows."))
+    return rows, problems
+
+
+def _check_row(line, cells, specs, timepoints, default_tz) -> tuple[ImportRow | None, list[RowProblem]]:
+    if len(cells) != len(HEADER):
+        return None, [RowProblem(line, "", f"Expected {len(HEADER)} columns, found {len(cells)}.")]
+    study_id, timepoint, drawn_text, analyte, value, unit = (cell.strip() for cell in cells)
+    problems = []
+    if not study_id:
+        problems.append(RowProblem(line, "study_id", "The study id is empty."))
+    if timepoint not in timepoints:
+        problems.append(
+            RowProblem(line, "timepoint", f"Unknown time point '{timepoint}'; use {', '.join(sorted(timepoints))}.")
+        )
+    drawn_at = _parse_datetime(drawn_text, default_tz)
+    if drawn_at is None:
+        problems.append(
+            RowProblem(line, "drawn_at", f"'{drawn_text}' is not a date and time (use 2025-03-14T08:30:00+08:00).")
+        )
+    spec = specs.get(analyte)
+    if spec is None:
+        problems.append(RowProblem(line, "analyte", f"Unknown analyte '{analyte}'; use {', '.join(sorted(specs))}."))
+    elif timepoint in timepoints:
+        checked = check_result(spec, timepoint, value, unit)
+        if isinstance(checked, ResultProblem):
+            problems.append(RowProblem(line, checked.column, checked.message))
+        elif not problems:
+            return ImportRow(line, study_id, timepoint, drawn_at, checked), []
+    return None, problems
+
+
+def _parse_datetime(text: str, default_tz: tzinfo) -> datetime | None:
+    if "T" not in text and " " not in text.strip():
+        return None  # a bare date: the time of the draw matters for windows and cannot be guessed
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=default_tz)
+
+
+def _duplicate_problem(row: ImportRow, first_seen: dict) -> RowProblem | None:
+    result_key = (row.study_id, row.timepoint, row.result.analyte)
+    draw_key = (row.study_id, row.timepoint)
+    if result_key in first_seen:
+        return RowProblem(
+            row.row,
+            "analyte",
+            f"{row.result.analyte} appears twice in one draw (also on line {first_seen[result_key][0]}).",
+        )
+    if draw_key in first_seen and first_seen[draw_key][1] != row.drawn_at:
+        return RowProblem(
+            row.row,
+            "drawn_at",
+            f"The {row.timepoint} draw of {row.study_id} has another drawn_at on line {first_seen[draw_key][0]}.",
+        )
+    first_seen[result_key] = (row.row, row.drawn_at)
+    first_seen.setdefault(draw_key, (row.row, row.drawn_at))
+    return None

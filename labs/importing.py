@@ -1,0 +1,176 @@
+"""`lab_results_import`: validate the whole file, plan every change, then write all or nothing.
+
+Idempotent: a row equal to what is stored is "unchanged"; a file that changes nothing writes nothing
+(not even an import record). A different value for a stored result is an update and needs a reason.
+"""
+
+from django.utils import timezone
+
+from core import access
+from core.audit import audited
+from core.services import record_update
+from labs import ranges, selectors
+from labs.import_csv import ImportRow, RowProblem, parse_lab_csv
+from labs.models import Analyte, LabDraw, LabImport, LabResult
+from labs.services import ImportReport, PlannedChange, new_result, result_changes, sha256_of, transfer_date_of
+from patients.models import Patient
+
+
+def _patients_by_study_id(study_ids: set[str], by) -> dict[str, Patient]:
+    """Only patients whose data the user may enter; any other id is reported as unknown (not revealed)."""
+    visible = Patient.objects.filter(
+        study_id__in=study_ids, site_id__in=access.data_entry_site_ids(by), voided_at__isnull=True
+    ).select_related("randomization")
+    return {p.study_id: p for p in visible}
+
+
+def _stored(patients: dict[str, Patient]):
+    draws = {
+        (d.patient_id, d.timepoint.code): d
+        for d in LabDraw.objects.filter(patient__in=patients.values(), voided_at__isnull=True).select_related(
+            "timepoint"
+        )
+    }
+    results = {
+        (r.draw_id, r.analyte.code): r
+        for r in LabResult.objects.filter(draw__in=draws.values(), voided_at__isnull=True).select_related("analyte")
+    }
+    return draws, results
+
+
+def _patient_problems(rows: list[ImportRow], patients: dict[str, Patient]) -> list[RowProblem]:
+    problems = []
+    for row in rows:
+        patient = patients.get(row.study_id)
+        if patient is None:
+            problems.append(RowProblem(row.row, "study_id", f"Unknown study id '{row.study_id}' at your sites."))
+        elif not hasattr(patient, "randomization"):
+            problems.append(RowProblem(row.row, "study_id", f"{row.study_id} is not randomized."))
+    return problems
+
+
+def _plan(rows, patients, draws, results, reason: str) -> tuple[list[PlannedChange], list[RowProblem]]:
+    changes, problems = [], []
+    for row in rows:
+        patient = patients[row.study_id]
+        draw = draws.get((patient.pk, row.timepoint))
+        stored = results.get((draw.pk, row.result.analyte)) if draw else None
+        new = f"{row.result.value_as_entered} {row.result.unit_as_entered}"
+        change = PlannedChange(row.row, row.study_id, row.timepoint, row.result.analyte, "create", new=new)
+        if draw is not None and draw.drawn_at != row.drawn_at:
+            change.action, change.old = "update", f"drawn at {timezone.localtime(draw.drawn_at):%Y-%m-%d %H:%M}"
+        if stored is not None:
+            old = f"{stored.value_as_entered} {stored.unit_as_entered}"
+            same = old == new and change.action != "update"
+            change.action, change.old = ("unchanged", old) if same else ("update", old)
+        if change.action == "update" and not reason.strip():
+            problems.append(
+                RowProblem(
+                    row.row,
+                    "value",
+                    f"{row.study_id} {row.timepoint} {row.result.analyte} is stored as {change.old}; "
+                    f"give a reason to change it to {new}.",
+                )
+            )
+        changes.append(change)
+    return changes, problems
+
+
+def _window_warnings(rows, patients) -> list[tuple[int, str]]:
+    windows = selectors.timepoint_windows()
+    warnings, seen = [], set()
+    for row in rows:
+        key = (row.study_id, row.timepoint)
+        if key in seen:
+            continue
+        seen.add(key)
+        _, window = windows[row.timepoint]
+        transfer = transfer_date_of(patients[row.study_id])
+        message = ranges.window_warning(timezone.localdate(row.drawn_at), transfer, window, row.timepoint)
+        if message:
+            warnings.append((row.row, f"{row.study_id}: {message}"))
+    return warnings
+
+
+def lab_results_import(
+    *, content: bytes, filename: str, by, dry_run: bool = False, skip_invalid: bool = False, reason: str = ""
+) -> ImportReport:
+    """Check every row, then (unless dry-run, or any row is bad without skip_invalid) apply the plan."""
+    report = ImportReport(file_sha256=sha256_of(content))
+    specs = selectors.analyte_specs()
+    windows = selectors.timepoint_windows()
+    rows, problems = parse_lab_csv(
+        content, specs=specs, timepoints=set(windows), default_tz=timezone.get_default_timezone()
+    )
+    patients = _patients_by_study_id({r.study_id for r in rows}, by)
+    problems += _patient_problems(rows, patients)
+    bad = {p.row for p in problems}
+    rows = [r for r in rows if r.row not in bad]
+    draws, results = _stored(patients)
+    report.changes, plan_problems = _plan(rows, patients, draws, results, reason)
+    problems += plan_problems
+    report.rows_total = len(rows) + len(bad - {0})
+    report.problems = sorted(problems, key=lambda p: (p.row, p.column))
+    report.warnings = _window_warnings([r for r in rows if r.row not in {p.row for p in plan_problems}], patients)
+    if (problems and not skip_invalid) or dry_run or any(p.row == 0 for p in problems):
+        return report
+    bad = {p.row for p in problems}
+    report.skipped_invalid = len(bad)
+    report.changes = [c for c in report.changes if c.row not in bad]
+    if not any(c.action != "unchanged" for c in report.changes):
+        return report
+    _apply(report, [r for r in rows if r.row not in bad], patients, draws, results, by, reason, filename)
+    return report
+
+
+def _apply(report, rows, patients, draws, results, by, reason, filename) -> None:
+    actions = {c.row: c.action for c in report.changes}
+    analytes = {a.code: a for a in Analyte.objects.all()}
+    windows = selectors.timepoint_windows()
+    with audited(by=by, reason=reason or f"Lab import {filename}"):
+        new_draws = _create_draws(rows, patients, draws, windows, actions, by)
+        new_results = []
+        for row in rows:
+            draw = draws.get((patients[row.study_id].pk, row.timepoint)) or new_draws[(row.study_id, row.timepoint)]
+            stored = results.get((draw.pk, row.result.analyte))
+            if actions[row.row] == "update":
+                _update(draw, stored, row, by, reason)
+            elif actions[row.row] == "create" and stored is None:
+                new_results.append(new_result(draw, analytes[row.result.analyte], row.result, by))
+        LabResult.objects.bulk_create(new_results, batch_size=5000)
+        log = LabImport.objects.create(
+            file_sha256=report.file_sha256,
+            filename=filename[:255],
+            imported_by=by,
+            reason=reason,
+            rows_total=report.rows_total,
+            created=report.count("create"),
+            updated=report.count("update"),
+            unchanged=report.count("unchanged"),
+            skipped_invalid=report.skipped_invalid,
+        )
+    report.imported, report.import_id = True, log.pk
+
+
+def _create_draws(rows, patients, draws, windows, actions, by) -> dict:
+    new: dict[tuple[str, str], LabDraw] = {}
+    for row in rows:
+        key = (row.study_id, row.timepoint)
+        patient = patients[row.study_id]
+        if (patient.pk, row.timepoint) in draws or key in new:
+            continue
+        tp, window = windows[row.timepoint]
+        warning = ranges.window_warning(timezone.localdate(row.drawn_at), transfer_date_of(patient), window, tp.code)
+        new[key] = LabDraw(
+            patient=patient, timepoint=tp, drawn_at=row.drawn_at, window_warning=warning, created_by=by, updated_by=by
+        )
+    LabDraw.objects.bulk_create(new.values(), batch_size=5000)
+    return new
+
+
+def _update(draw, stored, row, by, reason) -> None:
+    if draw.drawn_at != row.drawn_at:
+        record_update(draw, changes={"drawn_at": row.drawn_at}, by=by, reason=reason, expected_version=None)
+        draw.drawn_at = row.drawn_at
+    if stored is not None:
+        record_update(stored, changes=result_changes(row.result), by=by, reason=reason, expected_version=None)

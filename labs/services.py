@@ -1,0 +1,145 @@
+"""Writes of lab data: one draw from the form, corrections, and the validated, idempotent CSV import."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from core import access
+from core.audit import audited
+from core.exceptions import InvalidTransition, ValidationFailed
+from core.services import record_update
+from labs import ranges, selectors
+from labs.models import Analyte, LabDraw, LabResult
+from labs.validation import CheckedResult, ResultProblem, check_result
+
+
+def transfer_date_of(patient):
+    transfer = patient.transfers.filter(voided_at__isnull=True).first()
+    return transfer.transfer_date if transfer else None
+
+
+def _require_randomized(patient) -> None:
+    if not hasattr(patient, "randomization"):
+        raise InvalidTransition(f"{patient} is not randomized: lab draws are recorded after randomization.")
+
+
+def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: list[tuple[str, str, str]], by):
+    """One draw with its results, each (analyte, value as entered, unit); a bad value saves nothing.
+
+    The draw is accepted outside its time-point window, with the reason kept on it as a warning.
+    Returns the draw and the list of (analyte, flag) for values outside their reference range.
+    """
+    access.require_data_entry(by, patient.site_id)
+    _require_randomized(patient)
+    windows = selectors.timepoint_windows()
+    if timepoint not in windows:
+        raise ValidationFailed({"timepoint": [f"Unknown time point '{timepoint}'."]})
+    checked = _checked_entries(entries, timepoint)
+    if drawn_at > timezone.now():
+        raise ValidationFailed({"drawn_at": ["The draw cannot be in the future."]})
+    if LabDraw.objects.filter(patient=patient, timepoint=windows[timepoint][0], voided_at__isnull=True).exists():
+        raise InvalidTransition(f"{patient} already has a {timepoint} draw; correct its results instead.")
+    tp, window = windows[timepoint]
+    warning = ranges.window_warning(timezone.localdate(drawn_at), transfer_date_of(patient), window, timepoint)
+    analytes = {a.code: a for a in Analyte.objects.all()}
+    with audited(by=by):
+        draw = LabDraw.objects.create(
+            patient=patient, timepoint=tp, drawn_at=drawn_at, window_warning=warning, created_by=by, updated_by=by
+        )
+        LabResult.objects.bulk_create(new_result(draw, analytes[c.analyte], c, by) for c in checked)
+    return draw
+
+
+def new_result(draw, analyte, checked: CheckedResult, by) -> LabResult:
+    return LabResult(
+        draw=draw,
+        analyte=analyte,
+        value_as_entered=checked.value_as_entered,
+        unit_as_entered=checked.unit_as_entered,
+        censoring=checked.censoring,
+        canonical_value=checked.canonical_value,
+        flag=checked.flag,
+        created_by=by,
+        updated_by=by,
+    )
+
+
+def _checked_entries(entries, timepoint: str) -> list[CheckedResult]:
+    specs = selectors.analyte_specs()
+    errors: dict[str, list[str]] = {}
+    checked, seen = [], set()
+    for code, value, unit in entries:
+        if code not in specs:
+            errors.setdefault("__all__", []).append(f"Unknown analyte '{code}'.")
+        elif code in seen:
+            errors.setdefault(f"{code}_value", []).append(f"{code} is entered twice in one draw.")
+        else:
+            seen.add(code)
+            outcome = check_result(specs[code], timepoint, value, unit)
+            if isinstance(outcome, ResultProblem):
+                errors.setdefault(f"{code}_{outcome.column}", []).append(outcome.message)
+            else:
+                checked.append(outcome)
+    if not errors and not checked:
+        errors["__all__"] = ["Enter at least one result."]
+    if errors:
+        raise ValidationFailed(errors)
+    return checked
+
+
+def lab_result_correct(*, result: LabResult, value: str, unit: str, by, reason: str, expected_version):
+    """Correct one result (new value or unit), re-deriving canonical value and flag; needs a reason."""
+    access.require_data_entry(by, result.draw.patient.site_id)
+    spec = selectors.analyte_specs()[result.analyte.code]
+    outcome = check_result(spec, result.draw.timepoint.code, value, unit)
+    if isinstance(outcome, ResultProblem):
+        raise ValidationFailed({outcome.column: [outcome.message]})
+    return record_update(
+        result, changes=result_changes(outcome), by=by, reason=reason, expected_version=expected_version
+    )
+
+
+def result_changes(checked: CheckedResult) -> dict:
+    return {
+        "value_as_entered": checked.value_as_entered,
+        "unit_as_entered": checked.unit_as_entered,
+        "censoring": checked.censoring,
+        "canonical_value": checked.canonical_value,
+        "flag": checked.flag,
+    }
+
+
+@dataclass
+class PlannedChange:
+    row: int
+    study_id: str
+    timepoint: str
+    analyte: str
+    action: str  # "create" | "update" | "unchanged"
+    old: str = ""
+    new: str = ""
+
+
+@dataclass
+class ImportReport:
+    file_sha256: str
+    rows_total: int = 0
+    problems: list = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    changes: list[PlannedChange] = field(default_factory=list)
+    skipped_invalid: int = 0
+    imported: bool = False
+    import_id: int | None = None
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({p.row for p in self.problems})
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()

@@ -1,0 +1,46 @@
+"""Lab values as entered → canonical units. Pure: no Django.
+
+A value is kept exactly as entered (text and unit) and converted once, here, with the analyte's
+factor to its canonical unit (E2 pg/mL × 3.671 = pmol/L; the other analytes 1:1).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+CANONICAL_PLACES = Decimal("0.0001")
+
+
+class LabValueError(ValueError):
+    """A lab value or unit that cannot be accepted; the message says why in the user's terms."""
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    number: Decimal  # the number as entered (for a censored value, its limit)
+    censoring: str  # "" | "<" | ">"
+
+
+def parse_value(text: str) -> ParsedValue:
+    """'12.5' → 12.5; '<0.5' → below 0.5; '>1000' → above 1000. Refuses non-numbers and negatives."""
+    cleaned = str(text).strip().replace(",", ".") if text is not None else ""
+    if not cleaned:
+        raise LabValueError("Enter a value.")
+    censoring = cleaned[0] if cleaned[0] in "<>" else ""
+    digits = cleaned[1:].strip() if censoring else cleaned
+    try:
+        number = Decimal(digits)
+    except InvalidOperation:
+        raise LabValueError(f"'{text}' is not a number (use digits, optionally with < or >).") from None
+    if not number.is_finite():
+        raise LabValueError(f"'{text}' is not a number.")
+    if number < 0:
+        raise LabValueError(f"{text} is negative; a concentration cannot be below zero.")
+    return ParsedValue(number=number, censoring=censoring)
+
+
+def to_canonical(number: Decimal, unit: str, accepted_units: Mapping[str, float]) -> Decimal:
+    """Convert with the analyte's factor; an unknown unit is refused naming the accepted ones."""
+    if unit not in accepted_units:
+        raise LabValueError(f"Unit '{unit}' is not accepted here; use one of: {', '.join(sorted(accepted_units))}.")
+    return (number * Decimal(str(accepted_units[unit]))).quantize(CANONICAL_PLACES)

@@ -1,0 +1,158 @@
+"""Lab pages: enter a draw, correct a result, and upload a CSV (checked and previewed before import)."""
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from core import access
+from core.exceptions import DomainError
+from core.forms import add_domain_errors
+from labs import forms, services
+from labs.importing import lab_results_import
+from labs.models import LabResult
+from patients.selectors import patient_get
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@require_http_methods(["GET", "POST"])
+def draw_create_view(request, study_id):
+    patient = patient_get(user=request.user, study_id=study_id)
+    if not access.can_enter_data(request.user, patient.site_id):
+        raise PermissionDenied("Your role cannot change clinical data.")
+    form = forms.LabDrawForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            draw = services.lab_draw_record(
+                patient=patient,
+                timepoint=form.cleaned_data["timepoint"].code,
+                drawn_at=form.cleaned_data["drawn_at"],
+                entries=form.entries(),
+                by=request.user,
+            )
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            flagged = [
+                f"{r.analyte.code} {r.flag}" for r in draw.results.select_related("analyte") if r.flag != "normal"
+            ]
+            messages.success(request, f"{draw.timepoint.code} draw saved.")
+            if flagged:
+                messages.warning(request, "Outside the reference range: " + ", ".join(flagged) + ".")
+            if draw.window_warning:
+                messages.warning(request, draw.window_warning)
+            return redirect("patients:detail", study_id=patient.study_id)
+    return render(request, "labs/draw_form.html", {"patient": patient, "form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def result_correct_view(request, pk):
+    result = LabResult.objects.select_related("draw__patient", "draw__timepoint", "analyte").filter(pk=pk).first()
+    if result is None:
+        raise Http404("No such result.")
+    patient = patient_get(user=request.user, study_id=result.draw.patient.study_id)
+    if not access.can_enter_data(request.user, patient.site_id):
+        raise PermissionDenied("Your role cannot change clinical data.")
+    initial = {"value": result.value_as_entered, "unit": result.unit_as_entered, "version": result.version}
+    form = forms.LabResultCorrectForm(request.POST or None, initial=initial, analyte=result.analyte)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.lab_result_correct(
+                result=result,
+                value=data["value"],
+                unit=data["unit"],
+                by=request.user,
+                reason=data["reason"],
+                expected_version=data["version"],
+            )
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, f"{result.analyte.code} corrected.")
+            return redirect("patients:detail", study_id=patient.study_id)
+    title = f"Correct {result.analyte.code} at {result.draw.timepoint.code}"
+    return render(request, "patients/record_form.html", {"patient": patient, "form": form, "title": title})
+
+
+def _upload_path(user, sha256: str) -> Path:
+    # Kept between the check and the confirmation, per user, named by content hash.
+    return Path(settings.LAB_UPLOAD_DIR) / str(user.pk) / f"{sha256}.csv"
+
+
+def _require_importer(user) -> None:
+    if not access.data_entry_site_ids(user):
+        raise PermissionDenied("Only site staff and investigators import lab results.")
+
+
+@require_http_methods(["GET", "POST"])
+def import_view(request):
+    """Upload → every row checked (a dry run) → preview with errors, warnings and changes."""
+    _require_importer(request.user)
+    form = forms.LabImportForm(request.POST or None, request.FILES or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        content = form.cleaned_data["file"].read()
+        report = lab_results_import(
+            content=content,
+            filename=form.cleaned_data["file"].name,
+            by=request.user,
+            dry_run=True,
+            skip_invalid=form.cleaned_data["skip_invalid"],
+            reason=form.cleaned_data["reason"],
+        )
+        path = _upload_path(request.user, report.file_sha256)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return render(request, "labs/import.html", _preview_context(form, report))
+
+
+def _preview_context(form, report) -> dict:
+    if report is None:
+        return {"form": form, "report": None}
+    counts = {action: report.count(action) for action in ("create", "update", "unchanged")}
+    importable = counts["create"] + counts["update"] > 0
+    blocked = bool(report.problems) and not form.cleaned_data["skip_invalid"]
+    return {
+        "form": form,
+        "report": report,
+        "filename": form.cleaned_data["file"].name,
+        "counts": counts,
+        "updates": [c for c in report.changes if c.action == "update"],
+        "can_import": importable and not blocked and not any(p.row == 0 for p in report.problems),
+    }
+
+
+@require_POST
+def import_confirm_view(request):
+    _require_importer(request.user)
+    sha256 = request.POST.get("sha256", "")
+    path = _upload_path(request.user, sha256) if _SHA256.match(sha256) else None
+    if path is None or not path.exists():
+        messages.error(request, "The checked file is no longer available; upload it again.")
+        return redirect("labs:import")
+    report = lab_results_import(
+        content=path.read_bytes(),
+        filename=request.POST.get("filename", "upload.csv"),
+        by=request.user,
+        skip_invalid=request.POST.get("skip_invalid") == "1",
+        reason=request.POST.get("reason", ""),
+    )
+    path.unlink(missing_ok=True)
+    if report.imported:
+        messages.success(
+            request,
+            f"Imported: {report.count('create')} new, {report.count('update')} updated, "
+            f"{report.count('unchanged')} unchanged, {report.skipped_invalid} skipped.",
+        )
+    elif report.problems:
+        messages.error(request, f"Nothing imported: {len(report.bad_rows)} bad row(s).")
+    else:
+        messages.info(request, "Nothing to import: every row is already stored.")
+    return redirect("labs:import")

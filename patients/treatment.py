@@ -1,0 +1,151 @@
+"""Treatment services: embryo transfer, luteal phase support, dalteparin course (with its deviation rule)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.utils import timezone
+
+from core import access
+from core.audit import audited
+from core.exceptions import InvalidTransition, ValidationFailed
+from core.services import record_update
+from patients import rules
+from patients.models import (
+    CycleType,
+    DalteparinCourse,
+    EmbryoStage,
+    EmbryoTransfer,
+    LutealSupport,
+    Patient,
+    ProtocolDeviation,
+    Route,
+)
+
+EXPERIMENTAL_ARM = "EXP"
+
+
+@dataclass(frozen=True)
+class TransferInput:
+    transfer_date: date
+    cycle_type: str
+    embryo_stage: str
+    embryos_transferred: int
+
+
+def _randomization_of(patient: Patient):
+    randomization = getattr(patient, "randomization", None)
+    if randomization is None:
+        raise InvalidTransition(f"{patient} is not randomized: treatment is recorded after randomization.")
+    return randomization
+
+
+def _transfer_values(patient: Patient, data: TransferInput) -> dict:
+    randomization = _randomization_of(patient)
+    errors = rules.transfer_errors(
+        transfer_date=data.transfer_date,
+        randomized_on=timezone.localdate(randomization.randomized_at),
+        today=timezone.localdate(),
+        embryos=data.embryos_transferred,
+    )
+    if data.cycle_type not in CycleType.values:
+        errors["cycle_type"] = ["Choose fresh or frozen."]
+    if data.embryo_stage not in EmbryoStage.values:
+        errors["embryo_stage"] = ["Choose cleavage or blastocyst."]
+    if errors:
+        raise ValidationFailed(errors)
+    return dict(data.__dict__)
+
+
+def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTransfer:
+    """The embryo transfer: its date anchors every time-point window."""
+    access.require_data_entry(by, patient.site_id)
+    values = _transfer_values(patient, data)
+    if patient.transfers.filter(voided_at__isnull=True).exists():
+        raise InvalidTransition(f"{patient} already has an embryo transfer; correct it instead.")
+    with audited(by=by):
+        return EmbryoTransfer.objects.create(patient=patient, created_by=by, updated_by=by, **values)
+
+
+def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason: str, expected_version):
+    access.require_data_entry(by, transfer.patient.site_id)
+    values = _transfer_values(transfer.patient, data)
+    return record_update(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
+
+
+def luteal_support_record(
+    *, patient: Patient, drug: str, route: str, daily_dose: str, start_date: date, stop_date: date | None, by
+) -> LutealSupport:
+    access.require_data_entry(by, patient.site_id)
+    _randomization_of(patient)
+    errors = rules.course_date_errors(
+        start=start_date, stop=stop_date, earliest=patient.screening.screening_date, today=timezone.localdate()
+    )
+    if not drug.strip():
+        errors["drug"] = ["Name the drug."]
+    if not daily_dose.strip():
+        errors["daily_dose"] = ["Give the daily dose with its unit, e.g. 90 mg."]
+    if route not in Route.values:
+        errors["route"] = ["Choose a route from the list."]
+    if errors:
+        raise ValidationFailed(errors)
+    with audited(by=by):
+        return LutealSupport.objects.create(
+            patient=patient,
+            drug=drug.strip(),
+            route=route,
+            daily_dose=daily_dose.strip(),
+            start_date=start_date,
+            stop_date=stop_date,
+            created_by=by,
+            updated_by=by,
+        )
+
+
+def dalteparin_course_record(
+    *,
+    patient: Patient,
+    daily_dose_iu: int,
+    start_date: date,
+    stop_date: date | None,
+    missed_doses: int,
+    deviation_reason: str = "",
+    by,
+) -> DalteparinCourse:
+    """Dalteparin belongs to the EXP arm; for anyone else it is recorded only with a protocol deviation."""
+    access.require_data_entry(by, patient.site_id)
+    arm = _randomization_of(patient).arm.code
+    errors = rules.dalteparin_errors(
+        dose_iu=daily_dose_iu,
+        start=start_date,
+        stop=stop_date,
+        missed_doses=missed_doses,
+        earliest=patient.screening.screening_date,
+        today=timezone.localdate(),
+    )
+    if arm != EXPERIMENTAL_ARM and not deviation_reason.strip():
+        errors["deviation_reason"] = [
+            f"{patient} is in arm {arm}: dalteparin is a protocol deviation; describe what happened and why."
+        ]
+    if errors:
+        raise ValidationFailed(errors)
+    with audited(by=by, reason=deviation_reason.strip()):
+        deviation = None
+        if arm != EXPERIMENTAL_ARM:
+            deviation = ProtocolDeviation.objects.create(
+                patient=patient,
+                occurred_on=start_date,
+                description=f"Dalteparin given to a {arm} patient: {deviation_reason.strip()}",
+                major=True,
+                created_by=by,
+                updated_by=by,
+            )
+        return DalteparinCourse.objects.create(
+            patient=patient,
+            daily_dose_iu=daily_dose_iu,
+            start_date=start_date,
+            stop_date=stop_date,
+            missed_doses=missed_doses,
+            deviation=deviation,
+            created_by=by,
+            updated_by=by,
+        )
