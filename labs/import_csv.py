@@ -30,8 +30,7 @@ class ImportRow:
     result: CheckedResult
 
 
-def _decode(content: bytes) -> str:
-    return content.decode("utf-8-sig")
+_BOM = b"\xef\xbb\xbf"
 
 
 def parse_lab_csv(
@@ -40,19 +39,19 @@ def parse_lab_csv(
     """Rows that passed every check, and every problem found (a file problem stops at once)."""
     if not content.strip():
         return [], [RowProblem(0, "", "The file is empty.")]
+    body = content.removeprefix(_BOM)
     try:
-        text = _decode(content)
+        text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        return [], [RowProblem(0, "", f"The file is not UTF-8 text (byte {error.start}); save it as UTF-8 CSV.")]
+        offset = error.start + len(content) - len(body)
+        return [], [RowProblem(0, "", f"The file is not UTF-8 text (byte {offset}); save it as UTF-8 CSV.")]
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [cell.strip().lower() for cell in next(reader, [])]
     if header != HEADER:
         return [], [RowProblem(1, "", f"The header must be exactly: {','.join(HEADER)} (found: {','.join(header)}).")]
     rows, problems = [], []
     first_seen: dict[tuple, tuple[int, datetime]] = {}
-    for line, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
+    for line, cells in _records(reader, problems):
         row, row_problems = _check_row(line, cells, specs, timepoints, default_tz)
         problems.extend(row_problems)
         if row is not None:
@@ -64,6 +63,22 @@ def parse_lab_csv(
     if not rows and not problems:
         problems.append(RowProblem(0, "", "The file has a header but no rows."))
     return rows, problems
+
+
+def _records(reader, problems: list[RowProblem]):
+    """(first physical line, cells) per non-blank record; a broken quote ends the file with a problem."""
+    line = reader.line_num + 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            problems.append(RowProblem(line, "", f"Malformed CSV from this line on ({error}); check the quotes."))
+            return
+        if any(cell.strip() for cell in cells):
+            yield line, cells
+        line = reader.line_num + 1
 
 
 def _check_row(line, cells, specs, timepoints, default_tz) -> tuple[ImportRow | None, list[RowProblem]]:
@@ -85,7 +100,9 @@ def _check_row(line, cells, specs, timepoints, default_tz) -> tuple[ImportRow | 
     spec = specs.get(analyte)
     if spec is None:
         problems.append(RowProblem(line, "analyte", f"Unknown analyte '{analyte}'; use {', '.join(sorted(specs))}."))
-    elif timepoint in timepoints:
+    else:
+        # An unknown time point still gets its value checked (against the general range), so every
+        # problem of the row is reported at once.
         checked = check_result(spec, timepoint, value, unit)
         if isinstance(checked, ResultProblem):
             problems.append(RowProblem(line, checked.column, checked.message))

@@ -4,11 +4,14 @@ A value is kept exactly as entered (text and unit) and converted once, here, wit
 factor to its canonical unit (E2 pg/mL × 3.671 = pmol/L; the other analytes 1:1).
 """
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 
 CANONICAL_PLACES = Decimal("0.0001")
+# "1,000" could be one thousand or 1.000 with a decimal comma: refuse rather than guess.
+_THOUSANDS_LIKE = re.compile(r"^\d{1,3}(,\d{3})+$")
 
 
 class LabValueError(ValueError):
@@ -26,6 +29,8 @@ def parse_value(text: str) -> ParsedValue:
     cleaned = str(text).strip().replace(",", ".") if text is not None else ""
     if not cleaned:
         raise LabValueError("Enter a value.")
+    if _THOUSANDS_LIKE.match(str(text).strip().lstrip("<>").strip()):
+        raise LabValueError(f"'{text}' is ambiguous: write it without thousands separators, with a decimal point.")
     censoring = cleaned[0] if cleaned[0] in "<>" else ""
     digits = cleaned[1:].strip() if censoring else cleaned
     try:
@@ -36,6 +41,8 @@ def parse_value(text: str) -> ParsedValue:
         raise LabValueError(f"'{text}' is not a number.")
     if number < 0:
         raise LabValueError(f"{text} is negative; a concentration cannot be below zero.")
+    if censoring == "<" and number == 0:
+        raise LabValueError(f"'{text}' is impossible: nothing is below zero.")
     return ParsedValue(number=number, censoring=censoring)
 
 
@@ -43,4 +50,7 @@ def to_canonical(number: Decimal, unit: str, accepted_units: Mapping[str, float]
     """Convert with the analyte's factor; an unknown unit is refused naming the accepted ones."""
     if unit not in accepted_units:
         raise LabValueError(f"Unit '{unit}' is not accepted here; use one of: {', '.join(sorted(accepted_units))}.")
-    return (number * Decimal(str(accepted_units[unit]))).quantize(CANONICAL_PLACES)
+    # Enough precision that absurdly large entries still convert, and then fail the hard limit.
+    with localcontext() as context:
+        context.prec = 80
+        return (number * Decimal(str(accepted_units[unit]))).quantize(CANONICAL_PLACES)

@@ -8,7 +8,20 @@ from tests.factories import baseline_input, consented_patient, screen
 
 pytestmark = pytest.mark.django_db
 
-PATIENT_PAGES = ["detail", "history", "consent", "baseline", "identity", "withdraw", "void"]
+PATIENT_PAGES = [
+    "detail",
+    "history",
+    "consent",
+    "baseline",
+    "identity",
+    "withdraw",
+    "void",
+    "randomize",
+    "randomization_error",
+    "transfer",
+    "luteal_support",
+    "dalteparin",
+]
 
 
 @pytest.fixture

@@ -1,0 +1,388 @@
+"""The lab CSV read and checked row by row (labs.import_csv). Pure: no database."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from labs.import_csv import HEADER, ImportRow, RowProblem, parse_lab_csv
+from labs.ranges import HIGH, NORMAL
+from labs.validation import CheckedResult
+from tests.labs.test_validation import SPECS, TIMEPOINTS
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+HEADER_LINE = "study_id,timepoint,drawn_at,analyte,value,unit"
+BOM = "\ufeff"
+
+
+def csv_bytes(*lines: str, newline: str = "\r\n", bom: bool = False, encoding: str = "utf-8") -> bytes:
+    return ((BOM if bom else "") + "".join(line + newline for line in lines)).encode(encoding)
+
+
+def parse(content: bytes, default_tz=SHANGHAI):
+    return parse_lab_csv(content, specs=SPECS, timepoints=TIMEPOINTS, default_tz=default_tz)
+
+
+def good_line(
+    study_id="P001", timepoint="BASELINE", drawn_at="2025-03-14 08:30", analyte="FSH", value="7.2", unit="IU/L"
+):
+    return ",".join([study_id, timepoint, drawn_at, analyte, value, unit])
+
+
+def test_header_constant_is_the_documented_column_order():
+    assert HEADER_LINE.split(",") == HEADER
+
+
+# --- a good file ---
+
+GOOD_FILE = csv_bytes(
+    HEADER_LINE,
+    "P001,BASELINE,2025-03-14 08:30,FSH,7.2,IU/L",
+    "P001,BASELINE,2025-03-14 08:30,E2,50,pg/mL",
+    "P001,ET14,2025-03-28T09:15:00+08:00,BHCG,<2,mIU/mL",
+    'P002,BASELINE,2025-03-14T00:30:00Z,LH,"15,5",IU/L',
+    "P002,BASELINE,2025-03-14T00:30:00Z,CA125,>40,kU/L",
+    "",
+    bom=True,
+)
+
+
+def test_good_file_with_bom_crlf_and_trailing_blank_line_yields_every_row():
+    rows, problems = parse(GOOD_FILE)
+    assert problems == []
+    assert [(r.row, r.study_id, r.timepoint, r.result.analyte) for r in rows] == [
+        (2, "P001", "BASELINE", "FSH"),
+        (3, "P001", "BASELINE", "E2"),
+        (4, "P001", "ET14", "BHCG"),
+        (5, "P002", "BASELINE", "LH"),
+        (6, "P002", "BASELINE", "CA125"),
+    ]
+    assert all(isinstance(r, ImportRow) for r in rows)
+
+
+def test_good_file_rows_carry_checked_results_with_values_as_entered():
+    rows, _ = parse(GOOD_FILE)
+    assert [r.result for r in rows] == [
+        CheckedResult("FSH", "7.2", "IU/L", "", Decimal("7.2000"), NORMAL),
+        CheckedResult("E2", "50", "pg/mL", "", Decimal("183.5500"), NORMAL),
+        CheckedResult("BHCG", "<2", "mIU/mL", "<", Decimal("2.0000"), NORMAL),
+        CheckedResult("LH", "15,5", "IU/L", "", Decimal("15.5000"), HIGH),
+        CheckedResult("CA125", ">40", "kU/L", ">", Decimal("40.0000"), HIGH),
+    ]
+
+
+def test_drawn_at_is_timezone_aware_naive_times_taking_the_default_zone():
+    rows, _ = parse(GOOD_FILE)
+    naive, _, offset, zulu, _ = (r.drawn_at for r in rows)
+    assert all(r.drawn_at.tzinfo is not None for r in rows)
+    assert naive == datetime(2025, 3, 14, 8, 30, tzinfo=SHANGHAI)
+    assert naive.tzinfo is SHANGHAI and naive.utcoffset() == timedelta(hours=8)
+    assert offset == datetime(2025, 3, 28, 1, 15, tzinfo=UTC) and offset.utcoffset() == timedelta(hours=8)
+    assert zulu == datetime(2025, 3, 14, 0, 30, tzinfo=UTC) and zulu.utcoffset() == timedelta(0)
+    assert zulu == naive  # the same instant, written two ways
+
+
+def test_naive_times_follow_the_default_zone_passed_in():
+    content = csv_bytes(HEADER_LINE, good_line(drawn_at="2025-03-14T08:30"))
+    (row,), _ = parse(content, default_tz=UTC)
+    assert row.drawn_at == datetime(2025, 3, 14, 8, 30, tzinfo=UTC)
+    (row,), _ = parse(content, default_tz=SHANGHAI)
+    assert row.drawn_at == datetime(2025, 3, 14, 0, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("newline", "bom"), [("\n", False), ("\r\n", False), ("\n", True), ("\r", False)])
+def test_line_endings_and_bom_do_not_matter(newline, bom):
+    content = csv_bytes(HEADER_LINE, good_line(), good_line(analyte="LH"), newline=newline, bom=bom)
+    rows, problems = parse(content)
+    assert problems == [] and [r.row for r in rows] == [2, 3]
+
+
+def test_header_is_read_ignoring_case_and_surrounding_spaces():
+    rows, problems = parse(csv_bytes(" Study_ID , TimePoint,DRAWN_AT,analyte,value,unit", good_line()))
+    assert problems == [] and len(rows) == 1
+
+
+def test_cells_are_trimmed_and_blank_lines_inside_the_file_are_skipped_but_counted():
+    content = csv_bytes(HEADER_LINE, "", " P001 , BASELINE , 2025-03-14 08:30 , FSH , 7.2 , IU/L ", ",,,,,", "")
+    (row,), problems = parse(content)
+    assert problems == []
+    assert (row.row, row.study_id, row.timepoint, row.result.unit_as_entered) == (3, "P001", "BASELINE", "IU/L")
+
+
+# --- malformed files: exactly one file-level problem, no rows ---
+
+FILE_PROBLEMS = {
+    "empty": (b"", 0, "The file is empty."),
+    "only whitespace": (b"  \r\n\r\n", 0, "The file is empty."),
+    "header only": (csv_bytes(HEADER_LINE, bom=True), 0, "The file has a header but no rows."),
+    "header and blank lines": (csv_bytes(HEADER_LINE, "", "  ", ""), 0, "The file has a header but no rows."),
+    "header without newline": (HEADER_LINE.encode(), 0, "The file has a header but no rows."),
+    "columns in another order": (
+        csv_bytes("study_id,drawn_at,timepoint,analyte,value,unit", good_line()),
+        1,
+        "The header must be exactly: study_id,timepoint,drawn_at,analyte,value,unit "
+        "(found: study_id,drawn_at,timepoint,analyte,value,unit).",
+    ),
+    "missing column": (
+        csv_bytes("study_id,timepoint,drawn_at,analyte,value", "P001,BASELINE,2025-03-14 08:30,FSH,7.2"),
+        1,
+        "The header must be exactly: study_id,timepoint,drawn_at,analyte,value,unit",
+    ),
+    "extra column": (
+        csv_bytes(HEADER_LINE + ",comment", good_line() + ",ok"),
+        1,
+        "The header must be exactly: study_id,timepoint,drawn_at,analyte,value,unit",
+    ),
+    "data without header": (csv_bytes(good_line(), good_line(analyte="LH")), 1, "The header must be exactly:"),
+    "utf-16 with bom": (csv_bytes(HEADER_LINE, good_line(), encoding="utf-16"), 0, "The file is not UTF-8 text"),
+    "utf-16 explicit bom bytes": (
+        b"\xff\xfe" + csv_bytes(HEADER_LINE, encoding="utf-16-le"),
+        0,
+        "The file is not UTF-8 text",
+    ),
+    "latin-1 in a row": (
+        csv_bytes(HEADER_LINE, good_line(study_id="Pé01"), encoding="latin-1"),
+        0,
+        "The file is not UTF-8 text",
+    ),
+    "latin-1 in the header": (csv_bytes("étude," + HEADER_LINE, encoding="latin-1"), 0, "The file is not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize(("content", "row", "message"), FILE_PROBLEMS.values(), ids=FILE_PROBLEMS.keys())
+def test_malformed_file_gives_exactly_one_file_level_problem_and_no_rows(content, row, message):
+    rows, problems = parse(content)
+    assert rows == []
+    assert len(problems) == 1
+    (problem,) = problems
+    assert (problem.row, problem.column) == (row, "")
+    assert problem.message.startswith(message)
+
+
+def test_wrong_encoding_message_says_to_save_as_utf8_and_points_at_the_bad_byte():
+    content = csv_bytes(HEADER_LINE, good_line(study_id="Pé01"), encoding="latin-1")
+    (problem,) = parse(content)[1]
+    bad_byte = content.index(b"\xe9")
+    assert problem == RowProblem(0, "", f"The file is not UTF-8 text (byte {bad_byte}); save it as UTF-8 CSV.")
+
+
+def test_wrong_encoding_byte_offset_counts_the_bom():
+    content = csv_bytes(HEADER_LINE, good_line(study_id="Pé01"), bom=True).replace("é".encode(), b"\xe9")
+    bad_byte = content.index(b"\xe9")
+    (problem,) = parse(content)[1]
+    assert f"(byte {bad_byte})" in problem.message
+
+
+def test_file_with_only_a_bom_is_one_file_level_problem():
+    rows, problems = parse(BOM.encode())
+    assert rows == [] and len(problems) == 1 and problems[0].column == "" and problems[0].row in (0, 1)
+
+
+# --- row problems: line number, column and a specific message ---
+
+
+@pytest.mark.parametrize(
+    ("line", "found"),
+    [
+        ("P002,BASELINE,2025-03-14 08:30,FSH,7.2", 5),
+        ("P002,BASELINE,2025-03-14 08:30,FSH,7.2,IU/L,extra", 7),
+        ("P002", 1),
+        ("P002,BASELINE,2025-03-14 08:30,FSH,7,2,IU/L", 7),  # decimal comma without quotes
+    ],
+)
+def test_ragged_row_is_a_row_problem_with_its_line_number(line, found):
+    rows, problems = parse(csv_bytes(HEADER_LINE, good_line(), line, good_line(study_id="P003")))
+    assert problems == [RowProblem(3, "", f"Expected 6 columns, found {found}.")]
+    assert [r.row for r in rows] == [2, 4]
+
+
+ROW_PROBLEMS = {
+    "unknown time point": (
+        good_line(study_id="P002", timepoint="ET7"),
+        "timepoint",
+        "Unknown time point 'ET7'; use BASELINE, ET14, ET28.",
+    ),
+    "lower-case time point": (good_line(study_id="P002", timepoint="et14"), "timepoint", "Unknown time point 'et14'"),
+    "empty time point": (good_line(study_id="P002", timepoint=""), "timepoint", "Unknown time point ''"),
+    "unknown analyte": (
+        good_line(study_id="P002", analyte="TSH"),
+        "analyte",
+        "Unknown analyte 'TSH'; use BHCG, CA125, E2, FSH, IL6, LH.",
+    ),
+    "bare date": (
+        good_line(study_id="P002", drawn_at="2025-03-14"),
+        "drawn_at",
+        "'2025-03-14' is not a date and time (use 2025-03-14T08:30:00+08:00).",
+    ),
+    "garbage date": (
+        good_line(study_id="P002", drawn_at="yesterday"),
+        "drawn_at",
+        "'yesterday' is not a date and time",
+    ),
+    "impossible hour": (
+        good_line(study_id="P002", drawn_at="2025-03-14T25:00"),
+        "drawn_at",
+        "'2025-03-14T25:00' is not a date and time",
+    ),
+    "day-first date": (
+        good_line(study_id="P002", drawn_at="14/03/2025 08:30"),
+        "drawn_at",
+        "'14/03/2025 08:30' is not a date and time",
+    ),
+    "empty drawn_at": (good_line(study_id="P002", drawn_at=""), "drawn_at", "'' is not a date and time"),
+    "empty study id": (good_line(study_id=""), "study_id", "The study id is empty."),
+    "blank study id": (good_line(study_id="   "), "study_id", "The study id is empty."),
+    "non-numeric value": (
+        good_line(study_id="P002", value="abc"),
+        "value",
+        "FSH: 'abc' is not a number (use digits, optionally with < or >).",
+    ),
+    "two decimal points": (good_line(study_id="P002", value="1.2.3"), "value", "FSH: '1.2.3' is not a number"),
+    "empty value": (good_line(study_id="P002", value=""), "value", "FSH: Enter a value."),
+    "negative value": (
+        good_line(study_id="P002", value="-1"),
+        "value",
+        "FSH: -1 is negative; a concentration cannot be below zero.",
+    ),
+    "over the hard limit": (
+        good_line(study_id="P002", value="501"),
+        "value",
+        "501 IU/L is above the physiological maximum for FSH (500",
+    ),
+    "E2 over the hard limit in pg/mL": (
+        good_line(study_id="P002", analyte="E2", value="20000", unit="pg/mL"),
+        "value",
+        "73420 pmol/L is above the physiological maximum for E2 (50000",
+    ),
+    "unknown unit": (
+        good_line(study_id="P002", analyte="E2", unit="ng/mL"),
+        "unit",
+        "E2: Unit 'ng/mL' is not accepted here; use one of: ",
+    ),
+    "empty unit": (good_line(study_id="P002", unit=""), "unit", "FSH: Unit '' is not accepted here"),
+}
+
+
+@pytest.mark.parametrize(("line", "column", "message"), ROW_PROBLEMS.values(), ids=ROW_PROBLEMS.keys())
+def test_bad_row_is_one_problem_with_its_line_column_and_a_specific_message(line, column, message):
+    content = csv_bytes(HEADER_LINE, good_line(), line, good_line(study_id="P003"), bom=True)
+    rows, problems = parse(content)
+    assert len(problems) == 1, problems
+    (problem,) = problems
+    assert (problem.row, problem.column) == (3, column)
+    assert problem.message.startswith(message), problem.message
+    assert [r.row for r in rows] == [2, 4]  # the good rows around it are still checked and returned
+
+
+def test_every_problem_of_one_row_is_reported():
+    rows, problems = parse(csv_bytes(HEADER_LINE, ",BASELINE,2025-03-14,TSH,7.2,IU/L"))
+    assert rows == []
+    assert [(p.row, p.column) for p in problems] == [(2, "study_id"), (2, "drawn_at"), (2, "analyte")]
+
+
+def test_value_problem_is_reported_alongside_a_bad_drawn_at():
+    _, problems = parse(csv_bytes(HEADER_LINE, "P001,BASELINE,2025-03-14,FSH,abc,IU/L"))
+    assert [(p.row, p.column) for p in problems] == [(2, "drawn_at"), (2, "value")]
+
+
+def test_value_problem_is_reported_alongside_an_unknown_time_point():
+    _, problems = parse(csv_bytes(HEADER_LINE, "P001,ET7,2025-03-14 08:30,FSH,abc,IU/L"))
+    assert [(p.row, p.column) for p in problems] == [(2, "timepoint"), (2, "value")]
+
+
+def test_every_bad_row_of_a_large_file_is_reported_not_just_the_first():
+    lines = [HEADER_LINE]
+    bad = {137: ("value", "abc"), 500: ("unit", "ng/mL"), 999: ("timepoint", "ET99")}
+    for line in range(2, 1002):
+        fields = {"study_id": f"P{line:04d}", "timepoint": "ET14", "value": str(line % 400), "unit": "IU/L"}
+        if line in bad:
+            column, text = bad[line]
+            fields[column] = text
+        lines.append(good_line(drawn_at="2025-03-28T08:00:00+08:00", analyte="LH", **fields))
+    rows, problems = parse(csv_bytes(*lines, bom=True))
+    assert [(p.row, p.column) for p in problems] == [(137, "value"), (500, "unit"), (999, "timepoint")]
+    assert len(rows) == 997
+    assert {r.row for r in rows} == set(range(2, 1002)) - set(bad)
+
+
+# --- duplicates within one file ---
+
+
+def test_duplicate_analyte_in_one_draw_is_reported_on_the_later_line_naming_the_earlier():
+    content = csv_bytes(
+        HEADER_LINE,
+        good_line(analyte="FSH", value="7.2"),
+        good_line(analyte="LH", value="5"),
+        good_line(analyte="FSH", value="8.1"),
+    )
+    rows, problems = parse(content)
+    assert problems == [RowProblem(4, "analyte", "FSH appears twice in one draw (also on line 2).")]
+    assert [r.row for r in rows] == [2, 3]
+
+
+def test_same_analyte_at_another_time_point_or_for_another_patient_is_not_a_duplicate():
+    content = csv_bytes(
+        HEADER_LINE,
+        good_line(),
+        good_line(timepoint="ET14", drawn_at="2025-03-28 08:30"),
+        good_line(study_id="P002"),
+    )
+    rows, problems = parse(content)
+    assert problems == [] and len(rows) == 3
+
+
+def test_second_row_of_a_draw_with_another_drawn_at_is_reported():
+    content = csv_bytes(
+        HEADER_LINE,
+        good_line(analyte="FSH", drawn_at="2025-03-14 08:30"),
+        good_line(analyte="LH", drawn_at="2025-03-14 09:30"),
+        good_line(analyte="BHCG", drawn_at="2025-03-14 08:30"),
+    )
+    rows, problems = parse(content)
+    assert problems == [RowProblem(3, "drawn_at", "The BASELINE draw of P001 has another drawn_at on line 2.")]
+    assert [r.row for r in rows] == [2, 4]
+
+
+def test_same_instant_written_with_another_offset_is_the_same_draw():
+    content = csv_bytes(
+        HEADER_LINE,
+        good_line(analyte="FSH", drawn_at="2025-03-14 08:30"),
+        good_line(analyte="LH", drawn_at="2025-03-14T08:30:00+08:00"),
+        good_line(analyte="BHCG", drawn_at="2025-03-14T00:30:00Z"),
+    )
+    rows, problems = parse(content)
+    assert problems == [] and len(rows) == 3
+
+
+# --- robustness ---
+
+
+def test_absurdly_large_value_is_a_row_problem_not_a_crash():
+    content = csv_bytes(HEADER_LINE, good_line(), good_line(analyte="LH", value="99999999999999999999999999"))
+    rows, problems = parse(content)
+    assert [(p.row, p.column) for p in problems] == [(3, "value")]
+    assert [r.row for r in rows] == [2]
+
+
+def test_stray_quote_is_reported_on_its_line():
+    content = csv_bytes(HEADER_LINE, good_line(), 'P002,BASELINE,2025-03-14 08:30,FSH,"7.2,IU/L', good_line("P003"))
+    rows, problems = parse(content)
+    assert [(p.row, p.column) for p in problems] == [(3, "")]
+    assert [r.row for r in rows] == [2]
+
+
+def test_stray_quote_in_a_large_file_is_a_problem_not_a_crash():
+    lines = [HEADER_LINE, 'P0000,BASELINE,2025-03-14 08:30,FSH,"7.2,IU/L']
+    lines += [good_line(study_id=f"P{n:04d}") for n in range(1, 4000)]
+    _, problems = parse(csv_bytes(*lines))
+    assert problems and problems[0].row == 2
+
+
+def test_line_numbers_stay_right_after_a_quoted_cell_spanning_lines():
+    content = csv_bytes(
+        HEADER_LINE, 'P001,BASELINE,2025-03-14 08:30,FSH,"7.2\r\n",IU/L', good_line("P002", value="abc")
+    )
+    rows, problems = parse(content)
+    assert [r.row for r in rows] == [2]
+    assert [(p.row, p.column) for p in problems] == [(4, "value")]
