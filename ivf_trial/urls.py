@@ -13,5 +13,6 @@ urlpatterns = [
     path("patients/", include("patients.urls")),
     path("allocation/", include("patients.allocation_urls")),
     path("labs/", include("labs.urls")),
+    path("outcomes/", include("outcomes.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -228,19 +228,3 @@ def allocation_list_get(*, user, pk: int) -> AllocationList:
 def allocation_slots(*, user, allocation_list: AllocationList) -> QuerySet[AllocationSlot]:
     require_allocation_viewer(user)
     return allocation_list.slots.select_related("arm", "randomization__patient").order_by("sequence")
-
-
-@dataclass(frozen=True)
-class PopulationMembership:
-    study_id: str
-    arm: str
-    itt: bool
-    per_protocol: bool
-
-
-def randomized_populations() -> list[PopulationMembership]:
-    """ITT holds every randomized patient by allocated arm; randomized in error leaves per-protocol."""
-    rows = Randomization.objects.filter(voided_at__isnull=True).values_list(
-        "patient__study_id", "arm__code", "in_error"
-    )
-    return [PopulationMembership(study_id, arm, True, not in_error) for study_id, arm, in_error in rows]

@@ -11,6 +11,7 @@ from core.exceptions import DomainError
 from core.forms import add_domain_errors
 from core.models import Site
 from labs.selectors import patient_lab_timeline
+from outcomes.selectors import patient_outcomes, questionnaire_slots
 from patients import forms, selectors, services
 from patients.models import PatientStatus
 
@@ -75,6 +76,8 @@ def patient_detail_view(request, study_id):
         "lab_rows": lab_rows,
         "draws": draws,
         "lab_chart": {row.analyte.code: row.chart_points for row in lab_rows if row.chart_points},
+        **patient_outcomes(patient=patient),
+        "questionnaire_slots": questionnaire_slots(),
     }
     return render(request, "patients/detail.html", context)
 

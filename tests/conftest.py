@@ -70,7 +70,7 @@ def staff_site_b(site_b):
 def investigator_site_a(site_a):
     from tests.factories import make_user
 
-    return make_user("investigator_a", "investigator", site_a)
+    return make_user("investigator_a", "investigator", site_a, email="inv-a@example.org")
 
 
 @pytest.fixture

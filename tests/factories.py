@@ -133,3 +133,27 @@ def with_transfer(patient, by, transfer_date: date | None = None, embryos: int =
         by=by,
     )
     return patient
+
+
+def backdated_transfer(patient, by, *, days_ago: int = 35, embryos: int = 2):
+    """A transfer `days_ago` days back, so outcome dates after it are in the past.
+
+    Randomization happens "now" in tests and a transfer cannot precede it, so both are moved back
+    through the ORM, inside an audit context with a reason as the database requires.
+    """
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from core.audit import audited
+    from patients.models import EmbryoTransfer, Randomization
+
+    with_transfer(patient, by, embryos=embryos)
+    with audited(by=by, reason="test setup: back-date the treatment timeline"):
+        Randomization.objects.filter(patient=patient).update(
+            randomized_at=timezone.now() - timedelta(days=days_ago + 5)
+        )
+        EmbryoTransfer.objects.filter(patient=patient).update(
+            transfer_date=timezone.localdate() - timedelta(days=days_ago)
+        )
+    return EmbryoTransfer.objects.get(patient=patient, voided_at__isnull=True)

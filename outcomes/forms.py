@@ -1,0 +1,114 @@
+from django import forms
+
+from core.forms import BootstrapForm
+from outcomes.models import ActionTaken, AdverseEventTerm, AeOutcome, Relatedness
+from outcomes.services import OUTCOME_FIELDS
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+YES_NO = [("True", "Yes"), ("False", "No")]
+YES_NO_UNKNOWN = [("", "Not known yet"), ("True", "Yes"), ("False", "No")]
+
+
+def _yes_no(label: str, *, unknown: bool = False) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=YES_NO_UNKNOWN if unknown else YES_NO,
+        coerce=lambda value: value == "True",
+        empty_value=None,
+        required=not unknown,
+        widget=forms.RadioSelect,
+    )
+
+
+class ReasonFields(BootstrapForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why is this being changed?")
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class PregnancyOutcomeForm(BootstrapForm):
+    beta_hcg_positive = _yes_no("β-hCG positive")
+    beta_hcg_date = forms.DateField(widget=DateInput, required=False, label="β-hCG date")
+    beta_hcg_value = forms.DecimalField(required=False, label="β-hCG value (IU/L)", max_digits=10, decimal_places=2)
+    clinical_pregnancy = _yes_no("Clinical pregnancy (sac on ultrasound)")
+    ultrasound_date = forms.DateField(widget=DateInput, required=False)
+    gestational_sacs = forms.IntegerField(required=False, min_value=0, max_value=9)
+    fetal_heartbeat = _yes_no("Fetal heartbeat", unknown=True)
+    ectopic = _yes_no("Ectopic pregnancy")
+    miscarriage = _yes_no("Miscarriage")
+    miscarriage_date = forms.DateField(widget=DateInput, required=False)
+    miscarriage_week = forms.IntegerField(required=False, label="Miscarriage: gestational week")
+    ongoing_pregnancy = _yes_no("Ongoing pregnancy at 12 weeks", unknown=True)
+    live_birth = _yes_no("Live birth", unknown=True)
+    live_birth_date = forms.DateField(widget=DateInput, required=False)
+    infants = forms.IntegerField(required=False, min_value=0, label="Number of infants")
+    confirm_sacs = forms.BooleanField(
+        required=False,
+        label="I confirm more gestational sacs than embryos transferred (e.g. monozygotic twins)",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+
+    def outcome_data(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in OUTCOME_FIELDS}
+
+
+class PregnancyOutcomeEditForm(ReasonFields, PregnancyOutcomeForm):
+    field_order = [*PregnancyOutcomeForm.base_fields, "reason"]
+
+
+class AdverseEventForm(BootstrapForm):
+    term = forms.ChoiceField(choices=AdverseEventTerm.choices)
+    term_other = forms.CharField(required=False, max_length=200, label="Other: describe")
+    onset_date = forms.DateField(widget=DateInput)
+    resolution_date = forms.DateField(widget=DateInput, required=False)
+    grade = forms.TypedChoiceField(choices=[(g, f"Grade {g}") for g in range(1, 6)], coerce=int, label="CTCAE grade")
+    serious = forms.BooleanField(
+        required=False,
+        label="Serious adverse event (SAE)",
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
+    related_to_dalteparin = forms.ChoiceField(choices=Relatedness.choices, label="Related to dalteparin")
+    action_taken = forms.ChoiceField(choices=ActionTaken.choices)
+    outcome = forms.ChoiceField(choices=AeOutcome.choices)
+
+
+class AdverseEventEditForm(ReasonFields, AdverseEventForm):
+    field_order = [*AdverseEventForm.base_fields, "reason"]
+
+
+class QuestionnaireForm(BootstrapForm):
+    """Item by item; unanswered items stay empty (RAND-36 scales are scored from half their items)."""
+
+    completed_on = forms.DateField(widget=DateInput)
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.items = items
+        for item in items:
+            if item.options:
+                field = forms.TypedChoiceField(
+                    choices=[(o.value, o.label) for o in item.options],
+                    coerce=int,
+                    required=False,
+                    widget=forms.RadioSelect,
+                )
+            else:
+                low, high = item.count_range
+                field = forms.IntegerField(required=False, min_value=low, max_value=high, help_text="0 = no source")
+                field.widget.attrs["class"] = "form-control"
+            field.label = f"{item.key}. {item.text}"
+            self.fields[f"item_{item.key}"] = field
+
+    def item_rows(self):
+        return [(item, self[f"item_{item.key}"]) for item in self.items]
+
+    def answers(self) -> dict[str, int]:
+        found = {item.key: self.cleaned_data.get(f"item_{item.key}") for item in self.items}
+        return {key: value for key, value in found.items() if value not in (None, "")}
+
+
+class QuestionnaireEditForm(ReasonFields, QuestionnaireForm):
+    pass

@@ -1,0 +1,129 @@
+"""Cross-form checks of pregnancy outcomes and adverse events. Pure: plain values in, messages out."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+MISCARRIAGE_WEEKS = (4, 27)  # a loss from 28 weeks is a stillbirth, not a miscarriage
+MIN_WEEKS_TO_LIVE_BIRTH = 20
+MAX_INFANTS = 4
+
+
+@dataclass
+class Findings:
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    # Warnings need an explicit confirmation before the record is saved.
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+    def error(self, field_name: str, message: str) -> None:
+        self.errors.setdefault(field_name, []).append(message)
+
+
+def _requires(found: Findings, v: Mapping, flag: str, needed: list[str], what: str) -> None:
+    if v.get(flag):
+        for name in needed:
+            if v.get(name) in (None, ""):
+                found.error(name, f"Required when {what}.")
+
+
+def _dates(found: Findings, v: Mapping, transfer_date: date, today: date) -> None:
+    for name in ("beta_hcg_date", "ultrasound_date", "miscarriage_date", "live_birth_date"):
+        value = v.get(name)
+        if value is None:
+            continue
+        if value <= transfer_date:
+            found.error(name, f"Must be after the embryo transfer ({transfer_date:%Y-%m-%d}).")
+        elif value > today:
+            found.error(name, "Cannot be in the future.")
+    birth = v.get("live_birth_date")
+    if birth and birth > transfer_date and (birth - transfer_date).days < MIN_WEEKS_TO_LIVE_BIRTH * 7:
+        found.error("live_birth_date", f"A live birth comes at least {MIN_WEEKS_TO_LIVE_BIRTH} weeks after transfer.")
+
+
+def _consistency(found: Findings, v: Mapping) -> None:
+    if v.get("clinical_pregnancy") and not v.get("beta_hcg_positive"):
+        found.error("clinical_pregnancy", "A clinical pregnancy needs a positive β-hCG.")
+    if v.get("ectopic") and not v.get("beta_hcg_positive"):
+        found.error("ectopic", "An ectopic pregnancy needs a positive β-hCG.")
+    for flag, label in (("miscarriage", "A miscarriage"), ("ongoing_pregnancy", "An ongoing pregnancy")):
+        if v.get(flag) and not v.get("clinical_pregnancy"):
+            found.error(flag, f"{label} requires a clinical pregnancy.")
+    if v.get("miscarriage") and v.get("ongoing_pregnancy"):
+        found.error("ongoing_pregnancy", "A miscarriage and an ongoing pregnancy at 12 weeks exclude each other.")
+    if v.get("live_birth") and not v.get("ongoing_pregnancy"):
+        found.error("live_birth", "A live birth requires an ongoing pregnancy at 12 weeks.")
+    if v.get("clinical_pregnancy") and (v.get("gestational_sacs") or 0) < 1:
+        found.error("gestational_sacs", "A clinical pregnancy has at least one gestational sac.")
+    if not v.get("clinical_pregnancy") and v.get("gestational_sacs"):
+        found.error("gestational_sacs", "Gestational sacs are recorded only for a clinical pregnancy.")
+
+
+def _ranges(found: Findings, v: Mapping) -> None:
+    week = v.get("miscarriage_week")
+    if week is not None and not MISCARRIAGE_WEEKS[0] <= week <= MISCARRIAGE_WEEKS[1]:
+        found.error(
+            "miscarriage_week", f"Gestational week {week} is outside {MISCARRIAGE_WEEKS[0]}–{MISCARRIAGE_WEEKS[1]}."
+        )
+    infants = v.get("infants")
+    if infants is not None and not 1 <= infants <= MAX_INFANTS:
+        found.error("infants", f"{infants} infants is outside 1–{MAX_INFANTS}.")
+    hcg = v.get("beta_hcg_value")
+    if hcg is not None and hcg < 0:
+        found.error("beta_hcg_value", "β-hCG cannot be negative.")
+
+
+def pregnancy_outcome_findings(
+    values: Mapping, *, transfer_date: date, embryos_transferred: int, today: date
+) -> Findings:
+    """Errors (refuse) and warnings (need confirmation) for one pregnancy outcome form."""
+    found = Findings()
+    _requires(found, values, "beta_hcg_positive", ["beta_hcg_date", "beta_hcg_value"], "β-hCG is positive")
+    _requires(found, values, "clinical_pregnancy", ["ultrasound_date"], "there is a clinical pregnancy")
+    _requires(found, values, "miscarriage", ["miscarriage_date", "miscarriage_week"], "there was a miscarriage")
+    _requires(found, values, "live_birth", ["live_birth_date", "infants"], "there was a live birth")
+    _consistency(found, values)
+    _ranges(found, values)
+    _dates(found, values, transfer_date, today)
+    sacs = values.get("gestational_sacs") or 0
+    if sacs > embryos_transferred:
+        found.warnings.setdefault("gestational_sacs", []).append(
+            f"{sacs} sacs but {embryos_transferred} embryo{'s' if embryos_transferred > 1 else ''} transferred: "
+            "confirm (e.g. monozygotic twins) or correct."
+        )
+    return found
+
+
+def _ae_dates(found: Findings, values: Mapping, earliest: date, today: date) -> None:
+    onset, resolved = values.get("onset_date"), values.get("resolution_date")
+    if onset is not None and onset > today:
+        found.error("onset_date", "The onset cannot be in the future.")
+    elif onset is not None and onset < earliest:
+        found.error("onset_date", f"The onset cannot be before consent ({earliest:%Y-%m-%d}).")
+    if resolved is not None and onset is not None and resolved < onset:
+        found.error("resolution_date", "Resolution cannot be before onset.")
+    if resolved is not None and resolved > today:
+        found.error("resolution_date", "Resolution cannot be in the future.")
+
+
+def _ae_severity(found: Findings, values: Mapping) -> None:
+    grade, outcome, resolved = values.get("grade"), values.get("outcome"), values.get("resolution_date")
+    if grade is not None and not 1 <= grade <= 5:
+        found.error("grade", f"CTCAE grades run 1–5, not {grade}.")
+    if (grade == 5) != (outcome == "fatal"):
+        found.error("outcome", "Grade 5 (death) and outcome 'fatal' go together.")
+    if grade == 5 and not values.get("serious"):
+        found.error("serious", "A fatal event is serious.")
+    if outcome in ("recovered", "recovered_with_sequelae") and resolved is None:
+        found.error("resolution_date", "Give the resolution date of a recovered event.")
+    if outcome in ("not_recovered", "recovering") and resolved is not None:
+        found.error("resolution_date", "An event not yet recovered has no resolution date.")
+
+
+def adverse_event_errors(values: Mapping, *, earliest: date, today: date) -> dict[str, list[str]]:
+    """Consistency of one adverse event: dates, grade vs seriousness and outcome, free text for 'other'."""
+    found = Findings()
+    if values.get("term") == "other" and not str(values.get("term_other") or "").strip():
+        found.error("term_other", "Describe the event when the term is 'other'.")
+    _ae_dates(found, values, earliest, today)
+    _ae_severity(found, values)
+    return found.errors

@@ -1,0 +1,144 @@
+"""Outcome pages: pregnancy outcome, adverse events, questionnaires (record or correct with a reason)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from core import access
+from core.exceptions import DomainError
+from core.forms import add_domain_errors
+from outcomes import forms, services
+from outcomes.instruments import INSTRUMENT_ITEMS, INSTRUMENT_NAMES
+from outcomes.models import AdverseEvent, QuestionnaireResponse
+from patients.selectors import patient_get
+
+
+def _editable(request, study_id):
+    patient = patient_get(user=request.user, study_id=study_id)
+    if not access.can_enter_data(request.user, patient.site_id):
+        raise PermissionDenied("Your role cannot change clinical data.")
+    return patient
+
+
+def _handle(request, patient, form, *, title, action, done, template="patients/record_form.html", **extra):
+    if request.method == "POST" and form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("patients:detail", study_id=patient.study_id)
+    return render(request, template, {"patient": patient, "form": form, "title": title, **extra})
+
+
+@require_http_methods(["GET", "POST"])
+def outcome_view(request, study_id):
+    patient = _editable(request, study_id)
+    outcome = patient.pregnancy_outcomes.filter(voided_at__isnull=True).first()
+    if outcome is None:
+        form = forms.PregnancyOutcomeForm(request.POST or None)
+
+        def action(data):
+            services.outcome_record(
+                patient=patient, data=form.outcome_data(), by=request.user, confirm_sacs=data["confirm_sacs"]
+            )
+
+    else:
+        initial = {name: getattr(outcome, name) for name in services.OUTCOME_FIELDS}
+        initial |= {"version": outcome.version, "confirm_sacs": outcome.sacs_exceed_embryos_confirmed}
+        form = forms.PregnancyOutcomeEditForm(request.POST or None, initial=initial)
+
+        def action(data):
+            services.outcome_update(
+                outcome=outcome,
+                data=form.outcome_data(),
+                by=request.user,
+                reason=data["reason"],
+                expected_version=data["version"],
+                confirm_sacs=data["confirm_sacs"],
+            )
+
+    title = "Pregnancy outcome" if outcome is None else "Correct pregnancy outcome"
+    return _handle(request, patient, form, title=title, action=action, done="Pregnancy outcome saved.")
+
+
+@require_http_methods(["GET", "POST"])
+def adverse_event_create_view(request, study_id):
+    patient = _editable(request, study_id)
+    form = forms.AdverseEventForm(request.POST or None)
+    return _handle(
+        request,
+        patient,
+        form,
+        title="Adverse event",
+        action=lambda data: services.adverse_event_record(patient=patient, data=data, by=request.user),
+        done="Adverse event saved.",
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def adverse_event_edit_view(request, study_id, pk):
+    patient = _editable(request, study_id)
+    event = AdverseEvent.objects.filter(pk=pk, patient=patient, voided_at__isnull=True).first()
+    if event is None:
+        raise Http404("No such adverse event.")
+    initial = {name: getattr(event, name) for name in services.AE_FIELDS} | {"version": event.version}
+    form = forms.AdverseEventEditForm(request.POST or None, initial=initial)
+
+    def action(data):
+        services.adverse_event_update(
+            event=event, data=data, by=request.user, reason=data["reason"], expected_version=data["version"]
+        )
+
+    return _handle(request, patient, form, title="Follow up adverse event", action=action, done="Adverse event saved.")
+
+
+@require_http_methods(["GET", "POST"])
+def questionnaire_view(request, study_id, instrument, timepoint):
+    patient = _editable(request, study_id)
+    if instrument not in INSTRUMENT_ITEMS:
+        raise Http404("No such questionnaire.")
+    items = INSTRUMENT_ITEMS[instrument]
+    response = QuestionnaireResponse.objects.filter(
+        patient=patient, instrument__code=instrument, timepoint__code=timepoint, voided_at__isnull=True
+    ).first()
+    if response is None:
+        form = forms.QuestionnaireForm(request.POST or None, items=items)
+
+        def action(data):
+            services.questionnaire_record(
+                patient=patient,
+                instrument=instrument,
+                timepoint=timepoint,
+                completed_on=data["completed_on"],
+                answers=form.answers(),
+                by=request.user,
+            )
+
+    else:
+        initial = {f"item_{key}": value for key, value in response.answers.items()}
+        initial |= {"completed_on": response.completed_on, "version": response.version}
+        form = forms.QuestionnaireEditForm(request.POST or None, items=items, initial=initial)
+
+        def action(data):
+            services.questionnaire_update(
+                response=response,
+                completed_on=data["completed_on"],
+                answers=form.answers(),
+                by=request.user,
+                reason=data["reason"],
+                expected_version=data["version"],
+            )
+
+    return _handle(
+        request,
+        patient,
+        form,
+        title=f"{INSTRUMENT_NAMES[instrument]} at {timepoint}",
+        action=action,
+        done=f"{instrument} at {timepoint} saved.",
+        template="outcomes/questionnaire_form.html",
+    )
