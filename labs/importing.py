@@ -12,8 +12,8 @@ from core.services import record_update
 from labs import ranges, selectors
 from labs.import_csv import ImportRow, RowProblem, parse_lab_csv
 from labs.models import Analyte, LabDraw, LabImport, LabResult
-from labs.services import ImportReport, PlannedChange, new_result, result_changes, sha256_of, transfer_date_of
-from patients.models import Patient
+from labs.services import ImportReport, PlannedChange, new_result, result_changes, sha256_of
+from patients.models import EmbryoTransfer, Patient
 
 
 def _patients_by_study_id(study_ids: set[str], by) -> dict[str, Patient]:
@@ -21,7 +21,16 @@ def _patients_by_study_id(study_ids: set[str], by) -> dict[str, Patient]:
     visible = Patient.objects.filter(
         study_id__in=study_ids, site_id__in=access.data_entry_site_ids(by), voided_at__isnull=True
     ).select_related("randomization")
-    return {p.study_id: p for p in visible}
+    patients = {p.study_id: p for p in visible}
+    # Windows count from each patient's transfer: fetch them all at once, not once per draw.
+    transfers = dict(
+        EmbryoTransfer.objects.filter(patient__in=patients.values(), voided_at__isnull=True).values_list(
+            "patient_id", "transfer_date"
+        )
+    )
+    for patient in patients.values():
+        patient.transfer_date = transfers.get(patient.pk)
+    return patients
 
 
 def _stored(patients: dict[str, Patient]):
@@ -85,7 +94,7 @@ def _window_warnings(rows, patients) -> list[tuple[int, str]]:
             continue
         seen.add(key)
         _, window = windows[row.timepoint]
-        transfer = transfer_date_of(patients[row.study_id])
+        transfer = patients[row.study_id].transfer_date
         message = ranges.window_warning(timezone.localdate(row.drawn_at), transfer, window, row.timepoint)
         if message:
             warnings.append((row.row, f"{row.study_id}: {message}"))
@@ -160,7 +169,7 @@ def _create_draws(rows, patients, draws, windows, actions, by) -> dict:
         if (patient.pk, row.timepoint) in draws or key in new:
             continue
         tp, window = windows[row.timepoint]
-        warning = ranges.window_warning(timezone.localdate(row.drawn_at), transfer_date_of(patient), window, tp.code)
+        warning = ranges.window_warning(timezone.localdate(row.drawn_at), patient.transfer_date, window, tp.code)
         new[key] = LabDraw(
             patient=patient, timepoint=tp, drawn_at=row.drawn_at, window_warning=warning, created_by=by, updated_by=by
         )
