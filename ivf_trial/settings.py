@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import pgtrigger
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -134,6 +135,9 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # --- Audit trail -----------------------------------------------------------------------------------
 # Event tables get a trigger that refuses UPDATE and DELETE, even from raw SQL.
 PGHISTORY_APPEND_ONLY = True
+# Statement-level triggers attach the audit context once per statement. Row-level ones upsert the same
+# context row once per row, which makes a 100,000-row bulk insert quadratic (measured: 491 rows/s).
+PGHISTORY_LEVEL = pgtrigger.Statement
 PGHISTORY_CREATED_AT_FUNCTION = "NOW()"
 
 # --- Internationalisation --------------------------------------------------------------------------
