@@ -6,74 +6,169 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('labs', '0003_draws_results_imports'),
+        ("labs", "0003_draws_results_imports"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='analyte',
-            name='insert_insert',
+            model_name="analyte",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='analyte',
-            name='update_update',
+            model_name="analyte",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='labdraw',
-            name='insert_insert',
+            model_name="labdraw",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='labdraw',
-            name='update_update',
+            model_name="labdraw",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='labresult',
-            name='insert_insert',
+            model_name="labresult",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='labresult',
-            name='update_update',
+            model_name="labresult",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='referencerange',
-            name='insert_insert',
+            model_name="referencerange",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='referencerange',
-            name='update_update',
+            model_name="referencerange",
+            name="update_update",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='analyte',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_analyteevent" ("accepted_units", "canonical_unit", "code", "hard_max", "id", "name", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."accepted_units", new_values."canonical_unit", new_values."code", new_values."hard_max", new_values."id", new_values."name", new_values."order", _pgh_attached_context.value, NOW(), \'insert\', new_values."id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='9646306b41204a122fb889a9923c335303368c76', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_35a3c', referencing='REFERENCING NEW TABLE AS new_values ', table='labs_analyte', when='AFTER')),
+            model_name="analyte",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_analyteevent" ("accepted_units", "canonical_unit", "code", "hard_max", "id", "name", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."accepted_units", new_values."canonical_unit", new_values."code", new_values."hard_max", new_values."id", new_values."name", new_values."order", _pgh_attached_context.value, NOW(), \'insert\', new_values."id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="9646306b41204a122fb889a9923c335303368c76",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_35a3c",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="labs_analyte",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='analyte',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_analyteevent" ("accepted_units", "canonical_unit", "code", "hard_max", "id", "name", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."accepted_units", new_values."canonical_unit", new_values."code", new_values."hard_max", new_values."id", new_values."name", new_values."order", _pgh_attached_context.value, NOW(), \'update\', new_values."id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='81bbd1ffd941be2e76bda48feb2866f907920b1e', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_63a18', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='labs_analyte', when='AFTER')),
+            model_name="analyte",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_analyteevent" ("accepted_units", "canonical_unit", "code", "hard_max", "id", "name", "order", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."accepted_units", new_values."canonical_unit", new_values."code", new_values."hard_max", new_values."id", new_values."name", new_values."order", _pgh_attached_context.value, NOW(), \'update\', new_values."id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="81bbd1ffd941be2e76bda48feb2866f907920b1e",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_63a18",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="labs_analyte",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='labdraw',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labdrawevent" ("created_at", "created_by_id", "drawn_at", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id", "window_warning") SELECT new_values."created_at", new_values."created_by_id", new_values."drawn_at", new_values."id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id", new_values."window_warning" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='d6c14a7696687b6145562cf6c20fcf9b7f288f62', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_451a8', referencing='REFERENCING NEW TABLE AS new_values ', table='labs_labdraw', when='AFTER')),
+            model_name="labdraw",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labdrawevent" ("created_at", "created_by_id", "drawn_at", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id", "window_warning") SELECT new_values."created_at", new_values."created_by_id", new_values."drawn_at", new_values."id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id", new_values."window_warning" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="d6c14a7696687b6145562cf6c20fcf9b7f288f62",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_451a8",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="labs_labdraw",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='labdraw',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labdrawevent" ("created_at", "created_by_id", "drawn_at", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id", "window_warning") SELECT new_values."created_at", new_values."created_by_id", new_values."drawn_at", new_values."id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id", new_values."window_warning" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='972bbb5052f85ca557c4bbe2813d026ab1a36a95', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_3cf93', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='labs_labdraw', when='AFTER')),
+            model_name="labdraw",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labdrawevent" ("created_at", "created_by_id", "drawn_at", "id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id", "window_warning") SELECT new_values."created_at", new_values."created_by_id", new_values."drawn_at", new_values."id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id", new_values."window_warning" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="972bbb5052f85ca557c4bbe2813d026ab1a36a95",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_3cf93",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="labs_labdraw",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='labresult',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labresultevent" ("analyte_id", "canonical_value", "censoring", "created_at", "created_by_id", "draw_id", "flag", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "unit_as_entered", "updated_at", "updated_by_id", "value_as_entered", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."analyte_id", new_values."canonical_value", new_values."censoring", new_values."created_at", new_values."created_by_id", new_values."draw_id", new_values."flag", new_values."id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."unit_as_entered", new_values."updated_at", new_values."updated_by_id", new_values."value_as_entered", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='47d989d869455d018eb0a332f5dc5656ede0f628', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_345ed', referencing='REFERENCING NEW TABLE AS new_values ', table='labs_labresult', when='AFTER')),
+            model_name="labresult",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labresultevent" ("analyte_id", "canonical_value", "censoring", "created_at", "created_by_id", "draw_id", "flag", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "unit_as_entered", "updated_at", "updated_by_id", "value_as_entered", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."analyte_id", new_values."canonical_value", new_values."censoring", new_values."created_at", new_values."created_by_id", new_values."draw_id", new_values."flag", new_values."id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."unit_as_entered", new_values."updated_at", new_values."updated_by_id", new_values."value_as_entered", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="47d989d869455d018eb0a332f5dc5656ede0f628",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_345ed",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="labs_labresult",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='labresult',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labresultevent" ("analyte_id", "canonical_value", "censoring", "created_at", "created_by_id", "draw_id", "flag", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "unit_as_entered", "updated_at", "updated_by_id", "value_as_entered", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."analyte_id", new_values."canonical_value", new_values."censoring", new_values."created_at", new_values."created_by_id", new_values."draw_id", new_values."flag", new_values."id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."unit_as_entered", new_values."updated_at", new_values."updated_by_id", new_values."value_as_entered", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='93ac7a020dbd94addac331904cf9c7bfc085bfde', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_94216', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='labs_labresult', when='AFTER')),
+            model_name="labresult",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_labresultevent" ("analyte_id", "canonical_value", "censoring", "created_at", "created_by_id", "draw_id", "flag", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "unit_as_entered", "updated_at", "updated_by_id", "value_as_entered", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."analyte_id", new_values."canonical_value", new_values."censoring", new_values."created_at", new_values."created_by_id", new_values."draw_id", new_values."flag", new_values."id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."unit_as_entered", new_values."updated_at", new_values."updated_by_id", new_values."value_as_entered", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="93ac7a020dbd94addac331904cf9c7bfc085bfde",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_94216",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="labs_labresult",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='referencerange',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_referencerangeevent" ("analyte_id", "high", "id", "low", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id") SELECT new_values."analyte_id", new_values."high", new_values."id", new_values."low", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."timepoint_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='e1c292a7d5e8d177fa8a4eafed80829bfb979cc9', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_c786f', referencing='REFERENCING NEW TABLE AS new_values ', table='labs_referencerange', when='AFTER')),
+            model_name="referencerange",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_referencerangeevent" ("analyte_id", "high", "id", "low", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id") SELECT new_values."analyte_id", new_values."high", new_values."id", new_values."low", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."timepoint_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="e1c292a7d5e8d177fa8a4eafed80829bfb979cc9",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_c786f",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="labs_referencerange",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='referencerange',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_referencerangeevent" ("analyte_id", "high", "id", "low", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id") SELECT new_values."analyte_id", new_values."high", new_values."id", new_values."low", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."timepoint_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='a78bdbcfeb15e21d2d21674908bc11caa4906f31', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_04da5', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='labs_referencerange', when='AFTER')),
+            model_name="referencerange",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "labs_referencerangeevent" ("analyte_id", "high", "id", "low", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "timepoint_id") SELECT new_values."analyte_id", new_values."high", new_values."id", new_values."low", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."timepoint_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="a78bdbcfeb15e21d2d21674908bc11caa4906f31",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_04da5",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="labs_referencerange",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]

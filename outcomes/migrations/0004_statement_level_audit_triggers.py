@@ -6,74 +6,169 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('outcomes', '0003_outcomes_adverse_events_questionnaires'),
+        ("outcomes", "0003_outcomes_adverse_events_questionnaires"),
     ]
 
     operations = [
         pgtrigger.migrations.RemoveTrigger(
-            model_name='adverseevent',
-            name='insert_insert',
+            model_name="adverseevent",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='adverseevent',
-            name='update_update',
+            model_name="adverseevent",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='instrument',
-            name='insert_insert',
+            model_name="instrument",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='instrument',
-            name='update_update',
+            model_name="instrument",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='pregnancyoutcome',
-            name='insert_insert',
+            model_name="pregnancyoutcome",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='pregnancyoutcome',
-            name='update_update',
+            model_name="pregnancyoutcome",
+            name="update_update",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='questionnaireresponse',
-            name='insert_insert',
+            model_name="questionnaireresponse",
+            name="insert_insert",
         ),
         pgtrigger.migrations.RemoveTrigger(
-            model_name='questionnaireresponse',
-            name='update_update',
+            model_name="questionnaireresponse",
+            name="update_update",
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='adverseevent',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_adverseeventevent" ("action_taken", "created_at", "created_by_id", "grade", "id", "onset_date", "outcome", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "related_to_dalteparin", "resolution_date", "sae_notified_at", "serious", "term", "term_other", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."action_taken", new_values."created_at", new_values."created_by_id", new_values."grade", new_values."id", new_values."onset_date", new_values."outcome", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."related_to_dalteparin", new_values."resolution_date", new_values."sae_notified_at", new_values."serious", new_values."term", new_values."term_other", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='a32d16fb118f5b5c7e550211b637bfbb6487bec6', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_6f9f8', referencing='REFERENCING NEW TABLE AS new_values ', table='outcomes_adverseevent', when='AFTER')),
+            model_name="adverseevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_adverseeventevent" ("action_taken", "created_at", "created_by_id", "grade", "id", "onset_date", "outcome", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "related_to_dalteparin", "resolution_date", "sae_notified_at", "serious", "term", "term_other", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."action_taken", new_values."created_at", new_values."created_by_id", new_values."grade", new_values."id", new_values."onset_date", new_values."outcome", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."related_to_dalteparin", new_values."resolution_date", new_values."sae_notified_at", new_values."serious", new_values."term", new_values."term_other", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="a32d16fb118f5b5c7e550211b637bfbb6487bec6",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_6f9f8",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="outcomes_adverseevent",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='adverseevent',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_adverseeventevent" ("action_taken", "created_at", "created_by_id", "grade", "id", "onset_date", "outcome", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "related_to_dalteparin", "resolution_date", "sae_notified_at", "serious", "term", "term_other", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."action_taken", new_values."created_at", new_values."created_by_id", new_values."grade", new_values."id", new_values."onset_date", new_values."outcome", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."related_to_dalteparin", new_values."resolution_date", new_values."sae_notified_at", new_values."serious", new_values."term", new_values."term_other", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='49de8b7b0b07cda038e123abd7abee2c743ea6ea', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_265a4', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='outcomes_adverseevent', when='AFTER')),
+            model_name="adverseevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_adverseeventevent" ("action_taken", "created_at", "created_by_id", "grade", "id", "onset_date", "outcome", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "related_to_dalteparin", "resolution_date", "sae_notified_at", "serious", "term", "term_other", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."action_taken", new_values."created_at", new_values."created_by_id", new_values."grade", new_values."id", new_values."onset_date", new_values."outcome", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."related_to_dalteparin", new_values."resolution_date", new_values."sae_notified_at", new_values."serious", new_values."term", new_values."term_other", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="49de8b7b0b07cda038e123abd7abee2c743ea6ea",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_265a4",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="outcomes_adverseevent",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='instrument',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_instrumentevent" ("code", "id", "item_count", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."code", new_values."id", new_values."item_count", new_values."name", _pgh_attached_context.value, NOW(), \'insert\', new_values."id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='46c3123b055bdba5a2621357bc1007c9262d73e2', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_cc4e9', referencing='REFERENCING NEW TABLE AS new_values ', table='outcomes_instrument', when='AFTER')),
+            model_name="instrument",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_instrumentevent" ("code", "id", "item_count", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."code", new_values."id", new_values."item_count", new_values."name", _pgh_attached_context.value, NOW(), \'insert\', new_values."id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="46c3123b055bdba5a2621357bc1007c9262d73e2",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_cc4e9",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="outcomes_instrument",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='instrument',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_instrumentevent" ("code", "id", "item_count", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."code", new_values."id", new_values."item_count", new_values."name", _pgh_attached_context.value, NOW(), \'update\', new_values."id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='106da814fd7209da9ed8adf1ae803a329fc39bc1', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_35951', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='outcomes_instrument', when='AFTER')),
+            model_name="instrument",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_instrumentevent" ("code", "id", "item_count", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") SELECT new_values."code", new_values."id", new_values."item_count", new_values."name", _pgh_attached_context.value, NOW(), \'update\', new_values."id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="106da814fd7209da9ed8adf1ae803a329fc39bc1",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_35951",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="outcomes_instrument",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='pregnancyoutcome',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_pregnancyoutcomeevent" ("beta_hcg_date", "beta_hcg_positive", "beta_hcg_value", "clinical_pregnancy", "created_at", "created_by_id", "ectopic", "fetal_heartbeat", "gestational_sacs", "id", "infants", "live_birth", "live_birth_date", "miscarriage", "miscarriage_date", "miscarriage_week", "ongoing_pregnancy", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sacs_exceed_embryos_confirmed", "ultrasound_date", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."beta_hcg_date", new_values."beta_hcg_positive", new_values."beta_hcg_value", new_values."clinical_pregnancy", new_values."created_at", new_values."created_by_id", new_values."ectopic", new_values."fetal_heartbeat", new_values."gestational_sacs", new_values."id", new_values."infants", new_values."live_birth", new_values."live_birth_date", new_values."miscarriage", new_values."miscarriage_date", new_values."miscarriage_week", new_values."ongoing_pregnancy", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."sacs_exceed_embryos_confirmed", new_values."ultrasound_date", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='0ad3ab523dec39089e7388e1e8a48ad052c203ff', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_7a4a1', referencing='REFERENCING NEW TABLE AS new_values ', table='outcomes_pregnancyoutcome', when='AFTER')),
+            model_name="pregnancyoutcome",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_pregnancyoutcomeevent" ("beta_hcg_date", "beta_hcg_positive", "beta_hcg_value", "clinical_pregnancy", "created_at", "created_by_id", "ectopic", "fetal_heartbeat", "gestational_sacs", "id", "infants", "live_birth", "live_birth_date", "miscarriage", "miscarriage_date", "miscarriage_week", "ongoing_pregnancy", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sacs_exceed_embryos_confirmed", "ultrasound_date", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."beta_hcg_date", new_values."beta_hcg_positive", new_values."beta_hcg_value", new_values."clinical_pregnancy", new_values."created_at", new_values."created_by_id", new_values."ectopic", new_values."fetal_heartbeat", new_values."gestational_sacs", new_values."id", new_values."infants", new_values."live_birth", new_values."live_birth_date", new_values."miscarriage", new_values."miscarriage_date", new_values."miscarriage_week", new_values."ongoing_pregnancy", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."sacs_exceed_embryos_confirmed", new_values."ultrasound_date", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="0ad3ab523dec39089e7388e1e8a48ad052c203ff",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_7a4a1",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="outcomes_pregnancyoutcome",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='pregnancyoutcome',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_pregnancyoutcomeevent" ("beta_hcg_date", "beta_hcg_positive", "beta_hcg_value", "clinical_pregnancy", "created_at", "created_by_id", "ectopic", "fetal_heartbeat", "gestational_sacs", "id", "infants", "live_birth", "live_birth_date", "miscarriage", "miscarriage_date", "miscarriage_week", "ongoing_pregnancy", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sacs_exceed_embryos_confirmed", "ultrasound_date", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."beta_hcg_date", new_values."beta_hcg_positive", new_values."beta_hcg_value", new_values."clinical_pregnancy", new_values."created_at", new_values."created_by_id", new_values."ectopic", new_values."fetal_heartbeat", new_values."gestational_sacs", new_values."id", new_values."infants", new_values."live_birth", new_values."live_birth_date", new_values."miscarriage", new_values."miscarriage_date", new_values."miscarriage_week", new_values."ongoing_pregnancy", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."sacs_exceed_embryos_confirmed", new_values."ultrasound_date", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='905b45fcd4e6de57f1a5973730b2aabe19685c98', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_2fa60', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='outcomes_pregnancyoutcome', when='AFTER')),
+            model_name="pregnancyoutcome",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_pregnancyoutcomeevent" ("beta_hcg_date", "beta_hcg_positive", "beta_hcg_value", "clinical_pregnancy", "created_at", "created_by_id", "ectopic", "fetal_heartbeat", "gestational_sacs", "id", "infants", "live_birth", "live_birth_date", "miscarriage", "miscarriage_date", "miscarriage_week", "ongoing_pregnancy", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sacs_exceed_embryos_confirmed", "ultrasound_date", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."beta_hcg_date", new_values."beta_hcg_positive", new_values."beta_hcg_value", new_values."clinical_pregnancy", new_values."created_at", new_values."created_by_id", new_values."ectopic", new_values."fetal_heartbeat", new_values."gestational_sacs", new_values."id", new_values."infants", new_values."live_birth", new_values."live_birth_date", new_values."miscarriage", new_values."miscarriage_date", new_values."miscarriage_week", new_values."ongoing_pregnancy", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."sacs_exceed_embryos_confirmed", new_values."ultrasound_date", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="905b45fcd4e6de57f1a5973730b2aabe19685c98",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_2fa60",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="outcomes_pregnancyoutcome",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireresponse',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_questionnaireresponseevent" ("answers", "completed_on", "created_at", "created_by_id", "id", "instrument_id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scores", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."answers", new_values."completed_on", new_values."created_at", new_values."created_by_id", new_values."id", new_values."instrument_id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."scores", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='1cb0db7d35c6c31471845075b5f376b57177b19f', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_ab412', referencing='REFERENCING NEW TABLE AS new_values ', table='outcomes_questionnaireresponse', when='AFTER')),
+            model_name="questionnaireresponse",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_questionnaireresponseevent" ("answers", "completed_on", "created_at", "created_by_id", "id", "instrument_id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scores", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."answers", new_values."completed_on", new_values."created_at", new_values."created_by_id", new_values."id", new_values."instrument_id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."scores", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="1cb0db7d35c6c31471845075b5f376b57177b19f",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_ab412",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="outcomes_questionnaireresponse",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='questionnaireresponse',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_questionnaireresponseevent" ("answers", "completed_on", "created_at", "created_by_id", "id", "instrument_id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scores", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."answers", new_values."completed_on", new_values."created_at", new_values."created_by_id", new_values."id", new_values."instrument_id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."scores", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='ea3b4f141c85b22605841f78045c04ceb70fee6b', level='STATEMENT', operation='UPDATE', pgid='pgtrigger_update_update_b5498', referencing='REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ', table='outcomes_questionnaireresponse', when='AFTER')),
+            model_name="questionnaireresponse",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "outcomes_questionnaireresponseevent" ("answers", "completed_on", "created_at", "created_by_id", "id", "instrument_id", "patient_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scores", "timepoint_id", "updated_at", "updated_by_id", "version", "void_reason", "voided_at", "voided_by_id") SELECT new_values."answers", new_values."completed_on", new_values."created_at", new_values."created_by_id", new_values."id", new_values."instrument_id", new_values."patient_id", _pgh_attached_context.value, NOW(), \'update\', new_values."id", new_values."scores", new_values."timepoint_id", new_values."updated_at", new_values."updated_by_id", new_values."version", new_values."void_reason", new_values."voided_at", new_values."voided_by_id" FROM ( SELECT new_values.* FROM old_values JOIN new_values ON (old_values."id") = (new_values."id") WHERE (old_values.* IS DISTINCT FROM new_values.*) ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="ea3b4f141c85b22605841f78045c04ceb70fee6b",
+                    level="STATEMENT",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_b5498",
+                    referencing="REFERENCING OLD TABLE AS old_values  NEW TABLE AS new_values ",
+                    table="outcomes_questionnaireresponse",
+                    when="AFTER",
+                ),
+            ),
         ),
     ]
