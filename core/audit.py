@@ -5,7 +5,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pghistory
+from django.conf import settings
 from django.db import transaction
+from django.utils.module_loading import import_string
 from pghistory import runtime
 
 from core.exceptions import ReasonRequired
@@ -49,6 +51,11 @@ def audited(*, by, reason: str = "") -> Iterator[None]:
     }
     with pghistory.context(**metadata), transaction.atomic():
         yield
+        hook = getattr(settings, "AUDITED_CHANGE_HOOK", "")
+        if hook:
+            # Runs once the change is committed (never for a rolled-back one), e.g. to schedule the
+            # statistics recomputation.
+            transaction.on_commit(import_string(hook))
 
 
 def require_reason(reason: str | None) -> str:

@@ -193,7 +193,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+if CELERY_BROKER_URL.startswith("redis"):
+    # A message whose worker died unacknowledged returns to the queue after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+CELERY_BEAT_SCHEDULE = {
+    "recompute statistics when the data changed": {
+        "task": "analysis.tasks.statistics_refresh_if_stale_task",
+        "schedule": 60.0,
+    },
+}
+
+# --- Statistics snapshots --------------------------------------------------------------------------
+# With a broker, every committed change schedules one recomputation after a quiet period (debounce).
+# Without one (eager mode) that would recompute synchronously after every save, so it is off there;
+# the periodic job and the "Recompute" button remain.
+STATISTICS_RECOMPUTE_ON_CHANGE = env_bool("STATISTICS_RECOMPUTE_ON_CHANGE", bool(CELERY_BROKER_URL))
+STATISTICS_DEBOUNCE_SECONDS = int(os.environ.get("STATISTICS_DEBOUNCE_SECONDS", "30"))
+STATISTICS_MAX_DELIVERIES = 3
+# Fault injection for the crash tests only: the job sleeps this long after starting (default 0).
+STATISTICS_FAULT_PAUSE_SECONDS = float(os.environ.get("STATISTICS_FAULT_PAUSE_SECONDS", "0"))
+AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -14,5 +14,6 @@ urlpatterns = [
     path("allocation/", include("patients.allocation_urls")),
     path("labs/", include("labs.urls")),
     path("outcomes/", include("outcomes.urls")),
+    path("dashboard/", include("analysis.urls")),
     path("admin/", admin.site.urls),
 ]

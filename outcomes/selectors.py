@@ -19,6 +19,7 @@ class DerivedOutcomes:
     randomized patient.
     """
 
+    patient_id: int
     study_id: str
     site: str
     arm: str
@@ -69,6 +70,7 @@ def _row(randomization, outcome, embryos) -> DerivedOutcomes:
         and _received_allocated_treatment(arm, randomization.had_dalteparin)
     )
     return DerivedOutcomes(
+        patient_id=randomization.patient_id,
         study_id=randomization.patient.study_id,
         site=randomization.patient.site.code,
         arm=arm,

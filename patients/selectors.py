@@ -6,7 +6,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from core import access
-from core.models import EligibilityCriterion
+from core.models import Arm, EligibilityCriterion
 from core.selectors import audit_entries
 from labs.models import LabDraw, LabResult
 from patients.models import (
@@ -27,7 +27,7 @@ from patients.models import (
 )
 
 
-def patient_list(*, user, status: str = "", query: str = "") -> QuerySet[Patient]:
+def patient_list(*, user, status: str = "", query: str = "", consort: str = "") -> QuerySet[Patient]:
     """Patients of the user's sites (all sites for monitors and statisticians), newest study numbers last.
 
     The search matches the study id; for staff with identity access it also matches name or record
@@ -36,6 +36,8 @@ def patient_list(*, user, status: str = "", query: str = "") -> QuerySet[Patient
     patients = Patient.objects.filter(access.site_filter(user), voided_at__isnull=True).select_related("site")
     if status:
         patients = patients.filter(status=status)
+    if consort:
+        patients = _consort_box(patients, consort)
     query = query.strip()
     if query:
         matches = Q(study_id__icontains=query)
@@ -46,6 +48,16 @@ def patient_list(*, user, status: str = "", query: str = "") -> QuerySet[Patient
             )
         patients = patients.filter(matches)
     return patients.order_by("site__code", "sequence_number")
+
+
+def _consort_box(patients: QuerySet[Patient], box: str) -> QuerySet[Patient]:
+    """The patients a CONSORT box of the dashboard counts (the same filter as its count)."""
+    from analysis.dashboard_data import annotate_for_consort, consort_box_filters
+
+    filters = consort_box_filters(list(Arm.objects.values_list("code", flat=True)))
+    if box not in filters:
+        return patients.none()
+    return annotate_for_consort(patients).filter(filters[box]).distinct()
 
 
 def patient_get(*, user, study_id: str) -> Patient:

@@ -22,9 +22,9 @@ def patient_list_view(request):
     status = request.GET.get("status", "")
     status = status if status in PatientStatus.values else ""
     query = request.GET.get("q", "")
-    page = Paginator(selectors.patient_list(user=request.user, status=status, query=query), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    consort = request.GET.get("consort", "")
+    patients = selectors.patient_list(user=request.user, status=status, query=query, consort=consort)
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     names = selectors.identity_names(user=request.user, patients=list(page))
     rows = [(patient, names.get(patient.pk)) for patient in page]
     return render(
@@ -35,6 +35,7 @@ def patient_list_view(request):
             "rows": rows,
             "status": status,
             "query": query,
+            "consort": consort,
             "statuses": PatientStatus.choices,
             "can_screen": bool(access.data_entry_site_ids(request.user)),
             "shows_names": bool(names) or request.user.has_perm("core.view_identity"),

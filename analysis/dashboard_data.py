@@ -1,0 +1,173 @@
+"""Reads for the dashboards that are not SPEC §5 statistics: CONSORT flow, enrollment, safety, completeness.
+
+Computed by the snapshot job (never on a page request); each in a constant number of queries.
+"""
+
+from collections import Counter, defaultdict
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncMonth
+
+from core.models import Arm, EligibilityCriterion, Site, Timepoint, Trial
+from labs.models import LabResult
+from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
+from outcomes.selectors import questionnaire_slots
+from patients.models import DalteparinCourse, EmbryoTransfer, Patient, PatientStatus
+
+ACTIVE = Q(voided_at__isnull=True)
+AFTER_RANDOMIZATION_LOSS = [PatientStatus.WITHDRAWN, PatientStatus.LOST_TO_FOLLOW_UP]
+
+
+def annotate_for_consort(patients):
+    """Add what the CONSORT boxes filter on beyond the patient row itself."""
+    return patients.annotate(
+        had_dalteparin=Exists(DalteparinCourse.objects.filter(ACTIVE, patient_id=OuterRef("pk"))),
+    )
+
+
+def consort_box_filters(arm_codes: list[str]) -> dict[str, Q]:
+    """Each CONSORT box as a filter on patients, so counts and the linked patient lists agree.
+
+    Every screened (non-voided) patient falls in exactly one of: ineligible, not consented,
+    consented not randomized, randomized. Arm boxes split the randomized ones.
+    """
+    randomized = Q(randomization__isnull=False)
+    boxes = {
+        "assessed": Q(),
+        "excluded_ineligible": Q(status=PatientStatus.INELIGIBLE, randomization__isnull=True),
+        "excluded_not_consented": Q(status=PatientStatus.ELIGIBLE, randomization__isnull=True),
+        "excluded_not_randomized": ~Q(status__in=[PatientStatus.INELIGIBLE, PatientStatus.ELIGIBLE])
+        & Q(randomization__isnull=True),
+        "randomized": randomized,
+    }
+    for code in arm_codes:
+        arm = Q(randomization__arm__code=code)
+        received = Q(had_dalteparin=True) if code == "EXP" else Q(had_dalteparin=False)
+        boxes[f"allocated_{code}"] = arm
+        boxes[f"received_{code}"] = arm & received
+        boxes[f"not_received_{code}"] = arm & ~received
+        boxes[f"discontinued_{code}"] = arm & Q(status__in=AFTER_RANDOMIZATION_LOSS)
+        boxes[f"analysed_itt_{code}"] = arm & Q(randomization__voided_at__isnull=True)
+    return boxes
+
+
+def consort_counts() -> dict:
+    """Counts of every CONSORT box (one query) and the exclusion reasons (one more)."""
+    codes = list(Arm.objects.values_list("code", flat=True))
+    filters = consort_box_filters(codes)
+    counts = annotate_for_consort(Patient.objects.filter(ACTIVE)).aggregate(
+        **{box: Count("pk", filter=q, distinct=True) for box, q in filters.items()}
+    )
+    reasons = Counter()
+    for failed in Patient.objects.filter(ACTIVE, status=PatientStatus.INELIGIBLE).values_list(
+        "screening__failed_criteria", flat=True
+    ):
+        reasons.update(failed or [])
+    texts = dict(EligibilityCriterion.objects.values_list("code", "text"))
+    return {
+        "counts": counts,
+        "arms": codes,
+        "exclusion_reasons": [{"code": c, "text": texts.get(c, c), "n": n} for c, n in reasons.most_common()],
+    }
+
+
+def enrollment() -> dict:
+    """Randomizations per month, cumulative, overall and by site, against the target sample size."""
+    per_month = (
+        Patient.objects.filter(ACTIVE, randomization__isnull=False)
+        .annotate(month=TruncMonth("randomization__randomized_at"))
+        .values("month", "site__code")
+        .annotate(n=Count("pk"))
+        .order_by("month")
+    )
+    by_site: dict[str, int] = defaultdict(int)
+    series, total = [], 0
+    for row in per_month:
+        total += row["n"]
+        by_site[row["site__code"]] += row["n"]
+        series.append({"month": row["month"].strftime("%Y-%m"), "site": row["site__code"], "cumulative": total})
+    trial = Trial.objects.first()
+    return {
+        "target": trial.target_sample_size if trial else None,
+        "randomized": total,
+        "series": series,
+        "by_site": [
+            {"site": code, "randomized": by_site.get(code, 0)} for code in Site.objects.values_list("code", flat=True)
+        ],
+    }
+
+
+def safety() -> dict:
+    """Adverse events by term and arm (patients and events), and the serious ones."""
+    events = AdverseEvent.objects.filter(ACTIVE, patient__randomization__isnull=False).values_list(
+        "term", "patient__randomization__arm__code", "patient_id", "serious", "grade", "patient__study_id"
+    )
+    table: dict[str, dict] = defaultdict(lambda: defaultdict(lambda: {"events": 0, "patients": set()}))
+    serious = []
+    for term, arm, patient_id, is_serious, grade, study_id in events:
+        cell = table[term][arm]
+        cell["events"] += 1
+        cell["patients"].add(patient_id)
+        if is_serious:
+            serious.append({"study_id": study_id, "arm": arm, "term": term, "grade": grade})
+    terms = [
+        {
+            "term": term,
+            "by_arm": {arm: {"events": c["events"], "patients": len(c["patients"])} for arm, c in arms.items()},
+        }
+        for term, arms in sorted(table.items())
+    ]
+    return {"terms": terms, "serious": serious}
+
+
+def completeness() -> dict:
+    """Per site: randomized patients missing each expected form, and lab values outside reference ranges."""
+    patient = OuterRef("pk")
+    has = {
+        "transfer": Exists(EmbryoTransfer.objects.filter(ACTIVE, patient_id=patient)),
+        "outcome": Exists(PregnancyOutcome.objects.filter(ACTIVE, patient_id=patient)),
+    }
+    for tp in Timepoint.objects.values_list("code", flat=True):
+        has[f"labs_{tp}"] = Exists(
+            LabResult.objects.filter(
+                ACTIVE, draw__voided_at__isnull=True, draw__patient_id=patient, draw__timepoint__code=tp
+            )
+        )
+    for instrument, tp in questionnaire_slots():
+        has[f"{instrument}_{tp}"] = Exists(
+            QuestionnaireResponse.objects.filter(
+                ACTIVE, patient_id=patient, instrument__code=instrument, timepoint__code=tp
+            )
+        )
+    randomized = Patient.objects.filter(ACTIVE, randomization__isnull=False).annotate(
+        **{f"has_{k}": v for k, v in has.items()}
+    )
+    missing = randomized.values("site__code").annotate(
+        randomized=Count("pk"), **{k: Count("pk", filter=Q(**{f"has_{k}": False})) for k in has}
+    )
+    flagged = (
+        LabResult.objects.filter(ACTIVE, draw__voided_at__isnull=True)
+        .exclude(flag="normal")
+        .values("analyte__code", "flag")
+        .annotate(n=Count("pk"))
+        .order_by("analyte__code", "flag")
+    )
+    return {
+        "forms": list(has),
+        "by_site": [dict(row) for row in missing.order_by("site__code")],
+        "out_of_range": [{"analyte": r["analyte__code"], "flag": r["flag"], "n": r["n"]} for r in flagged],
+    }
+
+
+def education_table(rows: list[dict], arm_codes: list[str]) -> list[dict]:
+    """Table 1's categorical line: education level counts per arm (from the analysis rows)."""
+    levels = ["junior_high_or_below", "high_school_or_vocational", "college_or_higher"]
+    return [
+        {
+            "level": level,
+            "by_arm": {
+                code: sum(1 for r in rows if r["arm"] == code and r.get("education") == level) for code in arm_codes
+            },
+        }
+        for level in levels
+    ]

@@ -1,0 +1,206 @@
+"""Statistics snapshots: request a recomputation (debounced), compute it (idempotent), judge staleness."""
+
+import hashlib
+import json
+import time
+from datetime import UTC
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from analysis import dashboard_data, selectors
+from analysis.models import DataVersion, JobStatus, StatisticsJob, StatisticsSnapshot
+from analysis.snapshot import Arm, Design, population_statistics, population_view
+from core.models import Arm as ArmModel
+from core.models import Timepoint
+from labs.models import Analyte
+from outcomes.models import Instrument
+from outcomes.scoring import RAND36_SCALES, SSRS_SUBSCALES
+
+# Bump when the statistics code changes meaningfully: the same data then yields a new snapshot.
+CODE_VERSION = "statistics-1"
+POPULATIONS = ("itt", "per_protocol")
+
+
+def trial_design() -> Design:
+    instruments = Instrument.objects.prefetch_related("timepoints")
+    return Design(
+        arms=tuple(Arm(a.code, a.label, a.is_control) for a in ArmModel.objects.order_by("order")),
+        analytes={a.code: a.canonical_unit for a in Analyte.objects.all()},
+        timepoints=tuple(Timepoint.objects.values_list("code", flat=True)),
+        scales={"RAND36": tuple(RAND36_SCALES), "SSRS": tuple(SSRS_SUBSCALES)},
+        questionnaire_timepoints={
+            i.code: tuple(tp.code for tp in sorted(i.timepoints.all(), key=lambda tp: tp.order)) for i in instruments
+        },
+    )
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def input_hash(rows: list[dict]) -> str:
+    """SHA-256 of the input rows (order-independent) and the code version: equal hash, equal statistics."""
+    canonical = json.dumps(
+        {"code": CODE_VERSION, "rows": sorted(rows, key=lambda r: r["study_id"])},
+        sort_keys=True,
+        default=_json_default,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def statistics_request(*, by=None) -> tuple[StatisticsJob, bool]:
+    """Queue one recomputation, or join the one already waiting (debounce). Returns (job, newly queued)."""
+    if by is not None and not (by.has_perm("core.recompute_statistics") or by.has_perm("core.view_dashboards")):
+        raise PermissionDenied("Only investigators and statisticians trigger a recomputation.")
+    waiting = StatisticsJob.objects.filter(status=JobStatus.QUEUED).first()
+    if waiting:
+        return waiting, False
+    try:
+        with transaction.atomic():
+            job = StatisticsJob.objects.create(requested_by=by)
+    except IntegrityError:  # another request queued one between our check and insert
+        return StatisticsJob.objects.get(status=JobStatus.QUEUED), False
+    from analysis.tasks import statistics_compute_task
+
+    countdown = settings.STATISTICS_DEBOUNCE_SECONDS if by is None else 0
+    transaction.on_commit(lambda: statistics_compute_task.apply_async(args=[job.pk], countdown=countdown))
+    return job, True
+
+
+def _progress(job_id: int, percent: int, message: str) -> None:
+    StatisticsJob.objects.filter(pk=job_id).update(progress=percent, message=message)
+
+
+def _claim(job_id: int) -> StatisticsJob | None:
+    """Start (or restart, after a lost worker) the job; None when there is nothing left to do."""
+    with transaction.atomic():
+        job = StatisticsJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return None
+        job.deliveries += 1
+        if job.deliveries > settings.STATISTICS_MAX_DELIVERIES:
+            # A job that keeps killing its worker would otherwise be redelivered for ever.
+            job.status, job.finished_at = JobStatus.FAILED, timezone.now()
+            job.message = f"Gave up after {job.deliveries - 1} deliveries (the worker died each time)."
+            job.save()
+            return None
+        job.status, job.started_at, job.message = JobStatus.RUNNING, timezone.now(), "Reading data"
+        job.save()
+        return job
+
+
+def _finish(job_id: int, snapshot: StatisticsSnapshot, message: str) -> None:
+    StatisticsJob.objects.filter(pk=job_id).update(
+        status=JobStatus.DONE, progress=100, finished_at=timezone.now(), snapshot=snapshot, message=message
+    )
+
+
+def _payload(job_id: int, rows: list[dict]) -> dict:
+    design = trial_design()
+    payload = {}
+    for step, population in enumerate(POPULATIONS, start=1):
+        _progress(job_id, 10 + 35 * step, f"Computing {population}")
+        payload[population] = population_statistics(rows, design, population)
+    payload["dashboard"] = {
+        "consort": dashboard_data.consort_counts(),
+        "enrollment": dashboard_data.enrollment(),
+        "safety": dashboard_data.safety(),
+        "completeness": dashboard_data.completeness(),
+        "education": dashboard_data.education_table(rows, [a.code for a in design.arms]),
+    }
+    return payload
+
+
+def statistics_compute(*, job_id: int) -> StatisticsSnapshot | None:
+    """Compute the snapshot for a job. Idempotent: unchanged input reuses the stored snapshot."""
+    job = _claim(job_id)
+    if job is None:
+        finished = StatisticsJob.objects.filter(pk=job_id).select_related("snapshot").first()
+        return finished.snapshot if finished else None
+    started = time.monotonic()
+    if settings.STATISTICS_FAULT_PAUSE_SECONDS:
+        time.sleep(settings.STATISTICS_FAULT_PAUSE_SECONDS)  # lets a crash test kill the worker mid-job
+    try:
+        version, changed_at = selectors.data_version()
+        data_as_of = changed_at or timezone.now()
+        rows = selectors.analysis_rows()
+        digest = input_hash(rows)
+        existing = StatisticsSnapshot.objects.filter(input_hash=digest).first()
+        if existing:
+            # Same rows: the stored figures hold for the newer data version too.
+            if version > existing.data_version:
+                StatisticsSnapshot.objects.filter(pk=existing.pk).update(data_version=version, data_as_of=data_as_of)
+                existing.refresh_from_db()
+            _finish(job_id, existing, "No data changed since the last snapshot.")
+            return existing
+        payload = _payload(job_id, rows)
+        snapshot, _ = StatisticsSnapshot.objects.get_or_create(
+            input_hash=digest,
+            defaults={
+                "payload": payload,
+                "data_as_of": data_as_of,
+                "data_version": version,
+                "duration_seconds": time.monotonic() - started,
+                "code_version": CODE_VERSION,
+                "patients": len(rows),
+            },
+        )
+    except Exception as error:
+        StatisticsJob.objects.filter(pk=job_id).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(), message=f"Failed: {error}"[:300]
+        )
+        raise
+    _finish(job_id, snapshot, f"Computed for {len(rows)} patients in {snapshot.duration_seconds:.1f} s.")
+    return snapshot
+
+
+def snapshot_is_stale(snapshot: StatisticsSnapshot | None) -> bool:
+    if snapshot is None:
+        return True
+    return selectors.data_version()[0] > snapshot.data_version
+
+
+def statistics_refresh_if_stale() -> StatisticsJob | None:
+    """The periodic safety net: queue a recomputation when data changed and none is pending."""
+    if StatisticsJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+        return None
+    if not snapshot_is_stale(selectors.latest_snapshot()):
+        return None
+    return statistics_request()[0]
+
+
+def data_changed() -> None:
+    """Bump the data version (marking snapshots stale)."""
+    updated = DataVersion.objects.filter(pk=1).update(version=F("version") + 1, changed_at=Now())
+    if not updated:
+        DataVersion.objects.get_or_create(pk=1, defaults={"version": 1, "changed_at": timezone.now()})
+
+
+def on_data_change() -> None:
+    """Called after every committed audited change: mark snapshots stale, schedule one recomputation."""
+    data_changed()
+    if settings.STATISTICS_RECOMPUTE_ON_CHANGE:
+        statistics_request()
+
+
+def statistics_document(snapshot: StatisticsSnapshot, *, population: str, by_arm: bool) -> dict:
+    """The SPEC §5 statistics JSON for one population, as this user may see it."""
+    return {
+        "population": population,
+        "computed_at": _utc_iso(snapshot.computed_at),
+        "data_as_of": _utc_iso(snapshot.data_as_of),
+        "stale": snapshot_is_stale(snapshot),
+        **{k: v for k, v in population_view(snapshot.payload[population], by_arm=by_arm).items() if k != "population"},
+    }
+
+
+def _utc_iso(moment) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,83 @@
+"""Dashboards: read the stored snapshot (never compute on request), download tables, trigger a recomputation."""
+
+import csv
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from analysis import services
+from analysis.dashboard_tables import TABLES, dashboard_context
+from analysis.selectors import job_get, latest_snapshot
+from core.selectors import arm_results_visible
+
+
+def _require_dashboard(user) -> None:
+    if not user.has_perm("core.view_dashboards"):
+        raise PermissionDenied("Dashboards are for investigators and statisticians.")
+
+
+def _population(request) -> str:
+    population = request.GET.get("population", "itt")
+    return population if population in services.POPULATIONS else "itt"
+
+
+def dashboard_view(request):
+    _require_dashboard(request.user)
+    snapshot = latest_snapshot()
+    context = dashboard_context(
+        snapshot,
+        population=_population(request),
+        by_arm=arm_results_visible(request.user),
+        stale=services.snapshot_is_stale(snapshot),
+    )
+    return render(request, "analysis/dashboard.html", context)
+
+
+def dashboard_csv_view(request, table: str):
+    _require_dashboard(request.user)
+    if table not in TABLES:
+        raise Http404("No such table.")
+    snapshot = latest_snapshot()
+    if snapshot is None:
+        raise Http404("No statistics computed yet.")
+    context = dashboard_context(
+        snapshot, population=_population(request), by_arm=arm_results_visible(request.user), stale=False
+    )
+    header, rows = TABLES[table](context)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{table}-{_population(request)}-{snapshot.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+@require_POST
+def recompute_view(request):
+    _require_dashboard(request.user)
+    job, _ = services.statistics_request(by=request.user)
+    if request.headers.get("HX-Request") or request.headers.get("Accept") == "application/json":
+        return JsonResponse(_job_json(job), status=202)
+    return redirect(f"{reverse('analysis:dashboard')}?job={job.pk}")
+
+
+def _job_json(job) -> dict:
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "snapshot": job.snapshot_id,
+        "url": reverse("analysis:job", args=[job.pk]),
+    }
+
+
+def job_status_view(request, pk: int):
+    _require_dashboard(request.user)
+    job = job_get(pk)
+    if job is None:
+        raise Http404("No such job.")
+    return JsonResponse(_job_json(job))
