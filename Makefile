@@ -40,7 +40,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	@if [ -d bench ] && ls bench/*.py >/dev/null 2>&1; then $(PY) -m bench; else echo "No benchmarks yet (bench/)."; fi
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Stops the embedded PostgreSQL and deletes its data (development only).
 clean-db:

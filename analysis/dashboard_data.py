@@ -72,27 +72,32 @@ def consort_counts() -> dict:
 
 
 def enrollment() -> dict:
-    """Randomizations per month, cumulative, overall and by site, against the target sample size."""
+    """Randomizations per month, cumulative overall and per site, against the target sample size."""
     per_month = (
         Patient.objects.filter(ACTIVE, randomization__isnull=False)
         .annotate(month=TruncMonth("randomization__randomized_at"))
         .values("month", "site__code")
         .annotate(n=Count("pk"))
-        .order_by("month")
+        .order_by("month", "site__code")
     )
-    by_site: dict[str, int] = defaultdict(int)
-    series, total = [], 0
+    overall: dict[str, int] = {}
+    site_totals: dict[str, int] = defaultdict(int)
+    by_site_series, total = [], 0
     for row in per_month:
+        month = row["month"].strftime("%Y-%m")
         total += row["n"]
-        by_site[row["site__code"]] += row["n"]
-        series.append({"month": row["month"].strftime("%Y-%m"), "site": row["site__code"], "cumulative": total})
+        overall[month] = total
+        site_totals[row["site__code"]] += row["n"]
+        by_site_series.append({"month": month, "site": row["site__code"], "cumulative": site_totals[row["site__code"]]})
     trial = Trial.objects.first()
     return {
         "target": trial.target_sample_size if trial else None,
         "randomized": total,
-        "series": series,
+        "series": [{"month": month, "cumulative": n} for month, n in overall.items()],
+        "by_site_series": by_site_series,
         "by_site": [
-            {"site": code, "randomized": by_site.get(code, 0)} for code in Site.objects.values_list("code", flat=True)
+            {"site": code, "randomized": site_totals.get(code, 0)}
+            for code in Site.objects.values_list("code", flat=True)
         ],
     }
 

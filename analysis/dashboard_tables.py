@@ -145,9 +145,9 @@ def _safety_table(context):
 
 
 def _enrollment_table(context):
-    return ["month", "site", "cumulative"], [
-        [r["month"], r["site"], r["cumulative"]] for r in context["enrollment"]["series"]
-    ]
+    rows = [[r["month"], "ALL", r["cumulative"]] for r in context["enrollment"]["series"]]
+    rows += [[r["month"], r["site"], r["cumulative"]] for r in context["enrollment"]["by_site_series"]]
+    return ["month", "site", "cumulative"], rows
 
 
 def _completeness_table(context):

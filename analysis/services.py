@@ -46,10 +46,10 @@ def _json_default(value):
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-def input_hash(rows: list[dict]) -> str:
-    """SHA-256 of the input rows (order-independent) and the code version: equal hash, equal statistics."""
+def input_hash(rows: list[dict], dashboard: dict) -> str:
+    """SHA-256 of the input rows (order-independent), the dashboard figures and the code version."""
     canonical = json.dumps(
-        {"code": CODE_VERSION, "rows": sorted(rows, key=lambda r: r["study_id"])},
+        {"code": CODE_VERSION, "rows": sorted(rows, key=lambda r: r["study_id"]), "dashboard": dashboard},
         sort_keys=True,
         default=_json_default,
     )
@@ -103,19 +103,23 @@ def _finish(job_id: int, snapshot: StatisticsSnapshot, message: str) -> None:
     )
 
 
-def _payload(job_id: int, rows: list[dict]) -> dict:
-    design = trial_design()
-    payload = {}
-    for step, population in enumerate(POPULATIONS, start=1):
-        _progress(job_id, 10 + 35 * step, f"Computing {population}")
-        payload[population] = population_statistics(rows, design, population)
-    payload["dashboard"] = {
+def _dashboard_figures(rows: list[dict], design: Design) -> dict:
+    """What the dashboards show beyond SPEC §5 (CONSORT counts screened women, not only randomized)."""
+    return {
         "consort": dashboard_data.consort_counts(),
         "enrollment": dashboard_data.enrollment(),
         "safety": dashboard_data.safety(),
         "completeness": dashboard_data.completeness(),
         "education": dashboard_data.education_table(rows, [a.code for a in design.arms]),
     }
+
+
+def _payload(job_id: int, rows: list[dict], design: Design, dashboard: dict) -> dict:
+    payload = {}
+    for step, population in enumerate(POPULATIONS, start=1):
+        _progress(job_id, 10 + 35 * step, f"Computing {population}")
+        payload[population] = population_statistics(rows, design, population)
+    payload["dashboard"] = dashboard
     return payload
 
 
@@ -132,7 +136,9 @@ def statistics_compute(*, job_id: int) -> StatisticsSnapshot | None:
         version, changed_at = selectors.data_version()
         data_as_of = changed_at or timezone.now()
         rows = selectors.analysis_rows()
-        digest = input_hash(rows)
+        design = trial_design()
+        dashboard = _dashboard_figures(rows, design)
+        digest = input_hash(rows, dashboard)
         existing = StatisticsSnapshot.objects.filter(input_hash=digest).first()
         if existing:
             # Same rows: the stored figures hold for the newer data version too.
@@ -141,7 +147,7 @@ def statistics_compute(*, job_id: int) -> StatisticsSnapshot | None:
                 existing.refresh_from_db()
             _finish(job_id, existing, "No data changed since the last snapshot.")
             return existing
-        payload = _payload(job_id, rows)
+        payload = _payload(job_id, rows, design, dashboard)
         snapshot, _ = StatisticsSnapshot.objects.get_or_create(
             input_hash=digest,
             defaults={

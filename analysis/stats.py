@@ -153,10 +153,13 @@ def compare_proportions(events_exp: int, n_exp: int, events_ctrl: int, n_ctrl: i
     exp, ctrl = proportion_summary(events_exp, n_exp), proportion_summary(events_ctrl, n_ctrl)
     a, b = exp.events, exp.n - exp.events
     c, d = ctrl.events, ctrl.n - ctrl.events
-    if exp.n == 0 or ctrl.n == 0:
+    if exp.n == 0 or ctrl.n == 0 or a + c == 0:
+        # No events in either arm: no ratio is estimable (the 0.5 correction would invent one).
         risk_ratio = odds_ratio = _UNDEFINED
     else:
         risk_ratio, odds_ratio = _ratios(a, b, c, d)
+        if b + d == 0:  # every patient had the event: odds are infinite in both arms
+            odds_ratio = _UNDEFINED
     test, p_value = _p_value([[a, b], [c, d]])
     return BinaryComparison(_newcombe_difference(exp, ctrl), risk_ratio, odds_ratio, test, p_value)
 

@@ -59,6 +59,7 @@ def dashboard_csv_view(request, table: str):
 def recompute_view(request):
     _require_dashboard(request.user)
     job, _ = services.statistics_request(by=request.user)
+    job.refresh_from_db()  # in eager mode the job may already have run
     if request.headers.get("HX-Request") or request.headers.get("Accept") == "application/json":
         return JsonResponse(_job_json(job), status=202)
     return redirect(f"{reverse('analysis:dashboard')}?job={job.pk}")

@@ -31,3 +31,21 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record):
         record.request_id = current_request_id()
         return True
+
+
+class LoginRequiredExceptApiMiddleware:
+    """Pages redirect anonymous users to the login page; the API answers 401 itself (DRF)."""
+
+    def __init__(self, get_response):
+        from django.contrib.auth.middleware import LoginRequiredMiddleware
+
+        self.get_response = get_response
+        self.pages = LoginRequiredMiddleware(get_response)
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path.startswith("/api/"):
+            return None
+        return self.pages.process_view(request, view_func, view_args, view_kwargs)

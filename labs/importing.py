@@ -113,6 +113,8 @@ def lab_results_import(
     )
     patients = _patients_by_study_id({r.study_id for r in rows}, by)
     problems += _patient_problems(rows, patients)
+    now = timezone.now()
+    problems += [RowProblem(r.row, "drawn_at", "The draw cannot be in the future.") for r in rows if r.drawn_at > now]
     bad = {p.row for p in problems}
     rows = [r for r in rows if r.row not in bad]
     draws, results = _stored(patients)

@@ -23,7 +23,6 @@ GENERAL_TABLES = [
     (56, 70, 48, 80),
     (5, 56, 0, 29),
     (0, 10, 3, 10),
-    (0, 10, 0, 10),
     (1, 1, 0, 1),
 ]
 
@@ -169,15 +168,21 @@ def test_zero_cell_adds_half_to_all_four_cells_for_estimate_and_interval():
     assert result["risk_difference"]["estimate"] == approx(-0.3)
 
 
-def test_all_zero_table_gives_null_ratios_of_one_and_p_of_one():
+def test_no_events_in_either_arm_gives_no_ratio_and_p_of_one():
+    # The 0.5 correction would invent RR = OR = 1 with an interval; with no events nothing is estimable.
     result = compare_proportions(0, 10, 0, 10).as_dict()
-    se_rr = math.sqrt(2 * (1 / 0.5 - 1 / 11))
-    se_or = math.sqrt(2 * (1 / 0.5 + 1 / 10.5))
-    assert flat(result["risk_ratio"]) == approx([1.0, math.exp(-Z * se_rr), math.exp(Z * se_rr)])
-    assert flat(result["odds_ratio"]) == approx([1.0, math.exp(-Z * se_or), math.exp(Z * se_or)])
+    assert result["risk_ratio"] == {"estimate": None, "ci95": [None, None]}
+    assert result["odds_ratio"] == {"estimate": None, "ci95": [None, None]}
     assert result["risk_difference"]["estimate"] == 0.0
     assert (result["test"], result["p_value"]) == ("fisher", 1.0)
     assert_json_safe(compare_proportions(0, 10, 0, 10))
+
+
+def test_events_in_every_patient_give_a_risk_ratio_but_no_odds_ratio():
+    result = compare_proportions(10, 10, 20, 20).as_dict()
+    # Zero non-event cells: 0.5 is added to all four (SPEC rule), so RR = (10.5/11) / (20.5/21).
+    assert result["risk_ratio"]["estimate"] == approx((10.5 / 11) / (20.5 / 21))
+    assert result["odds_ratio"] == {"estimate": None, "ci95": [None, None]}
 
 
 def test_one_participant_per_arm_is_finite_with_corrected_ratios():

@@ -158,3 +158,13 @@ def test_management_command_imports_and_fails_loudly_on_bad_rows(patients, staff
     with pytest.raises(CommandError, match="1 bad row"):
         call_command("import_labs", str(bad), "--user", staff_site_a.username)
     assert "line 2, value" in capsys.readouterr().err
+
+
+def test_a_draw_in_the_future_is_refused(patients, staff_site_a):
+    future = (timezone.now() + timedelta(days=2)).replace(microsecond=0).isoformat()
+    content = f"{HEADER}{patients[0].study_id},BASELINE,{future},FSH,5,IU/L\n".encode()
+    report = lab_results_import(content=content, filename="f.csv", by=staff_site_a)
+    assert not report.imported
+    assert [(p.row, p.column, p.message) for p in report.problems] == [
+        (2, "drawn_at", "The draw cannot be in the future.")
+    ]

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from analysis.services import statistics_request
 from core.demo import DEFAULT_PASSWORD, demo_trial_seed
 
 
@@ -15,6 +16,9 @@ class Command(BaseCommand):
             f"Demo trial: {summary.created_patients} women enrolled now, {summary.existing_patients} already present, "
             f"{summary.randomized_patients} randomized now."
         )
+        # Eager mode (no broker) computes the dashboards' snapshot now; with a broker a worker does.
+        job, _ = statistics_request()
+        self.stdout.write(f"Statistics job {job.pk}: {job.status}.")
         self.stdout.write(f"Demo accounts (password: {password}):")
         for username in summary.users:
             self.stdout.write(f"  {username}")

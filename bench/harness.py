@@ -1,0 +1,212 @@
+"""Runs the benchmark modules, then writes their figures as JSON and as a markdown table.
+
+Every figure is a median of several runs, measured side by side with its floor (the fastest way the
+same work could be done on this machine) in the same run, so a ratio survives a change of machine
+better than a bare number does.
+"""
+
+import argparse
+import importlib
+import json
+import os
+import pkgutil
+import platform
+import statistics
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+PREFIX = "bench_"
+DEFAULT_REPEATS = 3
+DEFAULT_SCALE = 100_000
+
+
+def figure(
+    name: str,
+    runs: list[float],
+    unit: str,
+    *,
+    floor_runs: list[float] | None = None,
+    floor_name: str = "",
+    higher_is_better: bool = True,
+    notes: str = "",
+) -> dict:
+    """One reported figure: the median of `runs`, and how many times the floor's cost it is.
+
+    `ratio` is always "times slower than the floor" (1.0 = as fast as the floor), whichever way the
+    unit points, so every table reads the same way.
+    """
+    value = statistics.median(runs)
+    floor_value = statistics.median(floor_runs) if floor_runs else None
+    ratio = None
+    if floor_value and value:
+        ratio = floor_value / value if higher_is_better else value / floor_value
+    return {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "floor_value": floor_value,
+        "floor_name": floor_name,
+        "ratio": ratio,
+        "runs": list(runs),
+        "floor_runs": list(floor_runs or []),
+        "notes": notes,
+    }
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", metavar="NAME", help="run one benchmark module, e.g. lab_import")
+    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs per figure (median reported)")
+    parser.add_argument("--scale", type=int, default=DEFAULT_SCALE, help="problem size, e.g. CSV rows to import")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.scale < 1:
+        parser.error("--repeats and --scale must be at least 1")
+    return args
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ivf_trial.settings")
+    sys.path.insert(0, str(PROJECT_DIR))
+    import django
+    from django.conf import settings
+
+    django.setup()
+    # Measure like production: with DEBUG on, Django keeps the text of every query in memory.
+    settings.DEBUG = False
+
+
+def benchmark_names() -> list[str]:
+    """`bench_*.py` modules beside this file, as names without the prefix (e.g. `lab_import`)."""
+    return sorted(
+        module.name.removeprefix(PREFIX)
+        for module in pkgutil.iter_modules([str(BENCH_DIR)])
+        if module.name.startswith(PREFIX)
+    )
+
+
+def _selected(only: str | None) -> list[str]:
+    names = benchmark_names()
+    if only is None:
+        return names
+    wanted = only.removeprefix(PREFIX)
+    if wanted not in names:
+        raise SystemExit(f"No benchmark '{only}'; available: {', '.join(names) or 'none'}.")
+    return [wanted]
+
+
+def _git_commit() -> str | None:
+    """The checked-out commit, read from .git's files (a benchmark should not need git installed)."""
+    git_dir = PROJECT_DIR / ".git"
+    if git_dir.is_file():  # a worktree: the file points at its git directory
+        git_dir = (PROJECT_DIR / git_dir.read_text().partition(":")[2].strip()).resolve()
+    try:
+        head = (git_dir / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head.removeprefix("ref: ")
+        common = git_dir / (git_dir / "commondir").read_text().strip() if (git_dir / "commondir").exists() else git_dir
+        for base in (git_dir, common):
+            if (base / ref).exists():
+                return (base / ref).read_text().strip()
+        for line in (common / "packed-refs").read_text().splitlines():
+            if line.endswith(f" {ref}"):
+                return line.split()[0]
+    except OSError:
+        return None
+    return None
+
+
+def machine_info() -> dict:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        postgres = cursor.fetchone()[0]
+    return {
+        "python": platform.python_version(),
+        "postgres": postgres,
+        "cpu_count": os.cpu_count(),
+        "platform": platform.platform(),
+        "git_commit": _git_commit(),
+        "timestamp_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _write_json(name: str, figures: list[dict], machine: dict, args: argparse.Namespace) -> Path:
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    payload = {
+        "benchmark": name,
+        "repeats": args.repeats,
+        "scale": args.scale,
+        "machine": machine,
+        "figures": figures,
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def markdown_table(figures: list[dict]) -> str:
+    lines = [
+        "| name | median | unit | floor | ratio (× floor cost) | runs |",
+        "| --- | ---: | --- | --- | ---: | --- |",
+    ]
+    for f in figures:
+        floor = f"{f['floor_name']}: {_number(f['floor_value'])}" if f["floor_value"] is not None else "–"
+        ratio = f"{f['ratio']:.1f}×" if f["ratio"] is not None else "–"
+        runs = ", ".join(_number(r) for r in f["runs"])
+        lines.append(f"| {f['name']} | {_number(f['value'])} | {f['unit']} | {floor} | {ratio} | {runs} |")
+    return "\n".join(lines)
+
+
+def _section(payload: dict) -> str:
+    m = payload["machine"]
+    commit = (m.get("git_commit") or "unknown")[:12]
+    header = (
+        f"## {payload['benchmark']}\n\n"
+        f"{m['timestamp_utc']} · {payload['repeats']} repeats · scale {payload['scale']:,} · "
+        f"Python {m['python']} · PostgreSQL {m['postgres']} · {m['cpu_count']} CPUs · commit {commit}\n"
+    )
+    notes = [f"- **{f['name']}**: {f['notes']}" for f in payload["figures"] if f["notes"]]
+    return "\n".join([header, markdown_table(payload["figures"]), "", *notes])
+
+
+def write_readme() -> Path:
+    """The table of every result file present, so `--only` refreshes one section and keeps the rest."""
+    sections = [_section(json.loads(p.read_text())) for p in sorted(RESULTS_DIR.glob("*.json"))]
+    intro = (
+        "# Benchmark results\n\n"
+        "Written by `make bench` (see `bench/README.md`); figures depend on the machine. "
+        "Each value is the median of its runs; ratio = how many times the floor's cost it is.\n"
+    )
+    path = RESULTS_DIR / "README.md"
+    path.write_text("\n".join([intro, *sections]) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    _setup_django()
+    names = _selected(args.only)
+    if not names:
+        print("No benchmarks yet (bench/bench_*.py).")
+        return 0
+    machine = machine_info()
+    for name in names:
+        print(f"== {name} (repeats={args.repeats}, scale={args.scale:,})", flush=True)
+        module = importlib.import_module(f"bench.{PREFIX}{name}")
+        figures = module.run(args.repeats, scale=args.scale)
+        path = _write_json(name, figures, machine, args)
+        print(markdown_table(figures), f"\nwritten {path.relative_to(PROJECT_DIR)}", sep="\n", flush=True)
+    print(f"written {write_readme().relative_to(PROJECT_DIR)}")
+    return 0

@@ -1,0 +1,57 @@
+"""The dashboard reads the stored snapshot: its cost does not depend on the number of patients."""
+
+import pytest
+from django.urls import reverse
+
+from analysis import services
+from tests.factories import live_list, randomized_patient
+
+pytestmark = pytest.mark.django_db
+
+
+def _snapshot():
+    job, _ = services.statistics_request()
+    return services.statistics_compute(job_id=job.pk)
+
+
+def _dashboard_queries(client, django_assert_max_num_queries) -> int:
+    # session, user, group permissions, latest snapshot, data version, trial (header), session save.
+    with django_assert_max_num_queries(12) as captured:
+        response = client.get(reverse("analysis:dashboard"))
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def test_dashboard_query_count_is_the_same_for_10_and_300_patients(
+    client, site_a, staff_site_a, statistician, investigator_site_a, django_assert_max_num_queries
+):
+    live_list(site_a, statistician, length=400)
+    for _ in range(10):
+        randomized_patient(site_a, staff_site_a, statistician)
+    _snapshot()
+    client.force_login(investigator_site_a)
+    with_ten = _dashboard_queries(client, django_assert_max_num_queries)
+    for _ in range(290):
+        randomized_patient(site_a, staff_site_a, statistician)
+    assert _snapshot().patients == 300
+    assert _dashboard_queries(client, django_assert_max_num_queries) == with_ten
+
+
+def test_dashboard_and_tables_are_for_investigators_and_statisticians_only(client, staff_site_a, monitor, statistician):
+    _snapshot()
+    for user, status in ((staff_site_a, 403), (monitor, 403), (statistician, 200)):
+        client.force_login(user)
+        assert client.get(reverse("analysis:dashboard")).status_code == status
+        assert client.get(reverse("analysis:table_csv", args=["outcomes"])).status_code == status
+        assert client.post(reverse("analysis:recompute")).status_code in ((403,) if status == 403 else (302,))
+
+
+def test_every_table_downloads_as_csv(client, site_a, staff_site_a, statistician):
+    randomized_patient(site_a, staff_site_a, statistician)
+    _snapshot()
+    client.force_login(statistician)
+    for table in ("table1", "outcomes", "labs", "questionnaires", "consort", "safety", "enrollment", "completeness"):
+        response = client.get(reverse("analysis:table_csv", args=[table]), {"population": "per_protocol"})
+        assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), table
+        assert b"\n" in response.content
+    assert client.get(reverse("analysis:table_csv", args=["nope"])).status_code == 404
