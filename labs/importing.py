@@ -4,6 +4,8 @@ Idempotent: a row equal to what is stored is "unchanged"; a file that changes no
 (not even an import record). A different value for a stored result is an update and needs a reason.
 """
 
+from dataclasses import dataclass
+
 from django.utils import timezone
 
 from core import access
@@ -33,6 +35,15 @@ def _patients_by_study_id(study_ids: set[str], by) -> dict[str, Patient]:
     return patients
 
 
+@dataclass(frozen=True)
+class StoredResult:
+    """Just what planning compares; the full row is loaded only when it is actually updated."""
+
+    pk: int
+    value_as_entered: str
+    unit_as_entered: str
+
+
 def _stored(patients: dict[str, Patient]):
     draws = {
         (d.patient_id, d.timepoint.code): d
@@ -40,10 +51,10 @@ def _stored(patients: dict[str, Patient]):
             "timepoint"
         )
     }
-    results = {
-        (r.draw_id, r.analyte.code): r
-        for r in LabResult.objects.filter(draw__in=draws.values(), voided_at__isnull=True).select_related("analyte")
-    }
+    rows = LabResult.objects.filter(draw__in=draws.values(), voided_at__isnull=True).values_list(
+        "pk", "draw_id", "analyte__code", "value_as_entered", "unit_as_entered"
+    )
+    results = {(draw_id, code): StoredResult(pk, value, unit) for pk, draw_id, code, value, unit in rows}
     return draws, results
 
 
@@ -184,4 +195,5 @@ def _update(draw, stored, row, by, reason) -> None:
         record_update(draw, changes={"drawn_at": row.drawn_at}, by=by, reason=reason, expected_version=None)
         draw.drawn_at = row.drawn_at
     if stored is not None:
-        record_update(stored, changes=result_changes(row.result), by=by, reason=reason, expected_version=None)
+        result = LabResult.objects.get(pk=stored.pk)
+        record_update(result, changes=result_changes(row.result), by=by, reason=reason, expected_version=None)
