@@ -225,9 +225,10 @@ AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: an anonymous API request then gets 401 with `WWW-Authenticate: Token`, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.StablePagination",
@@ -244,6 +245,7 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "IVF Trial Data Manager API",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Clinics run on closed networks: Swagger UI from the sidecar package, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -15,5 +15,6 @@ urlpatterns = [
     path("labs/", include("labs.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("dashboard/", include("analysis.urls")),
+    path("api/v1/", include("ivf_trial.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,57 @@
+"""Statistics API (SPEC §5 contract): the stored snapshot, recomputation requests and job progress."""
+
+from rest_framework import status
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analysis import services
+from analysis.selectors import job_get, latest_snapshot
+from core.selectors import arm_results_visible
+
+
+def _require_statistics_reader(user) -> None:
+    if not user.has_perm("core.view_dashboards"):
+        raise PermissionDenied("Statistics are for investigators and statisticians.")
+
+
+class StatisticsApi(APIView):
+    def get(self, request):
+        _require_statistics_reader(request.user)
+        population = request.query_params.get("population", "itt")
+        if population not in services.POPULATIONS:
+            raise ValidationError({"population": [f"Use one of: {', '.join(services.POPULATIONS)}."]})
+        snapshot = latest_snapshot()
+        if snapshot is None:
+            raise NotFound("No statistics computed yet; POST /api/v1/statistics/recompute/.")
+        by_arm = arm_results_visible(request.user)
+        return Response(services.statistics_document(snapshot, population=population, by_arm=by_arm))
+
+
+def _job_body(job) -> dict:
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "snapshot": job.snapshot_id,
+        "requested_at": job.requested_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+class StatisticsRecomputeApi(APIView):
+    def post(self, request):
+        _require_statistics_reader(request.user)
+        job, _ = services.statistics_request(by=request.user)
+        job.refresh_from_db()
+        return Response(_job_body(job), status=status.HTTP_202_ACCEPTED)
+
+
+class StatisticsJobApi(APIView):
+    def get(self, request, pk: int):
+        _require_statistics_reader(request.user)
+        job = job_get(pk)
+        if job is None:
+            raise NotFound("No such job.")
+        return Response(_job_body(job))

@@ -1,0 +1,26 @@
+"""REST API v1 (SPEC §7 contract paths)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from analysis import api as analysis_api
+from core import api_views as core_api
+from patients import api as patients_api
+
+urlpatterns = [
+    path("auth/token/", core_api.TokenApi.as_view(), name="api-token"),
+    path("sites/", core_api.SiteListApi.as_view(), name="api-sites"),
+    path("arms/", core_api.ArmListApi.as_view(), name="api-arms"),
+    path("analytes/", core_api.AnalyteListApi.as_view(), name="api-analytes"),
+    path("timepoints/", core_api.TimepointListApi.as_view(), name="api-timepoints"),
+    path("patients/", patients_api.PatientListApi.as_view(), name="api-patients"),
+    path("patients/<str:study_id>/", patients_api.PatientDetailApi.as_view(), name="api-patient"),
+    path("patients/<str:study_id>/consent/", patients_api.ConsentApi.as_view(), name="api-consent"),
+    path("patients/<str:study_id>/baseline/", patients_api.BaselineApi.as_view(), name="api-baseline"),
+    path("patients/<str:study_id>/randomize/", patients_api.RandomizeApi.as_view(), name="api-randomize"),
+    path("statistics/", analysis_api.StatisticsApi.as_view(), name="api-statistics"),
+    path("statistics/recompute/", analysis_api.StatisticsRecomputeApi.as_view(), name="api-statistics-recompute"),
+    path("statistics/jobs/<int:pk>/", analysis_api.StatisticsJobApi.as_view(), name="api-statistics-job"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

@@ -1,0 +1,81 @@
+"""API input and output of the registry. Input shape only: the rules run in the services."""
+
+from rest_framework import serializers
+
+from patients.models import Education, InfertilityType, Patient
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses unknown fields (SPEC §7) instead of silently dropping them."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    """A patient as the API shows her: never any identity field."""
+
+    site = serializers.CharField(source="site.code")
+    screening_date = serializers.DateField(source="screening.screening_date")
+    eligible = serializers.BooleanField(source="screening.eligible")
+    failed_criteria = serializers.ListField(source="screening.failed_criteria", child=serializers.CharField())
+    arm = serializers.SerializerMethodField()
+    randomized_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "study_id",
+            "site",
+            "status",
+            "age_at_enrolment",
+            "screening_date",
+            "eligible",
+            "failed_criteria",
+            "arm",
+            "randomized_at",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def _randomization(self, patient):
+        return getattr(patient, "randomization", None)
+
+    def get_arm(self, patient) -> str | None:
+        randomization = self._randomization(patient)
+        return randomization.arm.code if randomization else None
+
+    def get_randomized_at(self, patient):
+        randomization = self._randomization(patient)
+        return randomization.randomized_at.isoformat() if randomization else None
+
+
+class PatientCreateSerializer(StrictSerializer):
+    site = serializers.CharField()
+    full_name = serializers.CharField(max_length=200)
+    date_of_birth = serializers.DateField()
+    medical_record_number = serializers.CharField(max_length=50)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    screening_date = serializers.DateField()
+    criteria = serializers.DictField(child=serializers.BooleanField(), allow_empty=False)
+
+
+class ConsentSerializer(StrictSerializer):
+    form_version = serializers.CharField(max_length=40)
+    signed_on = serializers.DateField()
+
+
+class BaselineSerializer(StrictSerializer):
+    height_cm = serializers.DecimalField(max_digits=4, decimal_places=1)
+    weight_kg = serializers.DecimalField(max_digits=4, decimal_places=1)
+    previous_failed_transfers = serializers.IntegerField(min_value=0)
+    prior_miscarriages = serializers.IntegerField(min_value=0)
+    infertility_type = serializers.ChoiceField(choices=InfertilityType.choices)
+    infertility_years = serializers.DecimalField(max_digits=3, decimal_places=1)
+    education = serializers.ChoiceField(choices=Education.choices)
+    amh_ng_ml = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True, default=None)
