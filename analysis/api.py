@@ -1,5 +1,7 @@
 """Statistics API (SPEC §5 contract): the stored snapshot, recomputation requests and job progress."""
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -16,6 +18,11 @@ def _require_statistics_reader(user) -> None:
 
 
 class StatisticsApi(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("population", str, enum=list(services.POPULATIONS))],
+        responses={200: OpenApiTypes.OBJECT},
+        description="The SPEC §5 statistics snapshot (contract); pooled for users who must stay blinded.",
+    )
     def get(self, request):
         _require_statistics_reader(request.user)
         population = request.query_params.get("population", "itt")
@@ -41,6 +48,7 @@ def _job_body(job) -> dict:
 
 
 class StatisticsRecomputeApi(APIView):
+    @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         _require_statistics_reader(request.user)
         job, _ = services.statistics_request(by=request.user)
@@ -49,6 +57,7 @@ class StatisticsRecomputeApi(APIView):
 
 
 class StatisticsJobApi(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request, pk: int):
         _require_statistics_reader(request.user)
         job = job_get(pk)

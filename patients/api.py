@@ -1,6 +1,8 @@
 """Registry API: patients (list, detail, register), consent, baseline, randomize."""
 
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
@@ -90,6 +92,7 @@ class BaselineApi(APIView):
 
 
 class RandomizeApi(APIView):
+    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
     def post(self, request, study_id):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
         if request.data:

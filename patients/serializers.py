@@ -50,7 +50,7 @@ class PatientSerializer(serializers.ModelSerializer):
         randomization = self._randomization(patient)
         return randomization.arm.code if randomization else None
 
-    def get_randomized_at(self, patient):
+    def get_randomized_at(self, patient) -> str | None:
         randomization = self._randomization(patient)
         return randomization.randomized_at.isoformat() if randomization else None
 
