@@ -68,8 +68,9 @@ def json_stream(names: list[str], rows: Iterable[list]) -> Iterator[str]:
     yield "["
     separator = ""
     for batch in _batches(rows):
-        objects = (json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False) for row in batch)
-        yield separator + ",".join(objects)
+        # One encoder call per batch: the list's brackets are dropped, its commas joined on.
+        objects = json.dumps([dict(zip(names, row, strict=True)) for row in batch], ensure_ascii=False)
+        yield separator + objects[1:-1]
         separator = ","
     yield "]"
 
