@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from analysis import api as analysis_api
+from analysis import export_api
 from core import api_views as core_api
 from patients import api as patients_api
 
@@ -21,6 +22,8 @@ urlpatterns = [
     path("statistics/", analysis_api.StatisticsApi.as_view(), name="api-statistics"),
     path("statistics/recompute/", analysis_api.StatisticsRecomputeApi.as_view(), name="api-statistics-recompute"),
     path("statistics/jobs/<int:pk>/", analysis_api.StatisticsJobApi.as_view(), name="api-statistics-job"),
+    path("export/<str:dataset>.<str:fmt>", export_api.ExportApi.as_view(), name="api-export"),
+    path("data-dictionary/", export_api.DataDictionaryApi.as_view(), name="api-data-dictionary"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -81,3 +81,19 @@ def test_openapi_schema_generates_without_warnings_and_validates(tmp_path):
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
     assert "/api/v1/statistics/recompute/" in (tmp_path / "schema.yml").read_text()
+
+
+def test_exports_and_dictionary_are_wired_under_api_v1(api, statistician, staff_site_a):
+    from analysis.exports import DATASETS
+    from patients.models import Randomization
+
+    api.force_authenticate(statistician)
+    dictionary = api.get("/api/v1/data-dictionary/").json()["datasets"]
+    assert set(dictionary) == set(DATASETS)
+    response = api.get("/api/v1/export/patients.csv")
+    assert response.status_code == 200 and response.streaming
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].split(",") == [column["name"] for column in dictionary["patients"]]
+    assert len(lines) - 1 == Randomization.objects.count()
+    api.force_authenticate(staff_site_a)
+    assert api.get("/api/v1/export/patients.json").status_code == 403
