@@ -35,25 +35,13 @@ class StatisticsApi(APIView):
         return Response(services.statistics_document(snapshot, population=population, by_arm=by_arm))
 
 
-def _job_body(job) -> dict:
-    return {
-        "id": job.pk,
-        "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
-        "snapshot": job.snapshot_id,
-        "requested_at": job.requested_at.isoformat(),
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
-
-
 class StatisticsRecomputeApi(APIView):
     @extend_schema(request=None, responses={202: OpenApiTypes.OBJECT})
     def post(self, request):
         _require_statistics_reader(request.user)
         job, _ = services.statistics_request(by=request.user)
         job.refresh_from_db()
-        return Response(_job_body(job), status=status.HTTP_202_ACCEPTED)
+        return Response(services.job_summary(job), status=status.HTTP_202_ACCEPTED)
 
 
 class StatisticsJobApi(APIView):
@@ -63,4 +51,4 @@ class StatisticsJobApi(APIView):
         job = job_get(pk)
         if job is None:
             raise NotFound("No such job.")
-        return Response(_job_body(job))
+        return Response(services.job_summary(job))

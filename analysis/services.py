@@ -210,3 +210,16 @@ def statistics_document(snapshot: StatisticsSnapshot, *, population: str, by_arm
 
 def _utc_iso(moment) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def job_summary(job: StatisticsJob) -> dict:
+    """What the dashboard's progress bar and the API report about a job."""
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "snapshot": job.snapshot_id,
+        "requested_at": job.requested_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }

@@ -61,19 +61,8 @@ def recompute_view(request):
     job, _ = services.statistics_request(by=request.user)
     job.refresh_from_db()  # in eager mode the job may already have run
     if request.headers.get("HX-Request") or request.headers.get("Accept") == "application/json":
-        return JsonResponse(_job_json(job), status=202)
+        return JsonResponse({**services.job_summary(job), "url": reverse("analysis:job", args=[job.pk])}, status=202)
     return redirect(f"{reverse('analysis:dashboard')}?job={job.pk}")
-
-
-def _job_json(job) -> dict:
-    return {
-        "id": job.pk,
-        "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
-        "snapshot": job.snapshot_id,
-        "url": reverse("analysis:job", args=[job.pk]),
-    }
 
 
 def job_status_view(request, pk: int):
@@ -81,4 +70,4 @@ def job_status_view(request, pk: int):
     job = job_get(pk)
     if job is None:
         raise Http404("No such job.")
-    return JsonResponse(_job_json(job))
+    return JsonResponse({**services.job_summary(job), "url": reverse("analysis:job", args=[job.pk])})

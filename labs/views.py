@@ -16,16 +16,14 @@ from core.forms import add_domain_errors
 from labs import forms, services
 from labs.importing import lab_results_import
 from labs.models import LabResult
-from patients.selectors import patient_get
+from patients.view_helpers import editable_patient
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @require_http_methods(["GET", "POST"])
 def draw_create_view(request, study_id):
-    patient = patient_get(user=request.user, study_id=study_id)
-    if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied("Your role cannot change clinical data.")
+    patient = editable_patient(request, study_id)
     form = forms.LabDrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -56,9 +54,7 @@ def result_correct_view(request, pk):
     result = LabResult.objects.select_related("draw__patient", "draw__timepoint", "analyte").filter(pk=pk).first()
     if result is None:
         raise Http404("No such result.")
-    patient = patient_get(user=request.user, study_id=result.draw.patient.study_id)
-    if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied("Your role cannot change clinical data.")
+    patient = editable_patient(request, result.draw.patient.study_id)
     initial = {"value": result.value_as_entered, "unit": result.unit_as_entered, "version": result.version}
     form = forms.LabResultCorrectForm(request.POST or None, initial=initial, analyte=result.analyte)
     if request.method == "POST" and form.is_valid():

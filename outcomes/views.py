@@ -1,42 +1,17 @@
 """Outcome pages: pregnancy outcome, adverse events, questionnaires (record or correct with a reason)."""
 
-from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
-from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from core import access
-from core.exceptions import DomainError
-from core.forms import add_domain_errors
 from outcomes import forms, services
 from outcomes.instruments import INSTRUMENT_ITEMS, INSTRUMENT_NAMES
 from outcomes.models import AdverseEvent, QuestionnaireResponse
-from patients.selectors import patient_get
-
-
-def _editable(request, study_id):
-    patient = patient_get(user=request.user, study_id=study_id)
-    if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied("Your role cannot change clinical data.")
-    return patient
-
-
-def _handle(request, patient, form, *, title, action, done, template="patients/record_form.html", **extra):
-    if request.method == "POST" and form.is_valid():
-        try:
-            action(form.cleaned_data)
-        except DomainError as error:
-            add_domain_errors(form, error)
-        else:
-            messages.success(request, done)
-            return redirect("patients:detail", study_id=patient.study_id)
-    return render(request, template, {"patient": patient, "form": form, "title": title, **extra})
+from patients.view_helpers import editable_patient, form_page
 
 
 @require_http_methods(["GET", "POST"])
 def outcome_view(request, study_id):
-    patient = _editable(request, study_id)
+    patient = editable_patient(request, study_id)
     outcome = patient.pregnancy_outcomes.filter(voided_at__isnull=True).first()
     if outcome is None:
         form = forms.PregnancyOutcomeForm(request.POST or None)
@@ -62,14 +37,14 @@ def outcome_view(request, study_id):
             )
 
     title = "Pregnancy outcome" if outcome is None else "Correct pregnancy outcome"
-    return _handle(request, patient, form, title=title, action=action, done="Pregnancy outcome saved.")
+    return form_page(request, patient, form, title=title, action=action, done="Pregnancy outcome saved.")
 
 
 @require_http_methods(["GET", "POST"])
 def adverse_event_create_view(request, study_id):
-    patient = _editable(request, study_id)
+    patient = editable_patient(request, study_id)
     form = forms.AdverseEventForm(request.POST or None)
-    return _handle(
+    return form_page(
         request,
         patient,
         form,
@@ -81,7 +56,7 @@ def adverse_event_create_view(request, study_id):
 
 @require_http_methods(["GET", "POST"])
 def adverse_event_edit_view(request, study_id, pk):
-    patient = _editable(request, study_id)
+    patient = editable_patient(request, study_id)
     event = AdverseEvent.objects.filter(pk=pk, patient=patient, voided_at__isnull=True).first()
     if event is None:
         raise Http404("No such adverse event.")
@@ -93,12 +68,14 @@ def adverse_event_edit_view(request, study_id, pk):
             event=event, data=data, by=request.user, reason=data["reason"], expected_version=data["version"]
         )
 
-    return _handle(request, patient, form, title="Follow up adverse event", action=action, done="Adverse event saved.")
+    return form_page(
+        request, patient, form, title="Follow up adverse event", action=action, done="Adverse event saved."
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def questionnaire_view(request, study_id, instrument, timepoint):
-    patient = _editable(request, study_id)
+    patient = editable_patient(request, study_id)
     if instrument not in INSTRUMENT_ITEMS:
         raise Http404("No such questionnaire.")
     items = INSTRUMENT_ITEMS[instrument]
@@ -133,7 +110,7 @@ def questionnaire_view(request, study_id, instrument, timepoint):
                 expected_version=data["version"],
             )
 
-    return _handle(
+    return form_page(
         request,
         patient,
         form,

@@ -14,6 +14,7 @@ from labs.selectors import patient_lab_timeline
 from outcomes.selectors import patient_outcomes, questionnaire_slots
 from patients import forms, selectors, services
 from patients.models import PatientStatus
+from patients.view_helpers import editable_patient
 
 PAGE_SIZE = 50
 
@@ -89,13 +90,6 @@ def patient_history_view(request, study_id):
     return render(request, "patients/history.html", {"patient": patient, "entries": entries})
 
 
-def _editable_patient(request, study_id):
-    patient = selectors.patient_get(user=request.user, study_id=study_id)
-    if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied("Your role cannot change clinical data.")
-    return patient
-
-
 def _form_page(request, patient, form, title, **extra):
     return render(request, "patients/record_form.html", {"patient": patient, "form": form, "title": title, **extra})
 
@@ -107,7 +101,7 @@ def _done(request, patient, message):
 
 @require_http_methods(["GET", "POST"])
 def identity_edit_view(request, study_id):
-    patient = _editable_patient(request, study_id)
+    patient = editable_patient(request, study_id)
     identity = patient.identity
     initial = {
         "full_name": identity.full_name,
@@ -136,7 +130,7 @@ def identity_edit_view(request, study_id):
 @require_http_methods(["GET", "POST"])
 def consent_view(request, study_id):
     """Record consent, or correct the recorded one (with a reason)."""
-    patient = _editable_patient(request, study_id)
+    patient = editable_patient(request, study_id)
     consent = patient.consents.filter(voided_at__isnull=True).first()
     if consent is None:
         form = forms.ConsentForm(request.POST or None)
@@ -169,7 +163,7 @@ def consent_view(request, study_id):
 @require_http_methods(["GET", "POST"])
 def baseline_view(request, study_id):
     """Record baseline, or correct it (with a reason)."""
-    patient = _editable_patient(request, study_id)
+    patient = editable_patient(request, study_id)
     baseline = patient.baselines.filter(voided_at__isnull=True).first()
     if baseline is None:
         form = forms.BaselineForm(request.POST or None)
@@ -197,7 +191,7 @@ def baseline_view(request, study_id):
 
 @require_http_methods(["GET", "POST"])
 def withdraw_view(request, study_id):
-    patient = _editable_patient(request, study_id)
+    patient = editable_patient(request, study_id)
     form = forms.WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -215,7 +209,7 @@ def withdraw_view(request, study_id):
 
 
 def _void_page(request, study_id, *, title, record_of, void):
-    patient = _editable_patient(request, study_id)
+    patient = editable_patient(request, study_id)
     record = record_of(patient)
     form = forms.VoidForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,8 @@ from core.audit import audited
 from core.models import Trial
 from labs.services import lab_draw_record
 from outcomes.services import adverse_event_record
-from tests.factories import PASSWORD, randomized_patient
+from tests.browser.helpers import log_in
+from tests.factories import randomized_patient
 from tests.factories import screen as screen_patient
 
 TIMEOUT_MS = 10_000
@@ -31,14 +32,6 @@ def timely_page(page: Page) -> Page:
 def no_recompute_on_change(settings):
     """Changes only mark the snapshot stale: nothing recomputes behind the test's back."""
     settings.STATISTICS_RECOMPUTE_ON_CHANGE = False
-
-
-def _log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#current-user")).to_have_text(username)
 
 
 def _small_trial(site, staff, statistician, n: int = 6) -> list:
@@ -107,7 +100,7 @@ def test_investigator_sees_charts_triggers_a_recomputation_and_watches_it_finish
     randomized_patient(site_a, staff_site_a, statistician)
     assert services.snapshot_is_stale(first)
 
-    _log_in(page, base_url, investigator_site_a.username)
+    log_in(page, base_url, investigator_site_a.username)
     page.get_by_role("link", name="Dashboard", exact=True).click()
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
 
@@ -182,7 +175,7 @@ def test_without_javascript_the_tables_are_complete_and_recompute_redirects(
     base_url = live_server.url
     _small_trial(site_a, staff_site_a, statistician, n=4)
 
-    _log_in(page, base_url, investigator_site_a.username)
+    log_in(page, base_url, investigator_site_a.username)
     page.goto(f"{base_url}/dashboard/")
     expect(page.locator("#no-snapshot")).to_have_text("No statistics have been computed yet.")
     expect(page.locator("#snapshot-banner")).to_have_attribute("data-stale", "true")
@@ -218,7 +211,7 @@ def test_blinded_investigator_sees_pooled_figures_only(
         Trial.objects.update(results_blinded=True)
     _first_snapshot()
 
-    _log_in(page, live_server.url, investigator_site_a.username)
+    log_in(page, live_server.url, investigator_site_a.username)
     page.goto(f"{live_server.url}/dashboard/")
     expect(page.locator("#blinded-note")).to_have_text("Results are blinded: pooled over arms.")
     outcomes = page.locator("#outcomes-table")

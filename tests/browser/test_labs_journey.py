@@ -9,7 +9,8 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from labs.models import LabDraw, LabImport, LabResult
-from tests.factories import PASSWORD, randomized_patient, with_transfer
+from tests.browser.helpers import log_in
+from tests.factories import randomized_patient, with_transfer
 
 TIMEOUT_MS = 10_000
 
@@ -30,14 +31,6 @@ def upload_dir(settings, tmp_path):
     """Checked uploads are kept between preview and confirmation; keep them out of the project tree."""
     settings.LAB_UPLOAD_DIR = tmp_path / "uploads"
     return settings.LAB_UPLOAD_DIR
-
-
-def _log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#current-user")).to_have_text(username)
 
 
 def _fill_draw(page: Page, *, drawn_at: str, fsh: str) -> None:
@@ -62,7 +55,7 @@ def test_staff_enters_a_draw_and_sees_the_out_of_range_value_flagged(
     study_id = patient.study_id
     drawn_at = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
 
-    _log_in(page, base_url, staff_site_a.username)
+    log_in(page, base_url, staff_site_a.username)
     page.goto(f"{base_url}/patients/{study_id}/")
     expect(page.locator("#labs-card")).to_contain_text("No lab draws yet.")
     page.locator("#labs-card").get_by_role("link", name="Enter lab draw").click()
@@ -163,7 +156,7 @@ def test_staff_uploads_a_file_with_bad_rows_and_nothing_is_imported(
     lines = {**good, **bad}
     bad_file = _write_csv(tmp_path / "labs_bad.csv", [lines[n] for n in sorted(lines)])
 
-    _log_in(page, base_url, staff_site_a.username)
+    log_in(page, base_url, staff_site_a.username)
 
     # Every row is checked: the three bad ones are listed by line with their reasons; nothing is imported.
     _check_file(page, base_url, bad_file)

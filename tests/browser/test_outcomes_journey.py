@@ -11,7 +11,8 @@ from playwright.sync_api import Page, expect
 from core.audit import audited
 from outcomes.models import PregnancyOutcome, QuestionnaireResponse
 from patients.models import EmbryoTransfer, Randomization
-from tests.factories import PASSWORD, randomized_patient, with_transfer
+from tests.browser.helpers import log_in
+from tests.factories import randomized_patient, with_transfer
 
 TIMEOUT_MS = 10_000
 
@@ -36,14 +37,6 @@ def timely_page(page: Page) -> Page:
     page.set_default_navigation_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
     return page
-
-
-def _log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#current-user")).to_have_text(username)
 
 
 def _yes_no(page: Page, legend: str, answer: str) -> None:
@@ -93,7 +86,7 @@ def test_staff_records_a_twin_pregnancy_and_a_questionnaire_and_sees_the_scores(
     beta_hcg_date = transfer_date + timedelta(days=14)
     ultrasound_date = transfer_date + timedelta(days=28)
 
-    _log_in(page, base_url, staff_site_a.username)
+    log_in(page, base_url, staff_site_a.username)
     page.goto(f"{base_url}/patients/{study_id}/")
     expect(page.locator("#transfer-summary")).to_contain_text(f"Embryo transfer {transfer_date:%Y-%m-%d}")
     expect(page.locator("#transfer-summary")).to_contain_text("1 embryo.")

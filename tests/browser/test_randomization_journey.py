@@ -6,7 +6,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from patients.models import AllocationList, Patient
-from tests.factories import PASSWORD, live_list, randomizable_patient
+from tests.browser.helpers import log_in
+from tests.factories import live_list, randomizable_patient
 
 TIMEOUT_MS = 10_000
 
@@ -19,14 +20,6 @@ def timely_page(page: Page) -> Page:
     page.set_default_navigation_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
     return page
-
-
-def _log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#current-user")).to_have_text(username)
 
 
 @pytest.mark.browser
@@ -42,7 +35,7 @@ def test_staff_randomizes_a_consented_patient_and_sees_her_arm(
     assert patient.age_at_enrolment < 35
     study_id = patient.study_id
 
-    _log_in(page, base_url, staff_site_a.username)
+    log_in(page, base_url, staff_site_a.username)
 
     page.goto(f"{base_url}/patients/{study_id}/")
     expect(page.locator("#patient-status")).to_have_attribute("data-status", "consented")
@@ -86,7 +79,7 @@ def test_statistician_generates_a_list_puts_it_live_and_sees_slot_use(
     page = timely_page
     base_url = live_server.url
 
-    _log_in(page, base_url, statistician.username)
+    log_in(page, base_url, statistician.username)
     page.goto(f"{base_url}/allocation/")
     expect(page.get_by_role("heading", name=re.compile("Allocation lists"))).to_be_visible()
     expect(page.locator("#strata-table")).to_contain_text("No allocation lists yet.")

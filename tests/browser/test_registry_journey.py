@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from patients.models import Baseline, Patient
 from patients.rules import age_on
-from tests.factories import PASSWORD
+from tests.browser.helpers import log_in
 
 TIMEOUT_MS = 10_000
 
@@ -29,14 +29,6 @@ def timely_page(page: Page) -> Page:
     page.set_default_navigation_timeout(TIMEOUT_MS)
     expect.set_options(timeout=TIMEOUT_MS)
     return page
-
-
-def _log_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#current-user")).to_have_text(username)
 
 
 def _screen(
@@ -86,7 +78,7 @@ def test_staff_screens_consents_and_finds_patients_in_list(timely_page: Page, li
     expected_age = age_on(dob, screened_on)
     assert 29 <= expected_age <= 30
 
-    _log_in(page, base_url, staff_site_a.username)
+    log_in(page, base_url, staff_site_a.username)
 
     # Eligible woman: every inclusion met, no exclusion present.
     eligible_id = _screen(

@@ -1,0 +1,32 @@
+"""What every clinical form page does: find an editable patient, run the form through a service."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+
+from core import access
+from core.exceptions import DomainError
+from core.forms import add_domain_errors
+from patients import selectors
+
+
+def editable_patient(request, study_id):
+    """The patient, if the user may change her data: other sites 404, read-only roles 403."""
+    patient = selectors.patient_get(user=request.user, study_id=study_id)
+    if not access.can_enter_data(request.user, patient.site_id):
+        raise PermissionDenied("Your role cannot change clinical data.")
+    return patient
+
+
+def form_page(request, patient, form, *, title, action, done, template="patients/record_form.html", **extra):
+    """Validate the form, run `action(cleaned_data)` (a service call), show its refusal on the form or
+    go back to the patient's page with `done` as the message."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            action(form.cleaned_data)
+        except DomainError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, done)
+            return redirect("patients:detail", study_id=patient.study_id)
+    return render(request, template, {"patient": patient, "form": form, "title": title, **extra})
