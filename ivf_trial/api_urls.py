@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from analysis import api as analysis_api
 from analysis import export_api
 from core import api_views as core_api
+from labs import api as labs_api
 from patients import api as patients_api
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("patients/<str:study_id>/consent/", patients_api.ConsentApi.as_view(), name="api-consent"),
     path("patients/<str:study_id>/baseline/", patients_api.BaselineApi.as_view(), name="api-baseline"),
     path("patients/<str:study_id>/randomize/", patients_api.RandomizeApi.as_view(), name="api-randomize"),
+    path("lab-results/", labs_api.LabResultListApi.as_view(), name="api-lab-results"),
     path("statistics/", analysis_api.StatisticsApi.as_view(), name="api-statistics"),
     path("statistics/recompute/", analysis_api.StatisticsRecomputeApi.as_view(), name="api-statistics-recompute"),
     path("statistics/jobs/<int:pk>/", analysis_api.StatisticsJobApi.as_view(), name="api-statistics-job"),

@@ -143,3 +143,40 @@ class ImportReport:
 
 def sha256_of(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
+
+
+def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str, value: str, unit: str, by):
+    """One result (the API's unit of entry): joins the time point's draw, or starts it."""
+    access.require_data_entry(by, patient.site_id)
+    _require_randomized(patient)
+    windows = selectors.timepoint_windows()
+    if timepoint not in windows:
+        raise ValidationFailed({"timepoint": [f"Unknown time point '{timepoint}'; use {', '.join(windows)}."]})
+    try:
+        [checked] = _checked_entries([(analyte, value, unit)], timepoint)
+    except ValidationFailed as error:
+        # One result: report against the payload's own field names ("value", "unit"), not "E2_value".
+        raise ValidationFailed({key.removeprefix(f"{analyte}_"): msgs for key, msgs in error.errors.items()}) from None
+    if drawn_at > timezone.now():
+        raise ValidationFailed({"drawn_at": ["The draw cannot be in the future."]})
+    tp, window = windows[timepoint]
+    draw = LabDraw.objects.filter(patient=patient, timepoint=tp, voided_at__isnull=True).first()
+    if draw is not None and draw.drawn_at != drawn_at:
+        raise ValidationFailed(
+            {
+                "drawn_at": [
+                    f"The {timepoint} draw of {patient} was drawn at {draw.drawn_at.isoformat()}; use that time."
+                ]
+            }
+        )
+    if draw is not None and draw.results.filter(analyte__code=analyte, voided_at__isnull=True).exists():
+        raise InvalidTransition(f"{patient} already has {analyte} at {timepoint}; correct it (PATCH) instead.")
+    with audited(by=by):
+        if draw is None:
+            warning = ranges.window_warning(timezone.localdate(drawn_at), transfer_date_of(patient), window, timepoint)
+            draw = LabDraw.objects.create(
+                patient=patient, timepoint=tp, drawn_at=drawn_at, window_warning=warning, created_by=by, updated_by=by
+            )
+        result = new_result(draw, Analyte.objects.get(code=analyte), checked, by)
+        result.save()
+    return result
