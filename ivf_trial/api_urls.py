@@ -7,7 +7,9 @@ from analysis import api as analysis_api
 from analysis import export_api
 from core import api_views as core_api
 from labs import api as labs_api
+from outcomes import api as outcomes_api
 from patients import api as patients_api
+from patients.resource_api import resource_detail_api, resource_list_api
 
 urlpatterns = [
     path("auth/token/", core_api.TokenApi.as_view(), name="api-token"),
@@ -21,6 +23,19 @@ urlpatterns = [
     path("patients/<str:study_id>/baseline/", patients_api.BaselineApi.as_view(), name="api-baseline"),
     path("patients/<str:study_id>/randomize/", patients_api.RandomizeApi.as_view(), name="api-randomize"),
     path("lab-results/", labs_api.LabResultListApi.as_view(), name="api-lab-results"),
+    *[
+        route
+        for prefix, resource in (
+            ("transfers", outcomes_api.Transfers()),
+            ("outcomes", outcomes_api.Outcomes()),
+            ("adverse-events", outcomes_api.AdverseEvents()),
+            ("questionnaires", outcomes_api.Questionnaires()),
+        )
+        for route in (
+            path(f"{prefix}/", resource_list_api(resource).as_view(), name=f"api-{prefix}"),
+            path(f"{prefix}/<int:pk>/", resource_detail_api(resource).as_view(), name=f"api-{prefix}-detail"),
+        )
+    ],
     path("statistics/", analysis_api.StatisticsApi.as_view(), name="api-statistics"),
     path("statistics/recompute/", analysis_api.StatisticsRecomputeApi.as_view(), name="api-statistics-recompute"),
     path("statistics/jobs/<int:pk>/", analysis_api.StatisticsJobApi.as_view(), name="api-statistics-job"),
