@@ -23,6 +23,7 @@ urlpatterns = [
     path("patients/<str:study_id>/baseline/", patients_api.BaselineApi.as_view(), name="api-baseline"),
     path("patients/<str:study_id>/randomize/", patients_api.RandomizeApi.as_view(), name="api-randomize"),
     path("lab-results/", labs_api.LabResultListApi.as_view(), name="api-lab-results"),
+    path("lab-results/<int:pk>/", labs_api.LabResultDetailApi.as_view(), name="api-lab-result"),
     *[
         route
         for prefix, resource in (

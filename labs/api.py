@@ -1,13 +1,15 @@
 """Lab results API: one result per POST (SPEC §7 payload), site-scoped list with `updated_since`."""
 
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core import access
 from core.api import updated_since
 from labs.models import LabResult
-from labs.services import lab_result_add
+from labs.services import lab_result_add, lab_result_correct
 from patients.selectors import patient_get
 from patients.serializers import StrictSerializer
 
@@ -63,20 +65,21 @@ class LabResultCreateSerializer(StrictSerializer):
     drawn_at = serializers.DateTimeField()
 
 
+def _results_for(user):
+    return (
+        LabResult.objects.filter(
+            access.site_filter(user, "draw__patient__site_id"), voided_at__isnull=True, draw__voided_at__isnull=True
+        )
+        .select_related("draw__patient", "draw__timepoint", "analyte")
+        .order_by("pk")
+    )
+
+
 class LabResultListApi(ListAPIView):
     serializer_class = LabResultSerializer
 
     def get_queryset(self):
-        results = (
-            LabResult.objects.filter(
-                access.site_filter(self.request.user, "draw__patient__site_id"),
-                voided_at__isnull=True,
-                draw__voided_at__isnull=True,
-            )
-            .select_related("draw__patient", "draw__timepoint", "analyte")
-            .order_by("pk")
-        )
-        return updated_since(self.request, results)
+        return updated_since(self.request, _results_for(self.request.user))
 
     def post(self, request):
         data = LabResultCreateSerializer(data=request.data)
@@ -85,3 +88,40 @@ class LabResultListApi(ListAPIView):
         patient = patient_get(user=request.user, study_id=values.pop("study_id"))
         result = lab_result_add(patient=patient, by=request.user, **values)
         return Response(LabResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class LabResultPatchSerializer(StrictSerializer):
+    value = ValueField(required=False)
+    unit = serializers.CharField(required=False)
+    reason = serializers.CharField()
+    version = serializers.IntegerField(min_value=1)
+
+
+class LabResultDetailApi(APIView):
+    """GET one result; PATCH its value and/or unit with a reason and the version it was based on."""
+
+    serializer_class = LabResultSerializer
+
+    def get(self, request, pk: int):
+        return Response(LabResultSerializer(self._result(pk)).data)
+
+    def patch(self, request, pk: int):
+        result = self._result(pk)
+        data = LabResultPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        corrected = lab_result_correct(
+            result=result,
+            value=values.get("value", result.value_as_entered),
+            unit=values.get("unit", result.unit_as_entered),
+            by=request.user,
+            reason=values["reason"],
+            expected_version=values["version"],
+        )
+        return Response(LabResultSerializer(corrected).data)
+
+    def _result(self, pk: int) -> LabResult:
+        result = _results_for(self.request.user).filter(pk=pk).first()
+        if result is None:
+            raise NotFound("No such lab result at your sites.")
+        return result

@@ -85,3 +85,16 @@ def test_scoping_and_roles(api, patient, site_a, staff_site_a, staff_site_b, mon
     unrandomized = screen(site_a, staff_site_a)
     api.force_authenticate(staff_site_a)
     assert _post(api, unrandomized).status_code == 409
+
+
+def test_a_result_is_corrected_with_reason_and_version(api, patient, investigator_site_a):
+    created = _post(api, patient).json()
+    url = f"/api/v1/lab-results/{created['id']}/"
+    assert api.patch(url, {"value": 80}, format="json").status_code == 400  # no reason, no version
+    fixed = api.patch(url, {"value": 5000, "unit": "pmol/L", "reason": "Reissued report", "version": 1}, format="json")
+    assert fixed.status_code == 200
+    assert (fixed.json()["canonical_value"], fixed.json()["flag"], fixed.json()["version"]) == ("5000.0000", "high", 2)
+    api.force_authenticate(investigator_site_a)
+    stale = api.patch(url, {"value": 10, "reason": "x", "version": 1}, format="json")
+    assert stale.status_code == 409 and stale.json()["changed_by"] == "staff_a"
+    assert api.get(url).json()["value"] == "5000"
