@@ -9,8 +9,6 @@ from outcomes.models import QuestionnaireResponse
 from outcomes.selectors import derived_outcomes
 from patients.models import Baseline
 
-BASELINE_FIELDS = ["age", "bmi", "previous_failed_transfers", "prior_miscarriages", "education"]
-
 
 def data_version() -> tuple[int, object]:
     """(counter, time) of the last committed audited change (every write runs in an audit context)."""

@@ -53,10 +53,3 @@ def updated_since(request, queryset, field: str = "updated_at"):
             {"updated_since": ["Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z."]}
         )
     return queryset.filter(**{f"{field}__gt": moment})
-
-
-def require_fields_known(data, allowed: set[str]) -> None:
-    """Unknown fields are refused (SPEC §7), so a typo never silently drops a value."""
-    unknown = sorted(set(data) - allowed) if hasattr(data, "keys") else []
-    if unknown:
-        raise exceptions.ValidationError({name: ["Unknown field."] for name in unknown})

@@ -70,14 +70,9 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
 
 
 def arm_results_visible(user) -> bool:
-    """Whether the user sees results by arm: always in an open trial; when blinded, only with permission."""
+    """Whether the user sees results by arm: always in an open trial; when blinded, only with permission.
+
+    The one decision dashboards, statistics API and exports make before showing anything by arm.
+    """
     trial = Trial.objects.only("results_blinded").first()
     return trial is None or not trial.results_blinded or user.has_perm("core.view_unblinded_results")
-
-
-def rows_for_results(user, rows: list[dict], *, arm_key: str = "arm") -> list[dict]:
-    """Plain result rows as this user may see them: blinded users get every arm replaced by None, so
-    whatever is computed from the rows (tables, statistics, charts) is pooled over arms."""
-    if arm_results_visible(user):
-        return rows
-    return [{**row, arm_key: None} for row in rows]

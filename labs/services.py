@@ -29,7 +29,6 @@ def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: lis
     """One draw with its results, each (analyte, value as entered, unit); a bad value saves nothing.
 
     The draw is accepted outside its time-point window, with the reason kept on it as a warning.
-    Returns the draw and the list of (analyte, flag) for values outside their reference range.
     """
     access.require_data_entry(by, patient.site_id)
     _require_randomized(patient)

@@ -25,7 +25,6 @@ from patients.models import (
 
 # Automatic reasons for workflow steps: the step itself is the reason the patient row changes.
 REASON_CONSENT_RECORDED = "Consent recorded"
-REASON_CONSENT_VOIDED = "Consent voided"
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from labs.selectors import patient_lab_timeline
 from outcomes.selectors import patient_outcomes, questionnaire_slots
 from patients import forms, selectors, services
 from patients.models import PatientStatus
-from patients.view_helpers import editable_patient
+from patients.view_helpers import editable_patient, form_page
 
 PAGE_SIZE = 50
 
@@ -90,15 +90,6 @@ def patient_history_view(request, study_id):
     return render(request, "patients/history.html", {"patient": patient, "entries": entries})
 
 
-def _form_page(request, patient, form, title, **extra):
-    return render(request, "patients/record_form.html", {"patient": patient, "form": form, "title": title, **extra})
-
-
-def _done(request, patient, message):
-    messages.success(request, message)
-    return redirect("patients:detail", study_id=patient.study_id)
-
-
 @require_http_methods(["GET", "POST"])
 def identity_edit_view(request, study_id):
     patient = editable_patient(request, study_id)
@@ -111,20 +102,17 @@ def identity_edit_view(request, study_id):
         "version": identity.version,
     }
     form = forms.IdentityEditForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.identity_update(
-                patient=patient,
-                identity=form.identity(),
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except DomainError as error:
-            add_domain_errors(form, error)
-        else:
-            return _done(request, patient, "Identity corrected.")
-    return _form_page(request, patient, form, "Correct identity")
+
+    def action(data):
+        services.identity_update(
+            patient=patient,
+            identity=form.identity(),
+            by=request.user,
+            reason=data["reason"],
+            expected_version=data["version"],
+        )
+
+    return form_page(request, patient, form, title="Correct identity", action=action, done="Identity corrected.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -137,27 +125,24 @@ def consent_view(request, study_id):
     else:
         initial = {"form_version": consent.form_version, "signed_on": consent.signed_on, "version": consent.version}
         form = forms.ConsentEditForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            if consent is None:
-                services.consent_record(
-                    patient=patient, form_version=data["form_version"], signed_on=data["signed_on"], by=request.user
-                )
-            else:
-                services.consent_update(
-                    consent=consent,
-                    form_version=data["form_version"],
-                    signed_on=data["signed_on"],
-                    by=request.user,
-                    reason=data["reason"],
-                    expected_version=data["version"],
-                )
-        except DomainError as error:
-            add_domain_errors(form, error)
+
+    def action(data):
+        if consent is None:
+            services.consent_record(
+                patient=patient, form_version=data["form_version"], signed_on=data["signed_on"], by=request.user
+            )
         else:
-            return _done(request, patient, "Consent saved.")
-    return _form_page(request, patient, form, "Consent" if consent is None else "Correct consent")
+            services.consent_update(
+                consent=consent,
+                form_version=data["form_version"],
+                signed_on=data["signed_on"],
+                by=request.user,
+                reason=data["reason"],
+                expected_version=data["version"],
+            )
+
+    title = "Consent" if consent is None else "Correct consent"
+    return form_page(request, patient, form, title=title, action=action, done="Consent saved.")
 
 
 @require_http_methods(["GET", "POST"])
@@ -170,56 +155,51 @@ def baseline_view(request, study_id):
     else:
         initial = {name: getattr(baseline, name) for name in forms.BaselineForm.base_fields}
         form = forms.BaselineEditForm(request.POST or None, initial={**initial, "version": baseline.version})
-    if request.method == "POST" and form.is_valid():
-        try:
-            if baseline is None:
-                services.baseline_record(patient=patient, data=form.baseline(), by=request.user)
-            else:
-                services.baseline_update(
-                    baseline=baseline,
-                    data=form.baseline(),
-                    by=request.user,
-                    reason=form.cleaned_data["reason"],
-                    expected_version=form.cleaned_data["version"],
-                )
-        except DomainError as error:
-            add_domain_errors(form, error)
+
+    def action(data):
+        if baseline is None:
+            services.baseline_record(patient=patient, data=form.baseline(), by=request.user)
         else:
-            return _done(request, patient, "Baseline saved.")
-    return _form_page(request, patient, form, "Baseline" if baseline is None else "Correct baseline")
+            services.baseline_update(
+                baseline=baseline,
+                data=form.baseline(),
+                by=request.user,
+                reason=data["reason"],
+                expected_version=data["version"],
+            )
+
+    title = "Baseline" if baseline is None else "Correct baseline"
+    return form_page(request, patient, form, title=title, action=action, done="Baseline saved.")
 
 
 @require_http_methods(["GET", "POST"])
 def withdraw_view(request, study_id):
     patient = editable_patient(request, study_id)
     form = forms.WithdrawForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.patient_withdraw(
-                patient=patient,
-                withdrawn_on=form.cleaned_data["withdrawn_on"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-            )
-        except DomainError as error:
-            add_domain_errors(form, error)
-        else:
-            return _done(request, patient, f"{patient.study_id} withdrawn.")
-    return _form_page(request, patient, form, "Withdraw from the trial", danger=True)
+    return form_page(
+        request,
+        patient,
+        form,
+        title="Withdraw from the trial",
+        action=lambda data: services.patient_withdraw(patient=patient, by=request.user, **data),
+        done=f"{patient.study_id} withdrawn.",
+        danger=True,
+    )
 
 
 def _void_page(request, study_id, *, title, record_of, void):
     patient = editable_patient(request, study_id)
     record = record_of(patient)
     form = forms.VoidForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            void(record, by=request.user, reason=form.cleaned_data["reason"])
-        except DomainError as error:
-            add_domain_errors(form, error)
-        else:
-            return _done(request, patient, f"{title}: done.")
-    return _form_page(request, patient, form, title, danger=True)
+    return form_page(
+        request,
+        patient,
+        form,
+        title=title,
+        action=lambda data: void(record, by=request.user, reason=data["reason"]),
+        done=f"{title}: done.",
+        danger=True,
+    )
 
 
 @require_http_methods(["GET", "POST"])
