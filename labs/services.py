@@ -1,9 +1,12 @@
 """Writes of lab data: one draw from the form, corrections, and the validated, idempotent CSV import."""
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.utils import timezone
 
 from core import access
@@ -179,3 +182,29 @@ def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str,
         result = new_result(draw, Analyte.objects.get(code=analyte), checked, by)
         result.save()
     return result
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _checked_upload_path(user, sha256: str) -> Path | None:
+    if not _SHA256.match(sha256):
+        return None  # never build a path from anything but a hash
+    return Path(settings.LAB_UPLOAD_DIR) / str(user.pk) / f"{sha256}.csv"
+
+
+def checked_upload_keep(*, user, sha256: str, content: bytes) -> None:
+    """Keep a file between its check (dry run) and the confirmed import, per user, named by its hash."""
+    path = _checked_upload_path(user, sha256)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+
+
+def checked_upload_take(*, user, sha256: str) -> bytes | None:
+    """The kept file of this user with this hash (removed as it is taken), or None."""
+    path = _checked_upload_path(user, sha256)
+    if path is None or not path.exists():
+        return None
+    content = path.read_bytes()
+    path.unlink(missing_ok=True)
+    return content

@@ -1,9 +1,5 @@
 """Lab pages: enter a draw, correct a result, and upload a CSV (checked and previewed before import)."""
 
-import re
-from pathlib import Path
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -17,8 +13,6 @@ from labs import forms, services
 from labs.importing import lab_results_import
 from labs.models import LabResult
 from patients.view_helpers import editable_patient
-
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @require_http_methods(["GET", "POST"])
@@ -77,11 +71,6 @@ def result_correct_view(request, pk):
     return render(request, "patients/record_form.html", {"patient": patient, "form": form, "title": title})
 
 
-def _upload_path(user, sha256: str) -> Path:
-    # Kept between the check and the confirmation, per user, named by content hash.
-    return Path(settings.LAB_UPLOAD_DIR) / str(user.pk) / f"{sha256}.csv"
-
-
 def _require_importer(user) -> None:
     if not access.data_entry_site_ids(user):
         raise PermissionDenied("Only site staff and investigators import lab results.")
@@ -103,9 +92,7 @@ def import_view(request):
             skip_invalid=form.cleaned_data["skip_invalid"],
             reason=form.cleaned_data["reason"],
         )
-        path = _upload_path(request.user, report.file_sha256)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        services.checked_upload_keep(user=request.user, sha256=report.file_sha256, content=content)
     return render(request, "labs/import.html", _preview_context(form, report))
 
 
@@ -128,19 +115,17 @@ def _preview_context(form, report) -> dict:
 @require_POST
 def import_confirm_view(request):
     _require_importer(request.user)
-    sha256 = request.POST.get("sha256", "")
-    path = _upload_path(request.user, sha256) if _SHA256.match(sha256) else None
-    if path is None or not path.exists():
+    content = services.checked_upload_take(user=request.user, sha256=request.POST.get("sha256", ""))
+    if content is None:
         messages.error(request, "The checked file is no longer available; upload it again.")
         return redirect("labs:import")
     report = lab_results_import(
-        content=path.read_bytes(),
+        content=content,
         filename=request.POST.get("filename", "upload.csv"),
         by=request.user,
         skip_invalid=request.POST.get("skip_invalid") == "1",
         reason=request.POST.get("reason", ""),
     )
-    path.unlink(missing_ok=True)
     if report.imported:
         messages.success(
             request,
