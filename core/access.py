@@ -48,3 +48,19 @@ def data_entry_site_ids(user) -> frozenset[int]:
 def require_data_entry(user, site_id: int) -> None:
     if not can_enter_data(user, site_id):
         raise PermissionDenied("You may not enter data for this site.")
+
+
+def require_patient_data_entry(user, patient) -> None:
+    """Site rights for this patient, and her casebook and the trial database not locked."""
+    require_data_entry(user, patient.site_id)
+    from quality.locks import ensure_unlocked  # quality builds on core: import at call time
+
+    ensure_unlocked(patient_id=patient.pk)
+
+
+def require_new_patient_entry(user, site_id: int) -> None:
+    """Registering a patient: site rights, and the trial database not locked."""
+    require_data_entry(user, site_id)
+    from quality.locks import ensure_unlocked
+
+    ensure_unlocked()

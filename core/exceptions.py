@@ -39,3 +39,13 @@ class StaleVersion(DomainError):
 
 class InvalidTransition(DomainError):
     status_code = 409
+
+
+class Locked(DomainError):
+    """The casebook or the whole trial database is locked: no clinical data may change."""
+
+    status_code = 423
+
+
+class SignatureRefused(DomainError):
+    """An electronic signature could not be applied (wrong credentials, incomplete casebook...)."""

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "labs",
     "outcomes",
     "analysis",
+    "quality",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,8 @@ from labs.import_csv import ImportRow, RowProblem, parse_lab_csv
 from labs.models import Analyte, LabDraw, LabImport, LabResult
 from labs.services import ImportReport, PlannedChange, new_result, result_changes, sha256_of
 from patients.models import EmbryoTransfer, Patient
+from quality.locks import ensure_unlocked, locked_patient_ids
+from quality.services import automatic_checks_sync
 
 
 def _patients_by_study_id(study_ids: set[str], by) -> dict[str, Patient]:
@@ -60,10 +62,13 @@ def _stored(patients: dict[str, Patient]):
 
 def _patient_problems(rows: list[ImportRow], patients: dict[str, Patient]) -> list[RowProblem]:
     problems = []
+    locked = locked_patient_ids(p.pk for p in patients.values())
     for row in rows:
         patient = patients.get(row.study_id)
         if patient is None:
             problems.append(RowProblem(row.row, "study_id", f"Unknown study id '{row.study_id}' at your sites."))
+        elif patient.pk in locked:
+            problems.append(RowProblem(row.row, "study_id", f"{row.study_id}'s casebook is locked."))
         elif not hasattr(patient, "randomization"):
             problems.append(RowProblem(row.row, "study_id", f"{row.study_id} is not randomized."))
     return problems
@@ -116,6 +121,7 @@ def lab_results_import(
     *, content: bytes, filename: str, by, dry_run: bool = False, skip_invalid: bool = False, reason: str = ""
 ) -> ImportReport:
     """Check every row, then (unless dry-run, or any row is bad without skip_invalid) apply the plan."""
+    ensure_unlocked()
     report = ImportReport(file_sha256=sha256_of(content))
     specs = selectors.analyte_specs()
     windows = selectors.timepoint_windows()
@@ -171,6 +177,7 @@ def _apply(report, rows, patients, draws, results, by, reason, filename) -> None
             unchanged=report.count("unchanged"),
             skipped_invalid=report.skipped_invalid,
         )
+        automatic_checks_sync({patients[row.study_id].pk for row in rows})
     report.imported, report.import_id = True, log.pk
 
 

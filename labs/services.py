@@ -10,12 +10,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from core import access
-from core.audit import audited
+from core.audit import audited, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from labs import ranges, selectors
 from labs.models import Analyte, LabDraw, LabResult
 from labs.validation import CheckedResult, ResultProblem, check_result
+from quality.services import automatic_checks_sync
 
 
 def transfer_date_of(patient):
@@ -33,7 +34,7 @@ def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: lis
 
     The draw is accepted outside its time-point window, with the reason kept on it as a warning.
     """
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     _require_randomized(patient)
     windows = selectors.timepoint_windows()
     if timepoint not in windows:
@@ -51,6 +52,7 @@ def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: lis
             patient=patient, timepoint=tp, drawn_at=drawn_at, window_warning=warning, created_by=by, updated_by=by
         )
         LabResult.objects.bulk_create(new_result(draw, analytes[c.analyte], c, by) for c in checked)
+        automatic_checks_sync([patient.pk])
     return draw
 
 
@@ -93,14 +95,17 @@ def _checked_entries(entries, timepoint: str) -> list[CheckedResult]:
 
 def lab_result_correct(*, result: LabResult, value: str, unit: str, by, reason: str, expected_version):
     """Correct one result (new value or unit), re-deriving canonical value and flag; needs a reason."""
-    access.require_data_entry(by, result.draw.patient.site_id)
+    access.require_patient_data_entry(by, result.draw.patient)
     spec = selectors.analyte_specs()[result.analyte.code]
     outcome = check_result(spec, result.draw.timepoint.code, value, unit)
     if isinstance(outcome, ResultProblem):
         raise ValidationFailed({outcome.column: [outcome.message]})
-    return record_update(
-        result, changes=result_changes(outcome), by=by, reason=reason, expected_version=expected_version
-    )
+    with audited(by=by, reason=require_reason(reason)):
+        updated = record_update(
+            result, changes=result_changes(outcome), by=by, reason=reason, expected_version=expected_version
+        )
+        automatic_checks_sync([result.draw.patient_id])
+    return updated
 
 
 def result_changes(checked: CheckedResult) -> dict:
@@ -149,7 +154,7 @@ def sha256_of(content: bytes) -> str:
 
 def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str, value: str, unit: str, by):
     """One result (the API's unit of entry): joins the time point's draw, or starts it."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     _require_randomized(patient)
     windows = selectors.timepoint_windows()
     if timepoint not in windows:
@@ -181,6 +186,7 @@ def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str,
             )
         result = new_result(draw, Analyte.objects.get(code=analyte), checked, by)
         result.save()
+        automatic_checks_sync([patient.pk])
     return result
 
 

@@ -225,7 +225,7 @@ def _flag_exhausted(patient: Patient) -> None:
 
 def patient_randomize(*, patient: Patient, by) -> Randomization:
     """Allocate the next slot of her stratum, in the same transaction as her status change and audit."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     try:
         with audited(by=by, reason=REASON_RANDOMIZED):
             patient = Patient.objects.select_for_update().select_related("site").get(pk=patient.pk)

@@ -95,7 +95,7 @@ def patient_screen(
     *, site: Site, identity: IdentityInput, screening_date: date, answers: dict[str, bool], by
 ) -> Patient:
     """Register a woman on the screening log with a gap-free study id and her derived eligibility."""
-    access.require_data_entry(by, site.pk)
+    access.require_new_patient_entry(by, site.pk)
     specs = criterion_specs()
     errors = rules.screening_errors(
         specs,
@@ -143,7 +143,7 @@ def patient_screen(
 
 def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: str, expected_version: int | None):
     """Correct identity fields; a new date of birth re-derives the age and re-checks the age criterion."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     screening = patient.screening
     errors = _identity_errors(identity, patient.site, exclude_patient_id=patient.pk)
     errors.update(
@@ -187,7 +187,7 @@ def _validate_consent(patient: Patient, *, form_version: str, signed_on: date) -
 
 def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) -> Consent:
     """Record signed consent for an eligible patient."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     if patient.status != PatientStatus.ELIGIBLE:
         raise InvalidTransition(f"Consent can only be recorded for an eligible patient; {patient} is {patient.status}.")
     _validate_consent(patient, form_version=form_version, signed_on=signed_on)
@@ -212,7 +212,7 @@ def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) 
 
 def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, reason: str, expected_version):
     patient = consent.patient
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     _validate_consent(patient, form_version=form_version, signed_on=signed_on)
     return record_update(
         consent,
@@ -226,7 +226,7 @@ def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, 
 def consent_void(*, consent: Consent, by, reason: str) -> Consent:
     """Void a consent entered in error; the patient returns to eligible (only before randomization)."""
     patient = consent.patient
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     if patient.status != PatientStatus.CONSENTED:
         raise InvalidTransition(
             f"Consent can only be voided while the patient is consented; {patient} is {patient.status}."
@@ -250,7 +250,7 @@ def _baseline_values(data: BaselineInput) -> dict:
 
 def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
     """Record baseline characteristics of a consented patient; BMI is derived."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
         raise InvalidTransition(f"Baseline is recorded after consent; {patient} is {patient.status}.")
     if patient.baselines.filter(voided_at__isnull=True).exists():
@@ -261,14 +261,14 @@ def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
 
 
 def baseline_update(*, baseline: Baseline, data: BaselineInput, by, reason: str, expected_version) -> Baseline:
-    access.require_data_entry(by, baseline.patient.site_id)
+    access.require_patient_data_entry(by, baseline.patient)
     return record_update(
         baseline, changes=_baseline_values(data), by=by, reason=reason, expected_version=expected_version
     )
 
 
 def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
-    access.require_data_entry(by, baseline.patient.site_id)
+    access.require_patient_data_entry(by, baseline.patient)
     if baseline.patient.status == PatientStatus.RANDOMIZED:
         raise InvalidTransition("A randomized patient's baseline is corrected, not voided.")
     return record_void(baseline, by=by, reason=reason)
@@ -276,7 +276,7 @@ def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
 
 def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -> Patient:
     """Withdraw consent: the patient keeps her data and study id, and her status becomes withdrawn."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
         raise InvalidTransition(f"Only a consented or randomized patient can withdraw; {patient} is {patient.status}.")
     if not reason.strip():
@@ -300,7 +300,7 @@ def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -
 
 def patient_void(*, patient: Patient, by, reason: str) -> Patient:
     """Void a registration made in error (e.g. a duplicate); its study id is never reused."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     if patient.status in {PatientStatus.RANDOMIZED, PatientStatus.COMPLETED}:
         raise InvalidTransition("A randomized patient stays in the trial (ITT); she cannot be voided.")
     return record_void(patient, by=by, reason=reason)

@@ -6,7 +6,7 @@ from datetime import date
 from django.utils import timezone
 
 from core import access
-from core.audit import audited
+from core.audit import audited, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from patients import rules
@@ -20,6 +20,7 @@ from patients.models import (
     ProtocolDeviation,
     Route,
 )
+from quality.services import automatic_checks_sync
 
 EXPERIMENTAL_ARM = "EXP"
 
@@ -58,24 +59,30 @@ def _transfer_values(patient: Patient, data: TransferInput) -> dict:
 
 def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTransfer:
     """The embryo transfer: its date anchors every time-point window."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     values = _transfer_values(patient, data)
     if patient.transfers.filter(voided_at__isnull=True).exists():
         raise InvalidTransition(f"{patient} already has an embryo transfer; correct it instead.")
     with audited(by=by):
-        return EmbryoTransfer.objects.create(patient=patient, created_by=by, updated_by=by, **values)
+        transfer = EmbryoTransfer.objects.create(patient=patient, created_by=by, updated_by=by, **values)
+        # Lab windows count from the transfer and sacs are judged against its embryos.
+        automatic_checks_sync([patient.pk])
+    return transfer
 
 
 def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason: str, expected_version):
-    access.require_data_entry(by, transfer.patient.site_id)
+    access.require_patient_data_entry(by, transfer.patient)
     values = _transfer_values(transfer.patient, data)
-    return record_update(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
+    with audited(by=by, reason=require_reason(reason)):
+        updated = record_update(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
+        automatic_checks_sync([transfer.patient_id])
+    return updated
 
 
 def luteal_support_record(
     *, patient: Patient, drug: str, route: str, daily_dose: str, start_date: date, stop_date: date | None, by
 ) -> LutealSupport:
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     _randomization_of(patient)
     errors = rules.course_date_errors(
         start=start_date, stop=stop_date, earliest=patient.screening.screening_date, today=timezone.localdate()
@@ -112,7 +119,7 @@ def dalteparin_course_record(
     by,
 ) -> DalteparinCourse:
     """Dalteparin belongs to the EXP arm; for anyone else it is recorded only with a protocol deviation."""
-    access.require_data_entry(by, patient.site_id)
+    access.require_patient_data_entry(by, patient)
     arm = _randomization_of(patient).arm.code
     errors = rules.dalteparin_errors(
         dose_iu=daily_dose_iu,

@@ -1,0 +1,195 @@
+"""Data quality and sign-off: queries, source-data verification, e-signatures and locks.
+
+Verification and signatures are bound to a hash of the content they cover, so any later change to
+the data makes them visibly stale without anyone having to remember to reset them.
+"""
+
+import pghistory
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+def append_only() -> list:
+    """Sign-off records are evidence: once written they are never changed or deleted."""
+    return [
+        pgtrigger.Protect(name="append_only_no_update", operation=pgtrigger.Update),
+        pgtrigger.Protect(name="append_only_no_delete", operation=pgtrigger.Delete),
+    ]
+
+
+class QueryStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class QueryOrigin(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    AUTOMATIC = "automatic", "Automatic"
+
+
+@pghistory.track()
+class DataQuery(models.Model):
+    """A question about one field of one form of one patient, raised by a monitor or by a check."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="data_queries")
+    form = models.CharField(max_length=60, help_text="Form key, e.g. baseline, labs:ET14, questionnaire:SSRS:ET28")
+    field = models.CharField(max_length=60)
+    status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN)
+    origin = models.CharField(max_length=10, choices=QueryOrigin.choices)
+    # Automatic queries: which check found it and the value it judged, so a fixed value closes it and a
+    # value a monitor already accepted does not reopen it.
+    check_code = models.CharField(max_length=120, blank=True)
+    evidence = models.CharField(max_length=300, blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        verbose_name_plural = "data queries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "check_code"],
+                condition=models.Q(origin="automatic") & ~models.Q(status="closed"),
+                name="one_unresolved_automatic_query_per_check",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "patient"])]
+        triggers = [pgtrigger.Protect(name="queries_are_closed_not_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Query {self.pk} on {self.form}.{self.field}"
+
+    @property
+    def raised_by_name(self) -> str:
+        return self.raised_by.get_username() if self.raised_by_id else "system"
+
+
+class MessageKind(models.TextChoices):
+    RAISED = "raised", "Raised"
+    ANSWERED = "answered", "Answered"
+    REOPENED = "reopened", "Reopened"
+    CLOSED = "closed", "Closed"
+    AUTO_CLOSED = "auto_closed", "Closed automatically"
+
+
+@pghistory.track()
+class QueryMessage(models.Model):
+    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=12, choices=MessageKind.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    author_name = models.CharField(max_length=150)
+    text = models.TextField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        triggers = append_only()
+
+    def __str__(self):
+        return f"{self.kind} by {self.author_name}"
+
+
+@pghistory.track()
+class SourceVerification(models.Model):
+    """A monitor compared a form with the source documents; valid while the form's content hash holds."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="verifications")
+    form = models.CharField(max_length=60)
+    content_hash = models.CharField(max_length=64)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-verified_at", "-pk"]
+        triggers = append_only()
+
+    def __str__(self):
+        return f"{self.form} verified by {self.verified_by_id}"
+
+
+class SignatureMeaning(models.TextChoices):
+    # 21 CFR 11.50(a)(3): the meaning of the signature is part of the signed record.
+    APPROVAL = "approval", "Approval: I have reviewed this casebook and its data are complete and accurate"
+    REVIEW = "review", "Review: I have reviewed the data in this casebook"
+
+
+@pghistory.track()
+class CasebookSignature(models.Model):
+    """An investigator's electronic signature over a patient's casebook (21 CFR 11.50, 11.70, 11.200)."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="signatures")
+    signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    printed_name = models.CharField(max_length=300)
+    meaning = models.CharField(max_length=20, choices=SignatureMeaning.choices)
+    signed_at = models.DateTimeField(default=timezone.now)
+    # 11.70: the signature is bound to exactly the content it signed.
+    content_hash = models.CharField(max_length=64)
+    manifest = models.JSONField(help_text="Form key → content hash at the moment of signing")
+
+    class Meta:
+        ordering = ["-signed_at", "-pk"]
+        triggers = append_only()
+
+    def __str__(self):
+        return f"Signed by {self.printed_name} ({self.meaning})"
+
+
+@pghistory.track()
+class CasebookLock(models.Model):
+    """A patient's casebook frozen for analysis; unlocking needs a reason and is kept in the row."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="locks")
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    locked_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlock_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-locked_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=models.Q(unlocked_at__isnull=True), name="one_active_lock_per_casebook"
+            )
+        ]
+        triggers = [pgtrigger.Protect(name="locks_are_lifted_not_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Lock of {self.patient_id}"
+
+
+@pghistory.track()
+class DatabaseLock(models.Model):
+    """The whole trial frozen by the statistician (Trial.status = locked while a lock is active)."""
+
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    locked_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    status_before = models.CharField(max_length=20)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlock_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-locked_at", "-pk"]
+        # One active lock at a time: the lock service holds the Trial row while it checks.
+        triggers = [pgtrigger.Protect(name="database_locks_are_lifted_not_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Database lock {self.locked_at:%Y-%m-%d}"

@@ -1,0 +1,367 @@
+"""Writes for data quality and sign-off: queries and their workflow, automatic checks, source-data
+verification, e-signatures and locks. Every write is audited (who, when, what, why)."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from core import access
+from core.audit import audited, require_reason
+from core.exceptions import InvalidTransition, SignatureRefused, ValidationFailed
+from core.models import Trial, TrialStatus
+from labs.models import LabDraw, LabResult
+from labs.selectors import timepoint_windows
+from outcomes.models import PregnancyOutcome
+from patients.models import EmbryoTransfer, Patient
+from quality import catalogue, checks, selectors
+from quality.models import (
+    CasebookLock,
+    CasebookSignature,
+    DatabaseLock,
+    DataQuery,
+    MessageKind,
+    QueryMessage,
+    QueryOrigin,
+    QueryStatus,
+    SignatureMeaning,
+    SourceVerification,
+)
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = "system"
+MAX_FIELD_LENGTH = 60
+MAX_MESSAGE_LENGTH = 4000
+AUTO_CLOSE_MESSAGE = "Closed automatically: the data were corrected and the check passes."
+
+
+def _text(text: str, *, required: bool, what: str = "message") -> str:
+    text = (text or "").strip()
+    if required and not text:
+        raise ValidationFailed({"message": [f"Write a {what}."]})
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise ValidationFailed({"message": [f"Keep the {what} under {MAX_MESSAGE_LENGTH} characters."]})
+    return text
+
+
+def _say(query: DataQuery, kind: str, by, text: str) -> QueryMessage:
+    return QueryMessage.objects.create(
+        query=query, kind=kind, author=by, author_name=by.get_username() if by else SYSTEM, text=text
+    )
+
+
+def _locked_query(query: DataQuery) -> DataQuery:
+    return DataQuery.objects.select_for_update().get(pk=query.pk)
+
+
+def _known_forms(patient: Patient) -> set[str]:
+    book = selectors.casebook_get(patient)
+    return {f.key for f in book.forms} | set(book.manifest)
+
+
+# --- Query workflow: open → answered → closed (and back to open when an answer does not settle it) ---
+
+
+def query_raise(*, patient: Patient, form: str, field: str, message: str, by) -> DataQuery:
+    """A monitor asks about one field of one form."""
+    if not by.has_perm("core.raise_query"):
+        raise PermissionDenied("Only monitors raise queries.")
+    if not access.can_read_site(by, patient.site_id):
+        raise PermissionDenied("You may not read this site's data.")
+    errors = {}
+    form, field = (form or "").strip(), (field or "").strip()
+    if form not in _known_forms(patient):
+        errors["form"] = [f"'{form}' is not a form of {patient.study_id}'s casebook."]
+    if not field or len(field) > MAX_FIELD_LENGTH:
+        errors["field"] = [f"Name the field the query is about (at most {MAX_FIELD_LENGTH} characters)."]
+    if errors:
+        raise ValidationFailed(errors)
+    message = _text(message, required=True, what="question")
+    with audited(by=by, reason="Query raised"):
+        query = DataQuery.objects.create(
+            patient=patient, form=form, field=field, origin=QueryOrigin.MANUAL, raised_by=by
+        )
+        _say(query, MessageKind.RAISED, by, message)
+    return query
+
+
+def query_answer(*, query: DataQuery, message: str, by) -> DataQuery:
+    """Site staff answer (and correct the data through its own form if needed)."""
+    if not access.can_enter_data(by, query.patient.site_id):
+        raise PermissionDenied("Only staff of the patient's site answer queries.")
+    message = _text(message, required=True, what="answer")
+    with audited(by=by, reason="Query answered"):
+        current = _locked_query(query)
+        if current.status != QueryStatus.OPEN:
+            raise InvalidTransition(f"This query is {current.status}; only an open query can be answered.")
+        _transition(current, QueryStatus.ANSWERED)
+        _say(current, MessageKind.ANSWERED, by, message)
+    return current
+
+
+def _may_close(by, query: DataQuery) -> bool:
+    # Only the raiser's role closes: monitors close theirs, and the system's (after checking the answer).
+    return by.has_perm("core.raise_query")
+
+
+def query_close(*, query: DataQuery, message: str, by) -> DataQuery:
+    if not _may_close(by, query):
+        raise PermissionDenied("Only a monitor (the role that raises queries) can close a query.")
+    message = _text(message, required=False) or "Closed."
+    with audited(by=by, reason="Query closed"):
+        current = _locked_query(query)
+        if current.status == QueryStatus.CLOSED:
+            raise InvalidTransition("This query is already closed.")
+        _transition(current, QueryStatus.CLOSED, closed_by=by)
+        _say(current, MessageKind.CLOSED, by, message)
+    return current
+
+
+def query_reopen(*, query: DataQuery, message: str, by) -> DataQuery:
+    """The answer did not settle it: back to the site with a follow-up question."""
+    if not _may_close(by, query):
+        raise PermissionDenied("Only a monitor can reopen a query.")
+    message = _text(message, required=True, what="follow-up question")
+    with audited(by=by, reason="Query reopened"):
+        current = _locked_query(query)
+        if current.status == QueryStatus.OPEN:
+            raise InvalidTransition("This query is already open.")
+        if current.origin == QueryOrigin.AUTOMATIC and current.status == QueryStatus.CLOSED:
+            raise InvalidTransition("A closed automatic query is raised again by its check, not reopened.")
+        _transition(current, QueryStatus.OPEN)
+        _say(current, MessageKind.REOPENED, by, message)
+    return current
+
+
+def _transition(query: DataQuery, status: str, *, closed_by=None) -> None:
+    query.status = status
+    query.version += 1
+    query.closed_at = timezone.now() if status == QueryStatus.CLOSED else None
+    query.closed_by = closed_by
+    query.save(update_fields=["status", "version", "closed_at", "closed_by", "updated_at"])
+
+
+# --- Automatic checks ----------------------------------------------------------------------------
+
+
+def _findings(patient_ids: list[int]) -> list[checks.Finding]:
+    results = [
+        checks.LabResultFact(patient_id, tp, analyte, flag, f"{censoring}{value.normalize():f}", unit)
+        for patient_id, tp, analyte, flag, censoring, value, unit in LabResult.objects.filter(
+            draw__patient_id__in=patient_ids, voided_at__isnull=True, draw__voided_at__isnull=True
+        ).values_list(
+            "draw__patient_id",
+            "draw__timepoint__code",
+            "analyte__code",
+            "flag",
+            "censoring",
+            "canonical_value",
+            "analyte__canonical_unit",
+        )
+    ]
+    transfers = dict(
+        EmbryoTransfer.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True).values_list(
+            "patient_id", "transfer_date"
+        )
+    )
+    embryos = dict(
+        EmbryoTransfer.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True).values_list(
+            "patient_id", "embryos_transferred"
+        )
+    )
+    windows = timepoint_windows()
+    draws = [
+        checks.LabDrawFact(patient_id, tp, timezone.localdate(drawn_at), transfers.get(patient_id), windows[tp][1])
+        for patient_id, tp, drawn_at in LabDraw.objects.filter(
+            patient_id__in=patient_ids, voided_at__isnull=True
+        ).values_list("patient_id", "timepoint__code", "drawn_at")
+    ]
+    outcomes = [
+        checks.OutcomeFact(
+            o.patient_id,
+            o.beta_hcg_positive,
+            o.beta_hcg_value,
+            o.gestational_sacs,
+            embryos.get(o.patient_id),
+            o.sacs_exceed_embryos_confirmed,
+            o.fetal_heartbeat,
+            o.ongoing_pregnancy,
+        )
+        for o in PregnancyOutcome.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
+    ]
+    return checks.lab_range_findings(results) + checks.lab_window_findings(draws) + checks.outcome_findings(outcomes)
+
+
+def automatic_checks_sync(patient_ids) -> dict[str, int]:
+    """Open one query per new finding, close the queries whose finding is gone; call after clinical
+    writes inside their transaction, so the data and its queries commit together.
+
+    A finding a monitor already closed with the same evidence (value confirmed against source) is not
+    raised again; a different value is a new finding.
+    """
+    patient_ids = sorted(set(patient_ids))
+    if not patient_ids:
+        return {"opened": 0, "closed": 0}
+    findings = {(f.patient_id, f.check_code): f for f in _findings(patient_ids)}
+    automatic = DataQuery.objects.filter(patient_id__in=patient_ids, origin=QueryOrigin.AUTOMATIC)
+    unresolved = {(q.patient_id, q.check_code): q for q in automatic.exclude(status=QueryStatus.CLOSED)}
+    accepted = set(
+        automatic.filter(status=QueryStatus.CLOSED, closed_by__isnull=False).values_list(
+            "patient_id", "check_code", "evidence"
+        )
+    )
+    opened = closed = 0
+    with audited(by=None, reason="Automatic data check"):
+        for key, query in unresolved.items():
+            finding = findings.get(key)
+            if finding is None or finding.evidence != query.evidence:
+                _transition(query, QueryStatus.CLOSED)
+                _say(
+                    query,
+                    MessageKind.AUTO_CLOSED,
+                    None,
+                    "Closed automatically: the data were corrected and the check passes.",
+                )
+                closed += 1
+        still_open = {key for key, q in unresolved.items() if q.status != QueryStatus.CLOSED}
+        for key, finding in findings.items():
+            if key in still_open or (finding.patient_id, finding.check_code, finding.evidence) in accepted:
+                continue
+            query = DataQuery.objects.create(
+                patient_id=finding.patient_id,
+                form=finding.form,
+                field=finding.field,
+                origin=QueryOrigin.AUTOMATIC,
+                check_code=finding.check_code,
+                evidence=finding.evidence,
+            )
+            _say(query, MessageKind.RAISED, None, finding.message)
+            opened += 1
+    return {"opened": opened, "closed": closed}
+
+
+# --- Source-data verification ---------------------------------------------------------------------
+
+
+def form_verify(*, patient: Patient, form: str, by) -> SourceVerification:
+    """A monitor marks a complete form verified against source; any later change un-verifies it."""
+    if not by.has_perm("core.verify_source_data"):
+        raise PermissionDenied("Only monitors mark forms source-data-verified.")
+    if not access.can_read_site(by, patient.site_id):
+        raise PermissionDenied("You may not read this site's data.")
+    with audited(by=by, reason="Source data verified"):
+        book = selectors.casebook_get(patient)
+        status = next((f for f in book.forms if f.key == form), None)
+        if status is None:
+            raise ValidationFailed({"form": [f"'{form}' is not a form of {patient.study_id}'s casebook."]})
+        if status.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS):
+            raise InvalidTransition(f"{status.label} is {status.state}: only a complete form can be verified.")
+        existing = book.verifications.get(form)
+        if existing is not None and existing.content_hash == status.content_hash:
+            return existing
+        return SourceVerification.objects.create(
+            patient=patient, form=form, content_hash=status.content_hash, verified_by=by
+        )
+
+
+# --- Electronic signature (21 CFR Part 11) ---------------------------------------------------------
+
+
+def signature_blockers(book: selectors.Casebook, open_queries: int) -> list[str]:
+    """Why this casebook cannot be signed now (empty: it can)."""
+    blockers = [f"{f.label} is {f.state}." for f in book.incomplete_forms]
+    if open_queries:
+        blockers.append(f"{open_queries} data quer{'y is' if open_queries == 1 else 'ies are'} not closed.")
+    if book.locked:
+        blockers.append("The casebook is locked.")
+    return blockers
+
+
+def casebook_sign(*, patient: Patient, username: str, password: str, meaning: str, by) -> CasebookSignature:
+    """Sign with both identification components re-entered (11.200(a)); bound to the content hash (11.70)."""
+    if not by.has_perm("core.sign_casebook") or patient.site_id not in access.member_site_ids(by):
+        raise PermissionDenied("Only an investigator of the patient's site signs her casebook.")
+    if meaning not in SignatureMeaning.values:
+        raise ValidationFailed({"meaning": ["Choose what your signature means."]})
+    if (username or "").strip() != by.get_username() or not by.check_password(password or ""):
+        # Logged without the password; repeated failures are visible to administrators.
+        logger.warning("e-signature refused: wrong credentials for user %s on %s", by.get_username(), patient.study_id)
+        raise SignatureRefused({"password": ["User name or password is not correct: the casebook was not signed."]})
+    with audited(by=by, reason=f"Casebook signed ({meaning})"):
+        Patient.objects.select_for_update().get(pk=patient.pk)  # no change slips in while we hash
+        book = selectors.casebook_get(patient)
+        blockers = signature_blockers(book, selectors.open_query_counts([patient.pk])[patient.pk])
+        if blockers:
+            raise SignatureRefused({"__all__": ["This casebook cannot be signed yet: " + " ".join(blockers)]})
+        return CasebookSignature.objects.create(
+            patient=patient,
+            signer=by,
+            printed_name=by.get_full_name() or by.get_username(),
+            meaning=meaning,
+            content_hash=book.content_hash,
+            manifest=book.manifest,
+        )
+
+
+# --- Locks ---------------------------------------------------------------------------------------
+
+
+def _require_locker(by) -> None:
+    if not by.has_perm("core.lock_database"):
+        raise PermissionDenied("Only the statistician locks and unlocks data.")
+
+
+def casebook_lock(*, patient: Patient, reason: str, by) -> CasebookLock:
+    _require_locker(by)
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        Patient.objects.select_for_update().get(pk=patient.pk)
+        if CasebookLock.objects.filter(patient=patient, unlocked_at__isnull=True).exists():
+            raise InvalidTransition(f"{patient.study_id}'s casebook is already locked.")
+        return CasebookLock.objects.create(patient=patient, locked_by=by, reason=reason)
+
+
+def casebook_unlock(*, patient: Patient, reason: str, by) -> CasebookLock:
+    _require_locker(by)
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        lock = CasebookLock.objects.select_for_update().filter(patient=patient, unlocked_at__isnull=True).first()
+        if lock is None:
+            raise InvalidTransition(f"{patient.study_id}'s casebook is not locked.")
+        lock.unlocked_by, lock.unlocked_at, lock.unlock_reason = by, timezone.now(), reason
+        lock.save(update_fields=["unlocked_by", "unlocked_at", "unlock_reason"])
+        return lock
+
+
+def _trial_for_update() -> Trial:
+    return Trial.objects.select_for_update().order_by("pk").first()
+
+
+def database_lock(*, reason: str, by) -> DatabaseLock:
+    """Freeze the whole trial (database lock before the final analysis)."""
+    _require_locker(by)
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        trial = _trial_for_update()
+        if trial.status == TrialStatus.LOCKED:
+            raise InvalidTransition("The trial database is already locked.")
+        lock = DatabaseLock.objects.create(locked_by=by, reason=reason, status_before=trial.status)
+        trial.status = TrialStatus.LOCKED
+        trial.save(update_fields=["status"])
+        return lock
+
+
+def database_unlock(*, reason: str, by) -> DatabaseLock:
+    _require_locker(by)
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        trial = _trial_for_update()
+        lock = DatabaseLock.objects.select_for_update().filter(unlocked_at__isnull=True).first()
+        if trial.status != TrialStatus.LOCKED or lock is None:
+            raise InvalidTransition("The trial database is not locked.")
+        lock.unlocked_by, lock.unlocked_at, lock.unlock_reason = by, timezone.now(), reason
+        lock.save(update_fields=["unlocked_by", "unlocked_at", "unlock_reason"])
+        trial.status = lock.status_before
+        trial.save(update_fields=["status"])
+        return lock
