@@ -15,6 +15,7 @@ urlpatterns = [
     path("labs/", include("labs.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("dashboard/", include("analysis.urls")),
+    path("quality/", include("quality.urls")),
     path("api/v1/", include("ivf_trial.api_urls")),
     path("admin/", admin.site.urls),
 ]

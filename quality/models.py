@@ -71,6 +71,11 @@ class DataQuery(models.Model):
         return f"Query {self.pk} on {self.form}.{self.field}"
 
     @property
+    def latest_message(self):
+        thread = list(self.messages.all())  # prefetched by the list selectors
+        return thread[-1] if thread else None
+
+    @property
     def raised_by_name(self) -> str:
         return self.raised_by.get_username() if self.raised_by_id else "system"
 

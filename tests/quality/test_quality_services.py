@@ -453,7 +453,8 @@ def test_lab_import_reports_locked_casebooks_and_saves_nothing(treated, staff_si
     from labs.importing import lab_results_import
 
     services.casebook_lock(patient=treated, reason="clean", by=statistician)
-    csv = f"study_id,timepoint,drawn_at,analyte,value,unit\n{treated.study_id},ET14,{_earlier_today().isoformat()},FSH,6,IU/L\n"
+    header = "study_id,timepoint,drawn_at,analyte,value,unit\n"
+    csv = f"{header}{treated.study_id},ET14,{_earlier_today().isoformat()},FSH,6,IU/L\n"
     report = lab_results_import(content=csv.encode(), filename="x.csv", by=staff_site_a)
     assert any("casebook is locked" in p.message for p in report.problems)
     assert not LabResult.objects.exists()

@@ -1,0 +1,133 @@
+"""`/api/v1/queries/`: list (site-scoped), raise (monitors), and answer / close / reopen by PATCH."""
+
+from django.utils import timezone
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.api import updated_since
+from core.exceptions import StaleVersion
+from patients.selectors import patient_get
+from patients.serializers import StrictSerializer
+from quality import selectors, services
+from quality.models import DataQuery, QueryStatus
+
+
+class QueryMessageSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    author = serializers.CharField(source="author_name")
+    text = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class DataQuerySerializer(serializers.ModelSerializer):
+    study_id = serializers.CharField(source="patient.study_id")
+    raised_by = serializers.CharField(source="raised_by_name")
+    closed_by = serializers.SerializerMethodField()
+    age_days = serializers.SerializerMethodField()
+    messages = QueryMessageSerializer(many=True)
+
+    class Meta:
+        model = DataQuery
+        fields = [
+            "id",
+            "study_id",
+            "form",
+            "field",
+            "status",
+            "origin",
+            "check_code",
+            "raised_by",
+            "opened_at",
+            "closed_at",
+            "closed_by",
+            "age_days",
+            "version",
+            "messages",
+        ]
+
+    def get_closed_by(self, query) -> str | None:
+        if query.closed_at is None:
+            return None
+        return query.closed_by.get_username() if query.closed_by_id else "system"
+
+    def get_age_days(self, query) -> int:
+        return selectors.query_age_days(query)
+
+
+class QueryRaiseSerializer(StrictSerializer):
+    study_id = serializers.CharField(max_length=16)
+    form = serializers.CharField(max_length=60)
+    field = serializers.CharField(max_length=60)
+    message = serializers.CharField(max_length=4000)
+
+
+class QueryChangeSerializer(StrictSerializer):
+    status = serializers.ChoiceField(choices=QueryStatus.choices, help_text="answered, closed, or open (reopen)")
+    message = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    version = serializers.IntegerField(min_value=1, required=False, help_text="The version your change is based on")
+
+
+STEPS = {
+    QueryStatus.ANSWERED: services.query_answer,
+    QueryStatus.CLOSED: services.query_close,
+    QueryStatus.OPEN: services.query_reopen,
+}
+
+
+class QueryListApi(ListAPIView):
+    """GET `?study_id=&status=&origin=&site=`; POST raises a query (monitors)."""
+
+    serializer_class = DataQuerySerializer
+
+    def get_queryset(self):
+        params = self.request.query_params
+        status_filter = params.get("status", "")
+        if status_filter and status_filter not in QueryStatus.values:
+            raise serializers.ValidationError({"status": [f"Use one of {', '.join(QueryStatus.values)}."]})
+        queries = selectors.query_list(
+            user=self.request.user,
+            status=status_filter,
+            study_id=params.get("study_id", ""),
+            site_code=params.get("site", ""),
+            origin=params.get("origin", ""),
+        )
+        return updated_since(self.request, queries.order_by("pk"))
+
+    def post(self, request):
+        data = QueryRaiseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        patient = patient_get(user=request.user, study_id=values.pop("study_id"))
+        query = services.query_raise(patient=patient, by=request.user, **values)
+        return Response(DataQuerySerializer(selectors.query_get(user=request.user, pk=query.pk)).data, status=201)
+
+
+class QueryDetailApi(APIView):
+    serializer_class = DataQuerySerializer
+
+    def _query(self, request, pk):
+        query = selectors.query_list(user=request.user).filter(pk=pk).first()
+        if query is None:
+            raise NotFound("No such query at your sites.")
+        return query
+
+    def get(self, request, pk: int):
+        return Response(DataQuerySerializer(self._query(request, pk)).data)
+
+    def patch(self, request, pk: int):
+        query = self._query(request, pk)
+        data = QueryChangeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        expected = values.get("version")
+        if expected is not None and expected != query.version:
+            raise StaleVersion(
+                changed_by=query.latest_message.author_name,
+                changed_at=timezone.localtime(query.updated_at),
+                current_version=query.version,
+            )
+        STEPS[values["status"]](query=query, message=values["message"], by=request.user)
+        return Response(DataQuerySerializer(self._query(request, pk)).data, status=status.HTTP_200_OK)
