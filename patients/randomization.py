@@ -22,6 +22,7 @@ from patients.models import (
     PatientStatus,
     Randomization,
 )
+from quality.locks import ensure_unlocked
 
 AGE_GROUP_THRESHOLD = 35
 REASON_RANDOMIZED = "Randomized"
@@ -257,6 +258,7 @@ def randomization_flag_error(*, randomization: Randomization, reason: str, by) -
     """Statistician: she stays in ITT under her allocated arm and leaves the per-protocol population."""
     _require(by, "core.flag_randomization_error")
     reason = require_reason(reason)
+    ensure_unlocked(patient_id=randomization.patient_id)
     if randomization.in_error:
         raise InvalidTransition("This randomization is already marked as made in error.")
     return record_update(
