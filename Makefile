@@ -8,7 +8,7 @@ PORT ?= 8000
 # pytest-xdist workers; the suite is database-bound, 2 cores here.
 TEST_WORKERS ?= auto
 
-.PHONY: run test lint format bench clean-db migrate
+.PHONY: run test lint format bench clean-db migrate screenshots smoke
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# README screenshots of the main pages from the demo trial (Playwright on Debian's Chromium).
+screenshots: migrate
+	$(PY) manage.py seed_demo
+	$(PY) scripts/screenshots.py
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
