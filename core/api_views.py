@@ -1,17 +1,26 @@
 """API: token, trial configuration (read-only), audit trail."""
 
+from bisect import bisect_left, bisect_right
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
 from django.contrib.auth import authenticate
-from rest_framework import serializers
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.generics import ListAPIView
+from rest_framework.pagination import Cursor
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from core.api import updated_since
+from core.api import StablePagination, updated_since
 from core.models import Arm, Site, Timepoint
 from labs.models import Analyte
+from patients.selectors import patient_audit_events, patient_get
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -90,3 +99,120 @@ class TimepointListApi(ConfigListApi):
 class AnalyteListApi(ConfigListApi):
     queryset = Analyte.objects.all()
     serializer_class = AnalyteSerializer
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _plain(value):
+    """An audited value as JSON: exact decimals as strings, dates ISO, date-times in UTC."""
+    if isinstance(value, datetime):
+        return _utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+class AuditEventSerializer(serializers.Serializer):
+    id = serializers.SerializerMethodField(help_text='"<model>:<event id>", unique across the trail')
+    at = serializers.SerializerMethodField(help_text="UTC")
+    user = serializers.CharField(source="username")
+    action = serializers.CharField(help_text="created, changed or voided")
+    model = serializers.CharField(help_text='The record type, e.g. "patients.Baseline"')
+    record = serializers.CharField(help_text="The form as the history page names it")
+    changes = serializers.SerializerMethodField(help_text="field → [old, new]")
+    reason = serializers.CharField()
+    request_id = serializers.CharField()
+
+    def get_id(self, entry) -> str:
+        return f"{entry.model}:{entry.event_id}"
+
+    def get_at(self, entry) -> str:
+        return _utc(entry.at)
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_changes(self, entry):
+        return {change.field: [_plain(change.old), _plain(change.new)] for change in entry.changes}
+
+
+class AuditPagination(StablePagination):
+    """StablePagination over a list sorted by `AuditEntry.position` (unique): the cursor is a position.
+
+    A patient's trail is read and diffed in memory (each event's old values are its predecessor's),
+    so there is no single table whose rows a queryset cursor could point at.
+    """
+
+    def paginate_queryset(self, entries, request, view=None):
+        self.request, self.base_url = request, request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        self.cursor = self.decode_cursor(request)
+        start, end = self._bounds([entry.position for entry in entries])
+        self.page = entries[start:end]
+        self.has_previous, self.has_next = start > 0, end < len(entries)
+        return self.page
+
+    def _bounds(self, positions: list[str]) -> tuple[int, int]:
+        position = self.cursor.position if self.cursor else None
+        if position is None:
+            return 0, self.page_size
+        if self.cursor.reverse:
+            end = bisect_left(positions, position)
+            return max(0, end - self.page_size), end
+        start = bisect_right(positions, position)
+        return start, start + self.page_size
+
+    def get_next_link(self):
+        if not self.has_next:
+            return None
+        position = self.page[-1].position if self.page else None
+        return self.encode_cursor(Cursor(offset=0, reverse=False, position=position))
+
+    def get_previous_link(self):
+        if not self.has_previous:
+            return None
+        position = self.page[0].position if self.page else self.cursor.position
+        return self.encode_cursor(Cursor(offset=0, reverse=True, position=position))
+
+
+def _since(raw: str | None) -> datetime | None:
+    if not raw:
+        return None
+    message = "Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z."
+    try:
+        moment = parse_datetime(raw.replace(" ", "+"))
+    except ValueError:
+        moment = None  # well-formed but impossible, e.g. month 13
+    if moment is None or moment.tzinfo is None:
+        raise exceptions.ValidationError({"since": [message]})
+    return moment
+
+
+class AuditListApi(ListAPIView):
+    """GET ?patient=<study_id>[&since=<ISO date-time>]: her audit events, oldest first.
+
+    The same events as the patient's history page: identity changes only for staff of her site.
+    """
+
+    serializer_class = AuditEventSerializer
+    pagination_class = AuditPagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("patient", str, required=True, description="Study id, e.g. SZ-0001"),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Only events after this moment"),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        study_id = params.get("patient", "").strip()
+        if not study_id:
+            raise exceptions.ValidationError({"patient": ["Give the patient's study id: ?patient=SZ-0001."]})
+        since = _since(params.get("since"))
+        patient = patient_get(user=self.request.user, study_id=study_id)
+        return patient_audit_events(user=self.request.user, patient=patient, since=since)

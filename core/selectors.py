@@ -1,7 +1,7 @@
 """Reads of the audit trail: pghistory events turned into who / when / field / old → new / why."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import groupby
 
 from core.models import Trial
@@ -26,6 +26,13 @@ class AuditEntry:
     record: str
     action: str  # "created" | "changed" | "voided"
     changes: tuple[FieldChange, ...]
+    model: str = ""  # the tracked model's label, e.g. "patients.Baseline"
+    event_id: int = 0  # pgh_id: unique within the model's event table only
+
+    @property
+    def position(self) -> str:
+        """A key unique across every event table that sorts oldest first (what API cursors point at)."""
+        return f"{self.at.astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}|{self.model}|{self.event_id:012d}"
 
 
 def _snapshot(event, fields: list[str]) -> dict:
@@ -39,6 +46,7 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
         for f in event_model.pgh_tracked_model._meta.concrete_fields
         if f.name not in _NOT_SHOWN
     ]
+    model = event_model.pgh_tracked_model._meta.label
     events = event_model.objects.filter(**filters).select_related("pgh_context").order_by("pgh_obj_id", "pgh_id")
     entries = []
     for _, row_events in groupby(events, key=lambda e: e.pgh_obj_id):
@@ -63,6 +71,8 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
                     record=record_label,
                     action="created" if previous is None else ("voided" if voided else "changed"),
                     changes=tuple(c for c in changes if previous is not None or c.new not in (None, "")),
+                    model=model,
+                    event_id=event.pgh_id,
                 )
             )
             previous = current

@@ -10,6 +10,7 @@ from labs import api as labs_api
 from outcomes import api as outcomes_api
 from patients import api as patients_api
 from patients.resource_api import resource_detail_api, resource_list_api
+from quality import api as quality_api
 
 urlpatterns = [
     path("auth/token/", core_api.TokenApi.as_view(), name="api-token"),
@@ -24,6 +25,8 @@ urlpatterns = [
     path("patients/<str:study_id>/randomize/", patients_api.RandomizeApi.as_view(), name="api-randomize"),
     path("lab-results/", labs_api.LabResultListApi.as_view(), name="api-lab-results"),
     path("lab-results/<int:pk>/", labs_api.LabResultDetailApi.as_view(), name="api-lab-result"),
+    path("lab-imports/", labs_api.LabImportApi.as_view(), name="api-lab-imports"),
+    path("audit/", core_api.AuditListApi.as_view(), name="api-audit"),
     *[
         route
         for prefix, resource in (
@@ -42,6 +45,8 @@ urlpatterns = [
     path("statistics/jobs/<int:pk>/", analysis_api.StatisticsJobApi.as_view(), name="api-statistics-job"),
     path("export/<str:dataset>.<str:fmt>", export_api.ExportApi.as_view(), name="api-export"),
     path("data-dictionary/", export_api.DataDictionaryApi.as_view(), name="api-data-dictionary"),
+    path("queries/", quality_api.QueryListApi.as_view(), name="api-queries"),
+    path("queries/<int:pk>/", quality_api.QueryDetailApi.as_view(), name="api-query"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

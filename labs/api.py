@@ -1,15 +1,22 @@
-"""Lab results API: one result per POST (SPEC §7 payload), site-scoped list with `updated_since`."""
+"""Lab results API: one result per POST (SPEC §7 payload), site-scoped list with `updated_since`, and
+the CSV import (the browser's and `manage.py import_labs`'s file format and rules)."""
 
-from rest_framework import serializers, status
+from django.core.exceptions import PermissionDenied
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import BaseParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
 from core.api import updated_since
+from labs import forms as lab_forms
+from labs.importing import lab_results_import
 from labs.models import LabResult
-from labs.services import lab_result_add, lab_result_correct
+from labs.services import ImportReport, lab_result_add, lab_result_correct
 from patients.selectors import patient_get
 from patients.serializers import StrictSerializer
 
@@ -125,3 +132,149 @@ class LabResultDetailApi(APIView):
         if result is None:
             raise NotFound("No such lab result at your sites.")
         return result
+
+
+# --- CSV import ------------------------------------------------------------------------------------
+
+# Room for the multipart boundaries and the reason field around a file at the size limit.
+_MULTIPART_OVERHEAD = 1024 * 1024
+
+
+class UploadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+    def __init__(self):
+        limit = lab_forms.MAX_IMPORT_BYTES / 1024 / 1024
+        super().__init__({"file": [f"The file is larger than the {limit:g} MB limit; split it."]})
+
+
+class CsvParser(BaseParser):
+    """A raw `text/csv` body, as bytes: the same file the multipart `file` field carries."""
+
+    media_type = "text/csv"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        content = stream.read(lab_forms.MAX_IMPORT_BYTES + 1)
+        if len(content) > lab_forms.MAX_IMPORT_BYTES:
+            raise UploadTooLarge()
+        return content
+
+
+class LabImportUploadSerializer(StrictSerializer):
+    file = serializers.FileField(help_text="CSV: study_id,timepoint,drawn_at,analyte,value,unit (UTF-8)")
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="Needed when the file changes stored values"
+    )
+
+
+class LabImportProblemSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="Line in the file (header = 1); null: the whole file")
+    column = serializers.CharField()
+    message = serializers.CharField()
+
+
+class LabImportUpdateSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    study_id = serializers.CharField()
+    timepoint = serializers.CharField()
+    analyte = serializers.CharField()
+    old = serializers.CharField()
+    new = serializers.CharField()
+
+
+class LabImportReportSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    imported = serializers.BooleanField()
+    import_id = serializers.IntegerField(allow_null=True, help_text="The import log; null when nothing changed")
+    file_sha256 = serializers.CharField()
+    rows_total = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    updates = LabImportUpdateSerializer(many=True)
+    warnings = LabImportProblemSerializer(many=True)
+    errors = LabImportProblemSerializer(many=True)
+
+
+def _report_body(report: ImportReport, *, dry_run: bool) -> dict:
+    return {
+        "dry_run": dry_run,
+        "imported": report.imported,
+        "import_id": report.import_id,
+        "file_sha256": report.file_sha256,
+        "rows_total": report.rows_total,
+        "created": report.count("create"),
+        "updated": report.count("update"),
+        "unchanged": report.count("unchanged"),
+        "updates": [
+            {"line": c.row, "study_id": c.study_id, "timepoint": c.timepoint, "analyte": c.analyte}
+            | {"old": c.old, "new": c.new}
+            for c in report.changes
+            if c.action == "update"
+        ],
+        "warnings": [{"line": line, "column": "drawn_at", "message": message} for line, message in report.warnings],
+        "errors": [{"line": p.row or None, "column": p.column, "message": p.message} for p in report.problems],
+    }
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    value = (raw or "").strip().lower()
+    if value not in {"", "0", "1", "false", "true", "no", "yes"}:
+        raise exceptions.ValidationError({name: ["Use 1 or 0."]})
+    return value in {"1", "true", "yes"}
+
+
+class LabImportApi(APIView):
+    """POST a lab CSV (multipart `file`, or a raw text/csv body): all rows checked, then all or nothing.
+
+    `?dry_run=1` checks and reports the plan without saving. Changing a stored value needs `reason`
+    (a form field, or `?reason=` with a raw body). Importing the same file again changes nothing.
+    """
+
+    parser_classes = [MultiPartParser, CsvParser]
+    serializer_class = LabImportReportSerializer
+
+    @extend_schema(
+        request={"multipart/form-data": LabImportUploadSerializer, "text/csv": OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="Check and report; save nothing"),
+            OpenApiParameter("reason", str, description="With a raw text/csv body: why stored values change"),
+        ],
+        responses={
+            200: LabImportReportSerializer,
+            201: LabImportReportSerializer,
+            400: LabImportReportSerializer,
+            413: OpenApiTypes.OBJECT,
+        },
+    )
+    def post(self, request):
+        if not access.data_entry_site_ids(request.user):
+            raise PermissionDenied("Only site staff and investigators import lab results.")
+        dry_run = _flag(request.query_params.get("dry_run"), "dry_run")
+        self._refuse_oversized(request)
+        content, filename, reason = self._upload(request)
+        report = lab_results_import(content=content, filename=filename, by=request.user, dry_run=dry_run, reason=reason)
+        body = _report_body(report, dry_run=dry_run)
+        if report.problems:
+            return Response(body, status=status.HTTP_400_BAD_REQUEST)
+        return Response(body, status=status.HTTP_201_CREATED if report.imported else status.HTTP_200_OK)
+
+    def _refuse_oversized(self, request) -> None:
+        """Refuse by the announced length before the body is read or spooled to disk."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > lab_forms.MAX_IMPORT_BYTES + _MULTIPART_OVERHEAD:
+            raise UploadTooLarge()
+
+    def _upload(self, request) -> tuple[bytes, str, str]:
+        if isinstance(request.data, bytes):
+            return request.data, "upload.csv", request.query_params.get("reason", "")
+        data = LabImportUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        if upload.size > lab_forms.MAX_IMPORT_BYTES:
+            raise UploadTooLarge()
+        return upload.read(), upload.name, data.validated_data["reason"]

@@ -1,5 +1,7 @@
 """Registry API: patients (list, detail, register), consent, baseline, randomize."""
 
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -11,8 +13,16 @@ from rest_framework.views import APIView
 from core import access
 from core.api import updated_since
 from core.models import Site
+from core.services import record_update
 from patients import randomization, selectors, services
-from patients.serializers import BaselineSerializer, ConsentSerializer, PatientCreateSerializer, PatientSerializer
+from patients.serializers import (
+    IDENTITY_FIELDS,
+    BaselineSerializer,
+    ConsentSerializer,
+    PatientCreateSerializer,
+    PatientPatchSerializer,
+    PatientSerializer,
+)
 
 
 def _patients_for(user):
@@ -59,11 +69,44 @@ def _refetch(user, patient):
 
 
 class PatientDetailApi(APIView):
+    """GET a patient; PATCH corrects her identity or withdraws her (with `reason` and `version`)."""
+
     serializer_class = PatientSerializer
 
     def get(self, request, study_id):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
         return Response(PatientSerializer(_refetch(request.user, patient)).data)
+
+    @extend_schema(request=PatientPatchSerializer, responses={200: PatientSerializer})
+    def patch(self, request, study_id):
+        patient = selectors.patient_get(user=request.user, study_id=study_id)
+        access.require_data_entry(request.user, patient.site_id)
+        data = PatientPatchSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        corrects_identity = any(name in values for name in IDENTITY_FIELDS)
+        if corrects_identity and not access.can_view_identity(request.user, patient.site_id):
+            raise PermissionDenied("You may not see or change identity data at this site.")
+        with transaction.atomic():
+            # The version check every PATCH makes (409 naming who changed her), holding her row lock
+            # until the service below has written.
+            patient = record_update(
+                patient, changes={}, by=request.user, reason=values["reason"], expected_version=values["version"]
+            )
+            if corrects_identity:
+                _identity_correct(patient, values, by=request.user)
+            else:
+                services.patient_withdraw(
+                    patient=patient, withdrawn_on=values["withdrawn_on"], reason=values["reason"], by=request.user
+                )
+        return Response(PatientSerializer(_refetch(request.user, patient)).data)
+
+
+def _identity_correct(patient, values: dict, *, by) -> None:
+    """The changed identity fields merged into the stored ones, through the page's correction service."""
+    stored = patient.identity
+    identity = services.IdentityInput(**{name: values.get(name, getattr(stored, name)) for name in IDENTITY_FIELDS})
+    services.identity_update(patient=patient, identity=identity, by=by, reason=values["reason"], expected_version=None)
 
 
 class ConsentApi(APIView):

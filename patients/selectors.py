@@ -1,13 +1,15 @@
 """Reads of the patient registry, scoped to the sites the user may see."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from core import access
 from core.models import Arm, EligibilityCriterion
-from core.selectors import audit_entries
+from core.selectors import AuditEntry, audit_entries
 from labs.models import LabDraw, LabResult
 from patients.models import (
     AllocationList,
@@ -25,6 +27,7 @@ from patients.models import (
     Randomization,
     Screening,
 )
+from quality import selectors as quality_selectors
 
 
 def patient_list(*, user, status: str = "", query: str = "", consort: str = "") -> QuerySet[Patient]:
@@ -85,13 +88,6 @@ class CriterionAnswer:
     failed: bool
 
 
-@dataclass(frozen=True)
-class FormState:
-    name: str
-    state: str  # "not started" | "complete" | "voided" | "not applicable"
-    record: object | None = None
-
-
 @dataclass
 class PatientCasebook:
     patient: Patient
@@ -105,7 +101,7 @@ class PatientCasebook:
     dalteparin_courses: list = field(default_factory=list)
     deviations: list = field(default_factory=list)
     criteria: list[CriterionAnswer] = field(default_factory=list)
-    forms: list[FormState] = field(default_factory=list)
+    review: object = None  # quality.selectors.Casebook: form states, signature, lock
     can_edit: bool = False
     can_flag_randomization_error: bool = False
 
@@ -131,15 +127,7 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
         CriterionAnswer(c.code, c.text, c.kind, bool(screening.answers.get(c.code)), c.code in failed)
         for c in EligibilityCriterion.objects.filter(code__in=screening.answers.keys())
     ]
-    consent_applicable = patient.status != PatientStatus.INELIGIBLE
-    baseline_applicable = consent is not None
-    forms = [
-        FormState("Screening", "complete", screening),
-        FormState("Consent", _state(consent, consent_applicable), consent),
-        FormState("Baseline", _state(baseline, baseline_applicable), baseline),
-        FormState("Randomization", _state(randomization, baseline is not None), randomization),
-        FormState("Embryo transfer", _state(transfer, randomization is not None), transfer),
-    ]
+    review = quality_selectors.casebook_get(patient)
     return PatientCasebook(
         patient=patient,
         identity=identity,
@@ -152,16 +140,10 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
         dalteparin_courses=list(patient.dalteparin_courses.filter(voided_at__isnull=True).order_by("start_date")),
         deviations=list(patient.deviations.filter(voided_at__isnull=True).order_by("occurred_on")),
         criteria=criteria,
-        forms=forms,
-        can_edit=access.can_enter_data(user, patient.site_id) and patient.voided_at is None,
+        review=review,
+        can_edit=access.can_enter_data(user, patient.site_id) and patient.voided_at is None and not review.locked,
         can_flag_randomization_error=user.has_perm("core.flag_randomization_error"),
     )
-
-
-def _state(record, applicable: bool) -> str:
-    if record is not None:
-        return "complete"
-    return "not started" if applicable else "not applicable"
 
 
 def patient_audit_history(*, user, patient: Patient) -> list:
@@ -187,6 +169,17 @@ def patient_audit_history(*, user, patient: Patient) -> list:
     return sorted(entries, key=lambda e: e.at, reverse=True)
 
 
+def patient_audit_events(*, user, patient: Patient, since: datetime | None = None) -> list[AuditEntry]:
+    """The same entries as the history page, oldest first in a stable order, only those after `since`.
+
+    Filtered after diffing: an event's old values come from its predecessor, even one before `since`.
+    """
+    entries = patient_audit_history(user=user, patient=patient)
+    if since is not None:
+        entries = [entry for entry in entries if entry.at > since]
+    return sorted(entries, key=lambda entry: entry.position)
+
+
 # --- Randomization ---------------------------------------------------------------------------------
 
 
@@ -209,9 +202,10 @@ class StratumSummary:
     @property
     def alert(self) -> str:
         if self.allocation_list.exhausted_at:
-            return f"A randomization was refused at {self.allocation_list.exhausted_at:%Y-%m-%d %H:%M}: list used up."
+            at = f"{self.allocation_list.exhausted_at:%Y-%m-%d %H:%M}"
+            return _("A randomization was refused at %(at)s: list used up.") % {"at": at}
         if self.allocation_list.status == ListStatus.LIVE and self.unused < LOW_SLOT_WARNING:
-            return f"Only {self.unused} unused slots left."
+            return _("Only %(count)s unused slots left.") % {"count": self.unused}
         return ""
 
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from patients.models import Education, InfertilityType, Patient
+from patients.models import Education, InfertilityType, Patient, PatientStatus
 
 
 class StrictSerializer(serializers.Serializer):
@@ -79,3 +79,40 @@ class BaselineSerializer(StrictSerializer):
     infertility_years = serializers.DecimalField(max_digits=3, decimal_places=1)
     education = serializers.ChoiceField(choices=Education.choices)
     amh_ng_ml = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True, default=None)
+
+
+IDENTITY_FIELDS = ("full_name", "date_of_birth", "medical_record_number", "phone")
+
+
+class PatientPatchSerializer(StrictSerializer):
+    """PATCH of a patient: identity corrections, or withdrawal (`status` "withdrawn" and `withdrawn_on`)."""
+
+    full_name = serializers.CharField(max_length=200, required=False)
+    date_of_birth = serializers.DateField(required=False)
+    medical_record_number = serializers.CharField(max_length=50, required=False)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=[PatientStatus.WITHDRAWN.value],
+        required=False,
+        error_messages={
+            "invalid_choice": 'Only "withdrawn" is set here; consent and randomization have their own endpoints.'
+        },
+    )
+    withdrawn_on = serializers.DateField(required=False)
+    reason = serializers.CharField()
+    version = serializers.IntegerField(min_value=1)
+
+    def validate(self, data):
+        identity = [name for name in IDENTITY_FIELDS if name in data]
+        withdrawal = "status" in data or "withdrawn_on" in data
+        if identity and withdrawal:
+            raise serializers.ValidationError("Send an identity correction and a withdrawal as separate requests.")
+        if not identity and not withdrawal:
+            raise serializers.ValidationError(
+                'Nothing to change: send identity fields, or "status": "withdrawn" with "withdrawn_on".'
+            )
+        if withdrawal and "status" not in data:
+            raise serializers.ValidationError({"status": ['Send "status": "withdrawn" to withdraw the patient.']})
+        if withdrawal and "withdrawn_on" not in data:
+            raise serializers.ValidationError({"withdrawn_on": ["Give the date of withdrawal."]})
+        return data
