@@ -1,6 +1,13 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "core"
+
+    def ready(self):
+        from core.audit_chain import install_chain_triggers
+
+        # After every migrate (and test-database flush): audit tables added by any app join the chain.
+        post_migrate.connect(install_chain_triggers, sender=self, dispatch_uid="core.audit_chain")

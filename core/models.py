@@ -5,6 +5,7 @@ import pgtrigger
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Now
 
 
 class TrialStatus(models.TextChoices):
@@ -175,3 +176,27 @@ class ClinicalRecord(models.Model):
     @property
     def is_voided(self) -> bool:
         return self.voided_at is not None
+
+
+class AuditChainLink(models.Model):
+    """One audit row (a pghistory event or context) in the tamper-evident hash chain.
+
+    Written only by database triggers at commit (core/audit_chain.py explains the chain) and refused
+    any UPDATE or DELETE; `manage.py verify_audit` recomputes every hash from the audit rows.
+    """
+
+    seq = models.BigAutoField(primary_key=True)
+    table_name = models.CharField(max_length=63)
+    event_id = models.BigIntegerField(null=True)
+    context_id = models.UUIDField(null=True)
+    # How many columns the audit table had when the row was hashed: columns added later are left out.
+    ncols = models.SmallIntegerField()
+    prev_hash = models.BinaryField()
+    hash = models.BinaryField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self):
+        return f"link {self.seq}: {self.table_name} {self.event_id or self.context_id}"
