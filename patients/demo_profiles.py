@@ -273,7 +273,7 @@ def _profile(rng: random.Random, index: int, arm: str, row: dict) -> DemoProfile
     )
 
 
-def _standard_normal(rng: random.Random, n: int) -> list[float]:
+def standard_normal(rng: random.Random, n: int) -> list[float]:
     """n draws rescaled to mean exactly 0 and SD exactly 1, so only rounding is left to repair."""
     draws = [rng.gauss(0.0, 1.0) for _ in range(n)]
     centre, spread = statistics.fmean(draws), statistics.stdev(draws)
@@ -311,7 +311,7 @@ def _amh(rng: random.Random, age: int) -> Decimal:
 def _whole_column(rng: random.Random, variable: WholeVariable, mean: Decimal, sd: Decimal) -> list[int]:
     """40 whole numbers in range whose total and sum of squares are the planned ones."""
     total, square_sum = _whole_plan(variable, mean, sd)
-    wanted = [float(mean) + float(sd) * z for z in _standard_normal(rng, ARM_SIZE)]
+    wanted = [float(mean) + float(sd) * z for z in standard_normal(rng, ARM_SIZE)]
     values = [min(variable.hi, max(variable.lo, round(w))) for w in wanted]
     _repair_total(values, wanted, total, variable)
     _repair_spread(values, square_sum, variable)
@@ -366,9 +366,7 @@ def _smallest_move(values: list[int], gap: int, variable: WholeVariable) -> tupl
 def _bmi_columns(rng: random.Random, mean: Decimal, sd: Decimal) -> tuple[list[Decimal], list[Decimal]]:
     """Heights and weights whose derived BMIs have a mean and SD rounding to the published ones."""
     heights = [_draw_within(lambda: rng.gauss(160.5, 5.0), *HEIGHT_RANGE, TENTH) for _ in range(ARM_SIZE)]
-    wanted = [
-        min(BMI_RANGE[1], max(BMI_RANGE[0], float(mean) + float(sd) * z)) for z in _standard_normal(rng, ARM_SIZE)
-    ]
+    wanted = [min(BMI_RANGE[1], max(BMI_RANGE[0], float(mean) + float(sd) * z)) for z in standard_normal(rng, ARM_SIZE)]
     weights = [(Decimal(b) * (h / 100) ** 2).quantize(TENTH) for b, h in zip(wanted, heights, strict=True)]
     _tune_weights(heights, weights, mean, sd)
     return heights, weights

@@ -1,12 +1,19 @@
-"""The demo trial: accounts per role, the 80 women of paper.md at SZ, screen failures, idempotent."""
+"""The demo trial: accounts per role, the 80 women of paper.md at SZ, screen failures, idempotent.
 
+seed_demo runs once for the module (it enters the whole trial, which is slow), inside a transaction that is
+rolled back when the module ends; each test runs in a savepoint of it.
+"""
+
+import importlib
 from statistics import mean
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count
-from django.test import RequestFactory
+from django.test import RequestFactory, override_settings
 from pghistory.models import Context
 
 from patients.demo_profiles import PAPER_BASELINE, demo_profiles
@@ -15,9 +22,28 @@ from patients.models import AllocationList, Baseline, Patient, Randomization
 pytestmark = pytest.mark.django_db
 
 
+SEED_CONFIGURATION = (
+    "core.migrations.0002_seed_trial_configuration",
+    "labs.migrations.0002_seed_analytes",
+    "outcomes.migrations.0002_seed_instruments",
+)
+
+
+@pytest.fixture(scope="module")
+def seeded_once(django_db_setup, django_db_blocker):
+    fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=fast), transaction.atomic():
+        if not apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
+            for module in SEED_CONFIGURATION:
+                importlib.import_module(module).seed(apps, None)
+        call_command("seed_demo", password="demo-pass-for-tests")
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def seeded():
-    call_command("seed_demo", password="demo-pass-for-tests")
+def seeded(seeded_once, db):
+    return None
 
 
 def test_every_role_has_a_demo_account_that_logs_in(seeded):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from analysis.services import statistics_request
+from analysis.services import statistics_refresh_if_stale
 from core.demo import DEFAULT_PASSWORD, demo_trial_seed
 
 
@@ -14,11 +14,19 @@ class Command(BaseCommand):
         summary = demo_trial_seed(password=password)
         self.stdout.write(
             f"Demo trial: {summary.created_patients} women enrolled now, {summary.existing_patients} already present, "
-            f"{summary.randomized_patients} randomized now."
+            f"{summary.randomized_patients} randomized now, {summary.backdated_randomizations} randomizations dated "
+            "to the historical trial."
         )
-        # Eager mode (no broker) computes the dashboards' snapshot now; with a broker a worker does.
-        job, _ = statistics_request()
-        self.stdout.write(f"Statistics job {job.pk}: {job.status}.")
+        entered = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in (summary.clinical_records or {}).items())
+        self.stdout.write(f"Clinical records entered now: {entered}.")
+        # Only when the data changed: a second run must leave no new job. Eager mode (no broker) computes the
+        # dashboards' snapshot now; with a broker a worker does.
+        job = statistics_refresh_if_stale()
+        if job is None:
+            self.stdout.write("Statistics: the snapshot is up to date (or its recomputation is already queued).")
+        else:
+            job.refresh_from_db()
+            self.stdout.write(f"Statistics job {job.pk}: {job.status}.")
         self.stdout.write(f"Demo accounts (password: {password}):")
         for username in summary.users:
             self.stdout.write(f"  {username}")
