@@ -1,0 +1,493 @@
+"""Permission matrix of API v1, generated from its router: route × method × caller → the status SPEC §1 implies.
+
+Every route of `ivf_trial.api_urls` must have a rule in RULES (keyed by URL name); a new endpoint
+without one fails `test_every_api_route_has_a_rule`. A rule written ahead of its route (listed in
+PENDING) produces no case until the route lands. Detail URLs point at real records of site A, built
+once for the module through the services (tests/factories.py); each case runs in its own savepoint.
+"""
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.apps import apps as django_apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test import override_settings
+from django.urls import URLPattern, URLResolver, reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from ivf_trial import api_urls
+
+pytestmark = pytest.mark.django_db
+
+ANON, STAFF_A, INVESTIGATOR_A, MONITOR, STATISTICIAN, ADMIN, STAFF_B = (
+    "anonymous",
+    "staff_a",
+    "investigator_a",
+    "monitor",
+    "statistician",
+    "admin",
+    "staff_b",
+)
+CALLERS = (ANON, STAFF_A, INVESTIGATOR_A, MONITOR, STATISTICIAN, ADMIN, STAFF_B)
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+
+ENTRY = frozenset({STAFF_A, INVESTIGATOR_A})  # enter clinical data at site A
+SITE_A_READERS = ENTRY | {MONITOR, STATISTICIAN}  # may read site A's records
+USERS = SITE_A_READERS | {ADMIN, STAFF_B}  # every signed-in caller
+DASHBOARDS = frozenset({INVESTIGATOR_A, STATISTICIAN})
+ONLY_STATISTICIAN = frozenset({STATISTICIAN})
+
+# Allowed: a GET answers 2xx; a write answers 2xx, or 400/409 when its body or the record's state is refused.
+OK = "allowed"
+READ_ONLY = {"GET": USERS}
+
+
+@dataclass(frozen=True)
+class World:
+    """Study ids and primary keys of real site-A records, plus one API token per caller."""
+
+    tokens: dict[str, str]
+    screened: str  # eligible, awaiting consent
+    consented: str  # awaiting baseline
+    randomizable: str  # every precondition of randomization met
+    fresh: str  # randomized, no transfer yet
+    treated: str  # randomized with a transfer, no outcome yet
+    main: str  # randomized with transfer, outcome, AE, questionnaire and a lab result
+    drawn_at: str
+    criteria: dict[str, bool]
+    pk: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What SPEC §1 and §7 allow on one route.
+
+    offers: method → callers allowed to use it (a method missing here answers 405).
+    about_site_a: methods whose target is a site-A record: a caller who cannot read site A gets 404
+        (no existence leak), any other caller outside `offers` gets 403.
+    gate: callers passing a view-wide permission that DRF checks before the method (others: 403 always).
+    exceptions: (method, caller) → expected status, each with its reason beside it.
+    spec_gaps: method → how the app falls short of the SPEC; its cases are strict xfails.
+    """
+
+    offers: Mapping[str, frozenset[str]]
+    kwargs: Callable[[World], dict] = lambda w: {}
+    query: Callable[[World], str] = lambda w: ""
+    body: Callable[[World], dict] | None = None
+    bodies: Mapping[str, Callable[[World], dict]] = field(default_factory=dict)  # per caller, when they differ
+    multipart: bool = False
+    about_site_a: frozenset[str] = frozenset()
+    gate: frozenset[str] | None = None
+    public: bool = False
+    exceptions: Mapping[tuple[str, str], int | frozenset[int]] = field(default_factory=dict)
+    spec_gaps: Mapping[str, str] = field(default_factory=dict)
+
+
+def _reason(**changes):
+    return lambda w: {**changes, "reason": "permission matrix", "version": 1}
+
+
+def _for(study: str, **values):
+    return lambda w: {"study_id": getattr(w, study), **values}
+
+
+def _record(key: str):
+    return lambda w: {"pk": w.pk[key]}
+
+
+ALL_METHODS = frozenset(METHODS)
+TODAY = timezone.localdate()
+
+RULES: dict[str, Rule] = {
+    # Anonymous may ask for a token (SPEC §7); an empty body is a 400 for everyone.
+    "api-token": Rule(offers={"POST": USERS | {ANON}}, body=lambda w: {}, public=True),
+    "api-sites": Rule(offers=READ_ONLY),
+    "api-arms": Rule(offers=READ_ONLY),
+    "api-analytes": Rule(offers=READ_ONLY),
+    "api-timepoints": Rule(offers=READ_ONLY),
+    "api-patients": Rule(
+        offers={"GET": USERS, "POST": ENTRY},
+        body=lambda w: {
+            "site": "SZ",
+            "full_name": "Matrix Patient",
+            "date_of_birth": "1992-03-15",
+            "medical_record_number": "MRN-MATRIX-1",
+            "screening_date": "2025-03-01",
+            "criteria": w.criteria,
+        },
+        # A site the caller may not read is answered as an unknown site (a field error), the
+        # registration's equivalent of a record's 404.
+        exceptions={("POST", STAFF_B): 400, ("POST", ADMIN): 400},
+    ),
+    "api-patient": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
+        kwargs=lambda w: {"study_id": w.main},
+        body=_reason(),
+        about_site_a=ALL_METHODS,
+    ),
+    "api-consent": Rule(
+        offers={"POST": ENTRY},
+        kwargs=lambda w: {"study_id": w.screened},
+        body=lambda w: {"form_version": "v2.1", "signed_on": "2025-03-02"},
+        about_site_a=ALL_METHODS,
+    ),
+    "api-baseline": Rule(
+        offers={"POST": ENTRY},
+        kwargs=lambda w: {"study_id": w.consented},
+        body=lambda w: {
+            "height_cm": "160.0",
+            "weight_kg": "56.0",
+            "previous_failed_transfers": 2,
+            "prior_miscarriages": 1,
+            "infertility_type": "primary",
+            "infertility_years": "3.5",
+            "education": "college_or_higher",
+        },
+        about_site_a=ALL_METHODS,
+    ),
+    "api-randomize": Rule(
+        offers={"POST": ENTRY}, kwargs=lambda w: {"study_id": w.randomizable}, about_site_a=ALL_METHODS
+    ),
+    "api-lab-results": Rule(
+        offers={"GET": USERS, "POST": ENTRY},
+        body=lambda w: {
+            "study_id": w.main,
+            "timepoint": "BASELINE",
+            "analyte": "LH",
+            "value": 5,
+            "unit": "IU/L",
+            "drawn_at": w.drawn_at,
+        },
+        about_site_a=frozenset({"POST"}),
+    ),
+    "api-lab-result": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
+        kwargs=_record("lab_result"),
+        body=_reason(value="60"),
+        about_site_a=ALL_METHODS,
+    ),
+    "api-transfers": Rule(
+        offers={"GET": USERS, "POST": ENTRY},
+        body=_for(
+            "fresh",
+            transfer_date=TODAY.isoformat(),
+            cycle_type="fresh",
+            embryo_stage="blastocyst",
+            embryos_transferred=2,
+        ),
+        about_site_a=frozenset({"POST"}),
+    ),
+    "api-transfers-detail": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
+        kwargs=_record("transfer"),
+        body=_reason(embryos_transferred=1),
+        about_site_a=ALL_METHODS,
+    ),
+    "api-outcomes": Rule(
+        offers={"GET": USERS, "POST": ENTRY},
+        body=_for("treated", beta_hcg_positive=False),
+        about_site_a=frozenset({"POST"}),
+    ),
+    "api-outcomes-detail": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
+        kwargs=_record("outcome"),
+        body=_reason(),
+        about_site_a=ALL_METHODS,
+    ),
+    "api-adverse-events": Rule(
+        offers={"GET": USERS, "POST": ENTRY},
+        body=_for(
+            "main",
+            term="bleeding",
+            onset_date=(TODAY - timedelta(days=2)).isoformat(),
+            grade=1,
+            serious=False,
+            related_to_dalteparin="possible",
+            action_taken="none",
+            outcome="recovering",
+        ),
+        about_site_a=frozenset({"POST"}),
+    ),
+    "api-adverse-events-detail": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
+        kwargs=_record("adverse_event"),
+        body=_reason(outcome="recovered"),
+        about_site_a=ALL_METHODS,
+    ),
+    "api-questionnaires": Rule(
+        offers={"GET": USERS, "POST": ENTRY},
+        body=_for("main", instrument="RAND36", timepoint="ET28", answers={"3": 3, "4": 3}),
+        about_site_a=frozenset({"POST"}),
+    ),
+    "api-questionnaires-detail": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
+        kwargs=_record("questionnaire"),
+        body=_reason(),
+        about_site_a=ALL_METHODS,
+    ),
+    # Statistics: investigators and statisticians (SPEC §6: investigators may trigger a recomputation
+    # and watch it; §1 names only the statistician — see the report).
+    "api-statistics": Rule(offers={"GET": DASHBOARDS}),
+    "api-statistics-recompute": Rule(offers={"POST": DASHBOARDS}),
+    "api-statistics-job": Rule(offers={"GET": DASHBOARDS}, kwargs=_record("job")),
+    "api-export": Rule(
+        offers={"GET": ONLY_STATISTICIAN},
+        kwargs=lambda w: {"dataset": "patients", "fmt": "csv"},
+        gate=ONLY_STATISTICIAN,
+    ),
+    "api-data-dictionary": Rule(offers=READ_ONLY),
+    # The schema and Swagger UI are for signed-in users (SPEC §1: anonymous see login, health, static).
+    "api-schema": Rule(offers=READ_ONLY),
+    "api-docs": Rule(offers=READ_ONLY),
+    "api-lab-imports": Rule(
+        offers={"POST": ENTRY},
+        query=lambda w: "?dry_run=1",
+        body=lambda w: {
+            "file": SimpleUploadedFile(
+                "labs.csv",
+                (
+                    f"study_id,timepoint,drawn_at,analyte,value,unit\n{w.main},BASELINE,{w.drawn_at},FSH,6.1,IU/L\n"
+                ).encode(),
+                content_type="text/csv",
+            )
+        },
+        multipart=True,
+        # Site B's staff may import, but a row naming a site-A patient is a row error ("unknown study
+        # id at your sites"), the file's equivalent of a record's 404.
+        exceptions={("POST", STAFF_B): 400},
+    ),
+    "api-audit": Rule(
+        offers={"GET": SITE_A_READERS},
+        query=lambda w: f"?patient={w.main}&since=2025-01-01T00:00:00Z",
+        about_site_a=ALL_METHODS,
+    ),
+    # Monitors raise queries (SPEC §1) about a site-A patient; every reader lists those of the sites
+    # they read.
+    "api-queries": Rule(
+        offers={"GET": USERS, "POST": frozenset({MONITOR})},
+        body=_for("main", form="baseline", field="weight_kg", message="Please confirm the weight against the source."),
+        about_site_a=frozenset({"POST"}),
+    ),
+    # Staff answer a query, the monitor closes it.
+    "api-query": Rule(
+        offers={"GET": SITE_A_READERS, "PATCH": ENTRY | {MONITOR}},
+        kwargs=_record("query"),
+        body=lambda w: {"status": "answered", "message": "Checked against the source document."},
+        bodies={MONITOR: lambda w: {"status": "closed", "message": "Resolved."}},
+        about_site_a=ALL_METHODS,
+    ),
+}
+# Rules kept for routes that are not (or no longer) in the router produce no case; list them here.
+PENDING: set[str] = set()
+
+
+def _walk(patterns, prefix=""):
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), entry.name
+
+
+API_ROUTES = {name: pattern for pattern, name in _walk(api_urls.urlpatterns)}
+
+
+def expected_status(rule: Rule, method: str, caller: str):
+    if (method, caller) in rule.exceptions:
+        return rule.exceptions[method, caller]
+    if caller == ANON and not rule.public:
+        return 401
+    if rule.gate is not None and caller not in rule.gate:
+        return 403
+    if method not in rule.offers:
+        return 405
+    if caller in rule.offers[method]:
+        return OK
+    if method in rule.about_site_a and caller not in SITE_A_READERS:
+        return 404
+    return 403
+
+
+def _cases():
+    for name in sorted(set(API_ROUTES) & set(RULES)):
+        rule = RULES[name]
+        for method in METHODS:
+            for caller in CALLERS:
+                marks = []
+                if method in rule.spec_gaps and caller != ANON:
+                    marks = [pytest.mark.xfail(strict=True, reason=rule.spec_gaps[method])]
+                yield pytest.param(name, method, caller, marks=marks, id=f"{name}-{method}-{caller}")
+
+
+# --- The module's data: built once, rolled back when the module ends ----------------------------------
+
+_SEED_MIGRATIONS = [
+    "core.migrations.0002_seed_trial_configuration",
+    "labs.migrations.0002_seed_analytes",
+    "outcomes.migrations.0002_seed_instruments",
+]
+
+
+def _build_world() -> World:
+    from analysis.services import statistics_compute, statistics_request
+    from core.roles import roles_sync
+    from labs.services import lab_result_add
+    from outcomes import services as outcomes
+    from quality.services import query_raise
+    from tests import factories as f
+
+    if not django_apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
+        for module in _SEED_MIGRATIONS:
+            importlib.import_module(module).seed(django_apps, None)
+    roles_sync()
+    site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
+    users = {
+        STAFF_A: f.make_user("staff_a", "site_staff", site_a),
+        INVESTIGATOR_A: f.make_user("investigator_a", "investigator", site_a),
+        MONITOR: f.make_user("monitor", "monitor"),
+        STATISTICIAN: f.make_user("statistician", "statistician"),
+        ADMIN: f.make_user("admin", "admin", is_staff=True),
+        STAFF_B: f.make_user("staff_b", "site_staff", site_b),
+    }
+    staff, statistician = users[STAFF_A], users[STATISTICIAN]
+    main = f.randomized_patient(site_a, staff, statistician)
+    transfer = f.backdated_transfer(main, staff, embryos=1)
+    treated = f.randomized_patient(site_a, staff, statistician)
+    f.backdated_transfer(treated, staff)
+    drawn_at = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    result = lab_result_add(
+        patient=main, timepoint="BASELINE", drawn_at=drawn_at, analyte="E2", value="50", unit="pg/mL", by=staff
+    )
+    outcome = outcomes.outcome_record(patient=main, data={"beta_hcg_positive": False}, by=staff)
+    event = outcomes.adverse_event_record(
+        patient=main,
+        data={
+            "term": "injection_site_bruising",
+            "term_other": "",
+            "onset_date": TODAY - timedelta(days=3),
+            "resolution_date": None,
+            "grade": 1,
+            "serious": False,
+            "related_to_dalteparin": "probable",
+            "action_taken": "none",
+            "outcome": "recovering",
+        },
+        by=staff,
+    )
+    questionnaire = outcomes.questionnaire_record(
+        patient=main,
+        instrument="RAND36",
+        timepoint="BASELINE",
+        completed_on=TODAY,
+        answers={str(k): 3 for k in range(3, 13)},
+        by=staff,
+    )
+    query = query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=users[MONITOR])
+    job, _ = statistics_request(by=statistician)
+    statistics_compute(job_id=job.pk)  # a snapshot, so reading statistics is not a 404 for want of one
+    return World(
+        tokens={caller: Token.objects.create(user=user).key for caller, user in users.items()},
+        screened=f.screen(site_a, staff).study_id,
+        consented=f.consented_patient(site_a, staff).study_id,
+        randomizable=f.randomizable_patient(site_a, staff).study_id,
+        fresh=f.randomized_patient(site_a, staff, statistician).study_id,
+        treated=treated.study_id,
+        main=main.study_id,
+        drawn_at=drawn_at.isoformat(),
+        criteria=f.all_met_answers(),
+        pk={
+            "lab_result": result.pk,
+            "transfer": transfer.pk,
+            "outcome": outcome.pk,
+            "adverse_event": event.pk,
+            "questionnaire": questionnaire.pk,
+            "query": query.pk,
+            "job": job.pk,
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+    ):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            world = _build_world()
+            # Fire the deferred constraint checks now: left queued, every case's savepoint rollback
+            # would queue them again and each teardown would re-run them all (35 ms per case).
+            connection.check_constraints()
+            yield world
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def trial_configuration(db):
+    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+
+
+def _client(world: World, caller: str) -> APIClient:
+    client = APIClient()
+    if caller != ANON:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {world.tokens[caller]}")
+    return client
+
+
+def _request(world: World, rule: Rule, name: str, method: str, caller: str):
+    url = reverse(name, kwargs=rule.kwargs(world)) + rule.query(world)
+    send = getattr(_client(world, caller), method.lower())
+    body = rule.bodies.get(caller, rule.body)
+    if method in ("GET", "DELETE") or body is None:
+        return send(url)
+    return send(url, body(world), format="multipart" if rule.multipart else "json")
+
+
+def _matches(expected, status: int, method: str) -> bool:
+    if expected == OK:
+        return 200 <= status < 300 or (method != "GET" and status in (400, 409))
+    if isinstance(expected, frozenset):
+        return status in expected
+    return status == expected
+
+
+# --- Tests ---------------------------------------------------------------------------------------------
+
+
+def test_every_api_route_has_a_rule():
+    assert None not in API_ROUTES, "every API route needs a URL name (the rule table is keyed by it)"
+    missing = sorted(set(API_ROUTES) - set(RULES))
+    assert not missing, f"API routes without a permission rule in RULES: {missing}"
+
+
+def test_rules_name_only_existing_or_pending_routes():
+    assert set(RULES) - set(API_ROUTES) <= PENDING, "a rule for a route that no longer exists"
+
+
+def test_the_crawl_finds_the_api():
+    assert {"api-patients", "api-patient", "api-transfers-detail", "api-export", "api-schema"} <= set(API_ROUTES)
+    assert len(list(_cases())) == len(set(API_ROUTES) & set(RULES)) * len(METHODS) * len(CALLERS)
+
+
+@pytest.mark.parametrize(("name", "method", "caller"), list(_cases()))
+def test_permission_matrix(world, name, method, caller):
+    rule = RULES[name]
+    expected = expected_status(rule, method, caller)
+    response = _request(world, rule, name, method, caller)
+    if getattr(response, "streaming", False):
+        b"".join(response.streaming_content)  # an error inside the stream must surface here
+    body = b"<stream>" if getattr(response, "streaming", False) else response.content[:300]
+    got = f"{response.status_code} {body!r}"
+    assert _matches(expected, response.status_code, method), (
+        f"{method} {response.request['PATH_INFO']} as {caller}: expected {expected}, got {got}"
+    )

@@ -1,0 +1,380 @@
+"""Property-based API tests (schemathesis): every operation of /api/v1/schema/, fed generated requests
+(valid and invalid), must answer within its own schema: no 5xx, a documented status code, and the
+documented content type, headers and body.
+
+The schema is the one the app serves (checked below), generated in-process at collection. Requests go
+through Django's WSGI application in-process, inside the module's transaction, as an own-site staff
+user, with real patients and records present (path parameters are drawn from them as well as
+generated). Generation is bounded and deterministic (derandomized), so the module is quick and fails
+the same way every time.
+
+Every generated request is sent and checked; failures are collected, not stopped at. A test fails on
+any failure that is not a known bug (KNOWN_UNDOCUMENTED_STATUS, KNOWN_FAILURES); when only known bugs were seen it is
+reported as xfail naming them, and it passes once they are fixed.
+"""
+
+import importlib
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+import schemathesis
+from django.apps import apps as django_apps
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection, transaction
+from django.test import override_settings
+from django.utils import timezone
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from rest_framework.authtoken.models import Token
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import Failure, FailureGroup
+from schemathesis.openapi.checks import UndefinedStatusCode
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+pytestmark = pytest.mark.django_db
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+MAX_EXAMPLES = 10  # per operation
+
+# Failures whose fix lies outside this module, by undocumented status code. Any other failure (a 5xx;
+# a body, header or content type contradicting the schema; another undocumented status) fails.
+KNOWN_UNDOCUMENTED_STATUS: dict[int, str] = {
+    status: f"BUG schema-errors: {status} ({why}) is not documented; the schema lists only success answers"
+    for status, why in {
+        400: "bad input",
+        403: "role refused",
+        404: "unknown record, other site's record or bad cursor",
+        409: "refused state change or stale version",
+    }.items()
+} | {201: "BUG schema-created: POST answers 201 but the schema documents 200"}
+# Failures of one operation: (operation, failure, status) → the bug.
+KNOWN_FAILURES: dict[tuple[str, str, int], str] = {
+    ("POST /api/v1/lab-imports/", "JsonSchemaError", 400): (
+        "BUG lab-imports-400: 400 is documented as the import report, but a malformed upload answers DRF's "
+        "field errors, e.g. {'file': ['The submitted data was not a file...']}; and the multipart `file` is "
+        "documented as a URI string (format: uri), so a client following the schema never sends a file"
+    ),
+}
+
+
+def _generated_schema() -> dict:
+    """The OpenAPI document /api/v1/schema/ serves, produced in-process (collection has no database)."""
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.renderers import OpenApiJsonRenderer
+
+    return json.loads(OpenApiJsonRenderer().render(SchemaGenerator().get_schema(request=None, public=True)))
+
+
+RAW_SCHEMA = _generated_schema()
+schema = schemathesis.openapi.from_dict(RAW_SCHEMA)
+schema.app = WSGIHandler()
+OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operations()}
+
+
+# --- The module's data: built once, rolled back when the module ends ----------------------------------
+
+_SEED_MIGRATIONS = [
+    "core.migrations.0002_seed_trial_configuration",
+    "labs.migrations.0002_seed_analytes",
+    "outcomes.migrations.0002_seed_instruments",
+]
+
+
+def _build_world() -> dict:
+    """Site-A patients at every stage and one with every record; staff and statistician auth headers."""
+    from core.roles import roles_sync
+    from labs.services import lab_result_add
+    from outcomes import services as outcomes
+    from patients.models import Patient
+    from quality.services import query_raise
+    from tests import factories as f
+
+    if not django_apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
+        for module in _SEED_MIGRATIONS:
+            importlib.import_module(module).seed(django_apps, None)
+    roles_sync()
+    site_a = f.site("SZ")
+    staff = f.make_user("staff_a", "site_staff", site_a)
+    statistician = f.make_user("statistician", "statistician")
+    monitor = f.make_user("monitor", "monitor")
+    main, treated = (f.randomized_patient(site_a, staff, statistician) for _ in range(2))
+    transfer = f.backdated_transfer(main, staff, embryos=1)
+    f.backdated_transfer(treated, staff)
+    today, an_hour_ago = timezone.localdate(), (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
+    records = {
+        "transfers": transfer,
+        "lab-results": lab_result_add(
+            patient=main, timepoint="BASELINE", drawn_at=an_hour_ago, analyte="E2", value="50", unit="pg/mL", by=staff
+        ),
+        "outcomes": outcomes.outcome_record(patient=main, data={"beta_hcg_positive": False}, by=staff),
+        "adverse-events": outcomes.adverse_event_record(patient=main, data=_adverse_event(today), by=staff),
+        "questionnaires": outcomes.questionnaire_record(
+            patient=main,
+            instrument="RAND36",
+            timepoint="BASELINE",
+            completed_on=today,
+            answers={str(k): 3 for k in range(3, 13)},
+            by=staff,
+        ),
+        "queries": query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=monitor),
+    }
+    return {
+        "headers": {"Authorization": f"Token {Token.objects.create(user=staff).key}"},
+        "statistician": {"Authorization": f"Token {Token.objects.create(user=statistician).key}"},
+        "ids": {prefix: record.pk for prefix, record in records.items()},
+        "main": main.study_id,
+        "main_version": Patient.objects.get(pk=main.pk).version,
+        "screened": f.screen(site_a, staff).study_id,
+        "consented": f.consented_patient(site_a, staff).study_id,
+        "randomizable": f.randomizable_patient(site_a, staff).study_id,
+        "fresh": f.randomized_patient(site_a, staff, statistician).study_id,
+        "treated": treated.study_id,
+        "today": today.isoformat(),
+        "an_hour_ago": (an_hour_ago + timedelta(minutes=30)).isoformat(),
+    }
+
+
+def _adverse_event(today) -> dict:
+    return {
+        "term": "injection_site_bruising",
+        "term_other": "",
+        "onset_date": today - timedelta(days=3),
+        "resolution_date": None,
+        "grade": 1,
+        "serious": False,
+        "related_to_dalteparin": "probable",
+        "action_taken": "none",
+        "outcome": "recovering",
+    }
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            world = _build_world()
+            # Fire the deferred constraint checks now: left queued, every case's savepoint rollback
+            # would queue them again and each teardown would re-run them all (35 ms per case).
+            connection.check_constraints()
+            yield world
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def trial_configuration(db):
+    """Replaces the suite's per-test seeding: the module's data seeded the configuration once."""
+
+
+@pytest.fixture
+def in_transaction():
+    """Django's WSGI handler must not close the connection when a request starts or ends: that would end
+    the transaction the test data lives in (Django's own test client disconnects the same handler)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# --- Checking answers ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Findings:
+    known: set[str] = field(default_factory=set)
+    unknown: dict[tuple[str, int], str] = field(default_factory=dict)
+
+    def check(self, case, response, headers) -> None:
+        """Run the checks on one answer; remember each failure as a known bug or a new finding."""
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (Failure, FailureGroup) as error:
+            for failure in error.exceptions if isinstance(error, FailureGroup) else [error]:
+                bug = KNOWN_FAILURES.get((case.operation.label, type(failure).__name__, response.status_code))
+                if isinstance(failure, UndefinedStatusCode):
+                    bug = KNOWN_UNDOCUMENTED_STATUS.get(response.status_code)
+                if bug:
+                    self.known.add(bug)
+                    continue
+                where = f"{response.status_code} {response.text[:200]!r} for {case.as_curl_command()}"
+                self.unknown.setdefault((type(failure).__name__, response.status_code), f"{failure.title}: {where}")
+
+    def report(self) -> None:
+        assert not self.unknown, "\n".join(self.unknown.values())
+        if self.known:
+            pytest.xfail("; ".join(sorted(self.known)))
+
+
+def _real_parameters(world, operation) -> dict:
+    """Path (or query) parameters naming a real record, so generated input reaches the records' code."""
+    if "{study_id}" in operation.path:
+        stage = {"consent": "screened", "baseline": "consented", "randomize": "randomizable"}
+        return {
+            "path_parameters": {"study_id": world[next((v for k, v in stage.items() if k in operation.path), "main")]}
+        }
+    prefix = operation.path.removeprefix("/api/v1/").split("/")[0]
+    if "{id}" in operation.path and prefix in world["ids"]:
+        return {"path_parameters": {"id": world["ids"][prefix]}}
+    if prefix == "audit":
+        return {"query": {"patient": world["main"]}}
+    return {}
+
+
+def _strategy(world, operation):
+    """Valid and invalid requests, to generated and to real records."""
+    strategies = []
+    real = _real_parameters(world, operation)
+    for kwargs in [{}, *([real] if real else [])]:
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            strategies.append(operation.as_strategy(mode, **kwargs))
+    return st.one_of(strategies)
+
+
+# --- Tests ---------------------------------------------------------------------------------------------
+
+
+def test_the_fuzzed_schema_is_the_one_the_app_serves(world, client):
+    served = client.get("/api/v1/schema/", {"format": "json"}, HTTP_AUTHORIZATION=world["headers"]["Authorization"])
+    assert served.status_code == 200
+    assert json.loads(served.content) == RAW_SCHEMA
+
+
+@pytest.mark.parametrize("label", sorted(OPERATIONS))
+def test_operation_answers_within_its_schema(world, in_transaction, label):
+    findings = Findings()
+
+    @given(case=_strategy(world, OPERATIONS[label]))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    )
+    def send(case):
+        findings.check(case, case.call(headers=world["headers"]), world["headers"])
+
+    send()
+    findings.report()
+
+
+# Generated input rarely passes the domain rules, so each write is also sent once with a valid body
+# (placeholders name world entries): its success answer must be documented and match its schema too.
+VALID_WRITES = {
+    "POST /api/v1/patients/{study_id}/consent/": {"form_version": "v2.1", "signed_on": "2025-03-02"},
+    "POST /api/v1/patients/{study_id}/baseline/": {
+        "height_cm": "160.0",
+        "weight_kg": "56.0",
+        "previous_failed_transfers": 2,
+        "prior_miscarriages": 1,
+        "infertility_type": "primary",
+        "infertility_years": "3.5",
+        "education": "college_or_higher",
+    },
+    "POST /api/v1/patients/{study_id}/randomize/": None,
+    "POST /api/v1/transfers/": {
+        "study_id": "{fresh}",
+        "transfer_date": "{today}",
+        "cycle_type": "fresh",
+        "embryo_stage": "blastocyst",
+        "embryos_transferred": 2,
+    },
+    "POST /api/v1/outcomes/": {"study_id": "{treated}", "beta_hcg_positive": False},
+    "POST /api/v1/lab-results/": {
+        "study_id": "{treated}",
+        "timepoint": "BASELINE",
+        "analyte": "E2",
+        "value": 50,
+        "unit": "pg/mL",
+        "drawn_at": "{an_hour_ago}",
+    },
+    "PATCH /api/v1/transfers/{id}/": {"embryos_transferred": 2, "reason": "Chart says 2", "version": 1},
+    "PATCH /api/v1/lab-results/{id}/": {"value": "55", "reason": "Transcription error", "version": 1},
+    "PATCH /api/v1/outcomes/{id}/": {"beta_hcg_value": "3.5", "reason": "Value added", "version": 1},
+    "PATCH /api/v1/adverse-events/{id}/": {
+        "outcome": "recovered",
+        "resolution_date": "{today}",
+        "reason": "Resolved",
+        "version": 1,
+    },
+    "PATCH /api/v1/questionnaires/{id}/": {"answers": {"3": 2}, "reason": "Item 3 misread", "version": 1},
+    "PATCH /api/v1/patients/{study_id}/": {
+        "phone": "+86 755 1111 2222",
+        "reason": "New number",
+        "version": "{main_version}",
+    },
+    "PATCH /api/v1/queries/{id}/": {"status": "answered", "message": "Checked against the chart."},
+}
+
+
+def _fill(world, body):
+    if body is None:
+        return {}
+    values = {k: world[v[1:-1]] if isinstance(v, str) and v.startswith("{") else v for k, v in body.items()}
+    return {"body": values, "media_type": "application/json"}
+
+
+@pytest.mark.parametrize("label", sorted(VALID_WRITES))
+def test_a_valid_write_answers_as_documented(world, in_transaction, label):
+    operation = OPERATIONS[label]
+    case = operation.Case(**_real_parameters(world, operation), **_fill(world, VALID_WRITES[label]))
+    response = case.call(headers=world["headers"])
+    assert 200 <= response.status_code < 300, response.text
+    findings = Findings()
+    findings.check(case, response, world["headers"])
+    findings.report()
+
+
+def test_a_lab_import_dry_run_answers_as_documented(world, in_transaction):
+    row = f"{world['treated']},BASELINE,{world['an_hour_ago']},FSH,6.1,IU/L"
+    csv = f"study_id,timepoint,drawn_at,analyte,value,unit\n{row}\n"
+    # The raw text/csv body: the multipart form documents `file` as a URI string (see KNOWN_FAILURES).
+    case = OPERATIONS["POST /api/v1/lab-imports/"].Case(
+        query={"dry_run": "1"}, body=csv.encode(), media_type="text/csv"
+    )
+    response = case.call(headers=world["headers"])
+    assert response.status_code == 200, response.text
+    findings = Findings()
+    findings.check(case, response, world["headers"])
+    findings.report()
+
+
+def test_an_audit_trail_answers_as_documented(world, in_transaction):
+    case = OPERATIONS["GET /api/v1/audit/"].Case(**_real_parameters(world, OPERATIONS["GET /api/v1/audit/"]))
+    response = case.call(headers=world["headers"])
+    assert response.status_code == 200 and response.json()["results"], response.text
+    findings = Findings()
+    findings.check(case, response, world["headers"])
+    findings.report()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_streamed_export_answers_as_documented(world, in_transaction, fmt):
+    """Exports are the statistician's; staff only ever get the 403 the fuzzing above sees."""
+    case = OPERATIONS["GET /api/v1/export/{dataset}.{fmt}"].Case(path_parameters={"dataset": "patients", "fmt": fmt})
+    response = case.call(headers=world["statistician"])
+    assert response.status_code == 200, response.text
+    findings = Findings()
+    findings.check(case, response, world["statistician"])
+    findings.report()
