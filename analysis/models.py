@@ -1,5 +1,6 @@
-"""Statistics snapshots (what dashboards and the API read) and the jobs that compute them."""
+"""Statistics snapshots (what dashboards and the API read), the jobs that compute them, and the export log."""
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
@@ -73,3 +74,48 @@ class StatisticsSnapshot(models.Model):
 
     def __str__(self):
         return f"Snapshot {self.pk} of data as of {self.data_as_of:%Y-%m-%d %H:%M}"
+
+
+# What an export row records about its request; once written, none of it may change.
+_EXPORT_FACTS = ("user", "username", "dataset", "format", "query_string", "request_id", "started_at")
+
+
+def _any_changed(fields: tuple[str, ...]) -> pgtrigger.Q:
+    condition = pgtrigger.Q()
+    for field in fields:
+        condition |= pgtrigger.Q(**{f"old__{field}__df": pgtrigger.F(f"new__{field}")})
+    return condition
+
+
+class ExportLog(models.Model):
+    """One export of an analysis data set: who took which data set in which format, when, and how much.
+
+    Written when the export starts, so a download that is cut off is still on record, and finished when
+    its stream ends: `completed` only if the last row was sent. The database refuses to delete a row,
+    to change who/what/when, or to change a finished row.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    username = models.CharField(max_length=150, help_text="As it was at the time of the export")
+    dataset = models.CharField(max_length=40)
+    format = models.CharField(max_length=10)
+    query_string = models.TextField(blank=True, help_text="The request's filters, as sent")
+    request_id = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="Empty while streaming or if never read")
+    row_count = models.PositiveBigIntegerField(null=True, blank=True, help_text="Rows sent (header not counted)")
+    completed = models.BooleanField(default=False, help_text="Every row was sent")
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        triggers = [
+            pgtrigger.Protect(name="export_log_no_delete", operation=pgtrigger.Delete),
+            pgtrigger.Protect(
+                name="export_log_finished_once",
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Q(old__finished_at__isnull=False) | _any_changed(_EXPORT_FACTS),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.username}: {self.dataset}.{self.format} at {self.started_at:%Y-%m-%d %H:%M}"
