@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 
 def member_site_ids(user) -> frozenset[int]:
@@ -47,7 +48,7 @@ def data_entry_site_ids(user) -> frozenset[int]:
 
 def require_data_entry(user, site_id: int) -> None:
     if not can_enter_data(user, site_id):
-        raise PermissionDenied("You may not enter data for this site.")
+        raise PermissionDenied(_("You may not enter data for this site."))
 
 
 def require_patient_data_entry(user, patient) -> None:

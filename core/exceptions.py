@@ -1,4 +1,10 @@
-"""Domain errors raised by services; views and the API turn them into messages and status codes."""
+"""Domain errors raised by services; views and the API turn them into messages and status codes.
+
+Messages are translated when raised, into the language of the request (English unless the user chose
+another); tests and API clients without a language choice get the English text.
+"""
+
+from django.utils.translation import gettext as _
 
 
 class DomainError(Exception):
@@ -19,7 +25,7 @@ class ValidationFailed(DomainError):
 
 class ReasonRequired(DomainError):
     def __init__(self):
-        super().__init__({"reason": ["A reason is required to change data after first entry."]})
+        super().__init__({"reason": [_("A reason is required to change data after first entry.")]})
 
 
 class StaleVersion(DomainError):
@@ -32,8 +38,11 @@ class StaleVersion(DomainError):
         self.changed_at = changed_at
         self.current_version = current_version
         super().__init__(
-            f"This record was changed by {changed_by} at {changed_at:%Y-%m-%d %H:%M:%S %Z} after you opened it "
-            f"(now version {current_version}). Reload it, check their change, and enter yours again."
+            _(
+                "This record was changed by %(user)s at %(at)s after you opened it (now version %(version)s). "
+                "Reload it, check their change, and enter yours again."
+            )
+            % {"user": changed_by, "at": f"{changed_at:%Y-%m-%d %H:%M:%S %Z}", "version": current_version}
         )
 
 

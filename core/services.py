@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.audit import audited, require_reason
 from core.exceptions import InvalidTransition, StaleVersion
@@ -52,7 +53,7 @@ def record_void(record: ClinicalRecord, *, by, reason: str) -> ClinicalRecord:
     with audited(by=by, reason=reason):
         current = _locked_copy(record)
         if current.voided_at is not None:
-            raise InvalidTransition("This record is already voided.")
+            raise InvalidTransition(_("This record is already voided."))
         current.voided_at = timezone.now()
         current.voided_by = by
         current.void_reason = reason

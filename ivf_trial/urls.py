@@ -3,19 +3,22 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from core.views import health
+from analysis.about import about_view
+from core.views import health, set_language
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz/", health, name="health"),
+    path("i18n/setlang/", set_language, name="set_language"),
     path("patients/", include("patients.urls")),
     path("allocation/", include("patients.allocation_urls")),
     path("labs/", include("labs.urls")),
     path("outcomes/", include("outcomes.urls")),
     path("dashboard/", include("analysis.urls")),
     path("quality/", include("quality.urls")),
+    path("about/", about_view, name="about"),
     path("api/v1/", include("ivf_trial.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,4 +1,6 @@
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapForm
 from core.models import Timepoint
@@ -17,8 +19,10 @@ class DateTimeInput(forms.DateTimeInput):
 class LabDrawForm(BootstrapForm):
     """One draw: time point, when, and each analyte's value with its unit (blank = not measured)."""
 
-    timepoint = forms.ModelChoiceField(queryset=Timepoint.objects.all(), to_field_name="code", empty_label=None)
-    drawn_at = forms.DateTimeField(widget=DateTimeInput, label="Drawn at")
+    timepoint = forms.ModelChoiceField(
+        queryset=Timepoint.objects.all(), to_field_name="code", empty_label=None, label=_("Time point")
+    )
+    drawn_at = forms.DateTimeField(widget=DateTimeInput, label=_("Drawn at"))
 
     def __init__(self, *args, **kwargs):
         self.analytes = list(Analyte.objects.all())
@@ -26,7 +30,8 @@ class LabDrawForm(BootstrapForm):
         for analyte in self.analytes:
             self.fields[f"{analyte.code}_value"] = forms.CharField(
                 required=False,
-                label=f"{analyte.name} ({analyte.code})",
+                # The analyte's name is configuration: the seeded names are in the catalogue (core.terms).
+                label=f"{gettext(analyte.name)} ({analyte.code})",
                 widget=forms.TextInput(attrs={"class": "form-control"}),
             )
             units = [
@@ -36,7 +41,7 @@ class LabDrawForm(BootstrapForm):
             self.fields[f"{analyte.code}_unit"] = forms.ChoiceField(
                 choices=units,
                 initial=analyte.canonical_unit,
-                label=f"{analyte.code} unit",
+                label=gettext("%(analyte)s unit") % {"analyte": analyte.code},
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
 
@@ -53,9 +58,9 @@ class LabDrawForm(BootstrapForm):
 
 
 class LabResultCorrectForm(BootstrapForm):
-    value = forms.CharField(help_text="A number, or <limit / >limit for a censored value")
-    unit = forms.ChoiceField(choices=())
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    value = forms.CharField(label=_("Value"), help_text=_("A number, or <limit / >limit for a censored value"))
+    unit = forms.ChoiceField(choices=(), label=_("Unit"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason"))
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args, analyte, **kwargs):
@@ -64,20 +69,24 @@ class LabResultCorrectForm(BootstrapForm):
 
 
 class LabImportForm(BootstrapForm):
-    file = forms.FileField(help_text="CSV: study_id,timepoint,drawn_at,analyte,value,unit (UTF-8)")
+    file = forms.FileField(label=_("File"), help_text=_("CSV: study_id,timepoint,drawn_at,analyte,value,unit (UTF-8)"))
     reason = forms.CharField(
         required=False,
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Needed only when the file changes values already stored.",
+        help_text=_("Needed only when the file changes values already stored."),
     )
     skip_invalid = forms.BooleanField(
         required=False,
-        label="Import the good rows even if some rows are bad",
+        label=_("Import the good rows even if some rows are bad"),
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // 1024 // 1024} MB; split it.")
+            raise forms.ValidationError(
+                gettext("The file is larger than %(megabytes)d MB; split it.")
+                % {"megabytes": MAX_IMPORT_BYTES // 1024 // 1024}
+            )
         return upload

@@ -1,4 +1,5 @@
-"""The lab CSV (`study_id,timepoint,drawn_at,analyte,value,unit`) read and checked row by row. Pure.
+"""The lab CSV (`study_id,timepoint,drawn_at,analyte,value,unit`) read and checked row by row. Pure (no
+Django but its translation function: the problems are shown to the user).
 
 Every problem is collected with its line number and column; the caller decides what happens to a
 file with problems (by default: nothing is imported).
@@ -8,6 +9,8 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+
+from django.utils.translation import gettext as _
 
 from labs.validation import AnalyteSpec, CheckedResult, ResultProblem, check_result
 
@@ -38,17 +41,22 @@ def parse_lab_csv(
 ) -> tuple[list[ImportRow], list[RowProblem]]:
     """Rows that passed every check, and every problem found (a file problem stops at once)."""
     if not content.strip():
-        return [], [RowProblem(0, "", "The file is empty.")]
+        return [], [RowProblem(0, "", _("The file is empty."))]
     body = content.removeprefix(_BOM)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         offset = error.start + len(content) - len(body)
-        return [], [RowProblem(0, "", f"The file is not UTF-8 text (byte {offset}); save it as UTF-8 CSV.")]
+        message = _("The file is not UTF-8 text (byte %(offset)s); save it as UTF-8 CSV.") % {"offset": offset}
+        return [], [RowProblem(0, "", message)]
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [cell.strip().lower() for cell in next(reader, [])]
     if header != HEADER:
-        return [], [RowProblem(1, "", f"The header must be exactly: {','.join(HEADER)} (found: {','.join(header)}).")]
+        message = _("The header must be exactly: %(expected)s (found: %(found)s).") % {
+            "expected": ",".join(HEADER),
+            "found": ",".join(header),
+        }
+        return [], [RowProblem(1, "", message)]
     rows, problems = [], []
     first_seen: dict[tuple, tuple[int, datetime]] = {}
     for line, cells in _records(reader, problems):
@@ -61,7 +69,7 @@ def parse_lab_csv(
             else:
                 rows.append(row)
     if not rows and not problems:
-        problems.append(RowProblem(0, "", "The file has a header but no rows."))
+        problems.append(RowProblem(0, "", _("The file has a header but no rows.")))
     return rows, problems
 
 
@@ -74,7 +82,8 @@ def _records(reader, problems: list[RowProblem]):
         except StopIteration:
             return
         except csv.Error as error:
-            problems.append(RowProblem(line, "", f"Malformed CSV from this line on ({error}); check the quotes."))
+            message = _("Malformed CSV from this line on (%(error)s); check the quotes.") % {"error": error}
+            problems.append(RowProblem(line, "", message))
             return
         if any(cell.strip() for cell in cells):
             yield line, cells
@@ -83,23 +92,29 @@ def _records(reader, problems: list[RowProblem]):
 
 def _check_row(line, cells, specs, timepoints, default_tz) -> tuple[ImportRow | None, list[RowProblem]]:
     if len(cells) != len(HEADER):
-        return None, [RowProblem(line, "", f"Expected {len(HEADER)} columns, found {len(cells)}.")]
+        message = _("Expected %(expected)s columns, found %(found)s.") % {"expected": len(HEADER), "found": len(cells)}
+        return None, [RowProblem(line, "", message)]
     study_id, timepoint, drawn_text, analyte, value, unit = (cell.strip() for cell in cells)
     problems = []
     if not study_id:
-        problems.append(RowProblem(line, "study_id", "The study id is empty."))
+        problems.append(RowProblem(line, "study_id", _("The study id is empty.")))
     if timepoint not in timepoints:
-        problems.append(
-            RowProblem(line, "timepoint", f"Unknown time point '{timepoint}'; use {', '.join(sorted(timepoints))}.")
-        )
+        message = _("Unknown time point '%(timepoint)s'; use %(known)s.") % {
+            "timepoint": timepoint,
+            "known": ", ".join(sorted(timepoints)),
+        }
+        problems.append(RowProblem(line, "timepoint", message))
     drawn_at = _parse_datetime(drawn_text, default_tz)
     if drawn_at is None:
-        problems.append(
-            RowProblem(line, "drawn_at", f"'{drawn_text}' is not a date and time (use 2025-03-14T08:30:00+08:00).")
-        )
+        message = _("'%(value)s' is not a date and time (use 2025-03-14T08:30:00+08:00).") % {"value": drawn_text}
+        problems.append(RowProblem(line, "drawn_at", message))
     spec = specs.get(analyte)
     if spec is None:
-        problems.append(RowProblem(line, "analyte", f"Unknown analyte '{analyte}'; use {', '.join(sorted(specs))}."))
+        message = _("Unknown analyte '%(analyte)s'; use %(known)s.") % {
+            "analyte": analyte,
+            "known": ", ".join(sorted(specs)),
+        }
+        problems.append(RowProblem(line, "analyte", message))
     else:
         # An unknown time point still gets its value checked (against the general range), so every
         # problem of the row is reported at once.
@@ -128,13 +143,15 @@ def _duplicate_problem(row: ImportRow, first_seen: dict) -> RowProblem | None:
         return RowProblem(
             row.row,
             "analyte",
-            f"{row.result.analyte} appears twice in one draw (also on line {first_seen[result_key][0]}).",
+            _("%(analyte)s appears twice in one draw (also on line %(line)s).")
+            % {"analyte": row.result.analyte, "line": first_seen[result_key][0]},
         )
     if draw_key in first_seen and first_seen[draw_key][1] != row.drawn_at:
         return RowProblem(
             row.row,
             "drawn_at",
-            f"The {row.timepoint} draw of {row.study_id} has another drawn_at on line {first_seen[draw_key][0]}.",
+            _("The %(timepoint)s draw of %(study_id)s has another drawn_at on line %(line)s.")
+            % {"timepoint": row.timepoint, "study_id": row.study_id, "line": first_seen[draw_key][0]},
         )
     first_seen[result_key] = (row.row, row.drawn_at)
     first_seen.setdefault(draw_key, (row.row, row.drawn_at))

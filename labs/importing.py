@@ -7,6 +7,7 @@ Idempotent: a row equal to what is stored is "unchanged"; a file that changes no
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited
@@ -66,11 +67,14 @@ def _patient_problems(rows: list[ImportRow], patients: dict[str, Patient]) -> li
     for row in rows:
         patient = patients.get(row.study_id)
         if patient is None:
-            problems.append(RowProblem(row.row, "study_id", f"Unknown study id '{row.study_id}' at your sites."))
+            message = _("Unknown study id '%(study_id)s' at your sites.") % {"study_id": row.study_id}
         elif patient.pk in locked:
-            problems.append(RowProblem(row.row, "study_id", f"{row.study_id}'s casebook is locked."))
+            message = _("%(study_id)s's casebook is locked.") % {"study_id": row.study_id}
         elif not hasattr(patient, "randomization"):
-            problems.append(RowProblem(row.row, "study_id", f"{row.study_id} is not randomized."))
+            message = _("%(study_id)s is not randomized.") % {"study_id": row.study_id}
+        else:
+            continue
+        problems.append(RowProblem(row.row, "study_id", message))
     return problems
 
 
@@ -83,7 +87,8 @@ def _plan(rows, patients, draws, results, reason: str) -> tuple[list[PlannedChan
         new = f"{row.result.value_as_entered} {row.result.unit_as_entered}"
         change = PlannedChange(row.row, row.study_id, row.timepoint, row.result.analyte, "create", new=new)
         if draw is not None and draw.drawn_at != row.drawn_at:
-            change.action, change.old = "update", f"drawn at {timezone.localtime(draw.drawn_at):%Y-%m-%d %H:%M}"
+            drawn = f"{timezone.localtime(draw.drawn_at):%Y-%m-%d %H:%M}"
+            change.action, change.old = "update", _("drawn at %(at)s") % {"at": drawn}
         if stored is not None:
             old = f"{stored.value_as_entered} {stored.unit_as_entered}"
             same = old == new and change.action != "update"
@@ -93,8 +98,17 @@ def _plan(rows, patients, draws, results, reason: str) -> tuple[list[PlannedChan
                 RowProblem(
                     row.row,
                     "value",
-                    f"{row.study_id} {row.timepoint} {row.result.analyte} is stored as {change.old}; "
-                    f"give a reason to change it to {new}.",
+                    _(
+                        "%(study_id)s %(timepoint)s %(analyte)s is stored as %(old)s; "
+                        "give a reason to change it to %(new)s."
+                    )
+                    % {
+                        "study_id": row.study_id,
+                        "timepoint": row.timepoint,
+                        "analyte": row.result.analyte,
+                        "old": change.old,
+                        "new": new,
+                    },
                 )
             )
         changes.append(change)
@@ -109,7 +123,7 @@ def _window_warnings(rows, patients) -> list[tuple[int, str]]:
         if key in seen:
             continue
         seen.add(key)
-        _, window = windows[row.timepoint]
+        window = windows[row.timepoint][1]
         transfer = patients[row.study_id].transfer_date
         message = ranges.window_warning(timezone.localdate(row.drawn_at), transfer, window, row.timepoint)
         if message:
@@ -131,7 +145,8 @@ def lab_results_import(
     patients = _patients_by_study_id({r.study_id for r in rows}, by)
     problems += _patient_problems(rows, patients)
     now = timezone.now()
-    problems += [RowProblem(r.row, "drawn_at", "The draw cannot be in the future.") for r in rows if r.drawn_at > now]
+    future = _("The draw cannot be in the future.")
+    problems += [RowProblem(r.row, "drawn_at", future) for r in rows if r.drawn_at > now]
     bad = {p.row for p in problems}
     rows = [r for r in rows if r.row not in bad]
     draws, results = _stored(patients)

@@ -4,6 +4,7 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.models import ClinicalRecord, Timepoint, clinical_triggers
 
@@ -46,9 +47,9 @@ class ReferenceRange(models.Model):
 
 
 class Flag(models.TextChoices):
-    NORMAL = "normal", "Normal"
-    LOW = "low", "Low"
-    HIGH = "high", "High"
+    NORMAL = "normal", _("Normal")
+    LOW = "low", _("Low")
+    HIGH = "high", _("High")
 
 
 @pghistory.track()

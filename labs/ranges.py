@@ -1,4 +1,7 @@
-"""Hard limits, reference ranges and visit windows. Pure: no Django.
+"""Hard limits, reference ranges and visit windows. Pure: no Django but its translation function.
+
+Window warnings are stored with the draw and in data queries, so they stay English (a record reads the
+same for everyone); refusals are messages to the user and are translated.
 
 Hard limits reject a value (impossible); reference ranges only flag it (possible, but worth a query).
 """
@@ -6,6 +9,8 @@ Hard limits reject a value (impossible); reference ranges only flag it (possible
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from django.utils.translation import gettext as _
 
 NORMAL, LOW, HIGH = "normal", "low", "high"
 
@@ -18,10 +23,12 @@ class ReferenceRange:
 
 def hard_limit_error(canonical: Decimal, hard_max: Decimal, unit: str, code: str) -> str | None:
     if canonical > hard_max:
-        return (
-            f"{canonical.normalize():f} {unit} is above the physiological maximum for {code} "
-            f"({hard_max.normalize():f} {unit})."
-        )
+        return _("%(value)s %(unit)s is above the physiological maximum for %(code)s (%(max)s %(unit)s).") % {
+            "value": f"{canonical.normalize():f}",
+            "unit": unit,
+            "code": code,
+            "max": f"{hard_max.normalize():f}",
+        }
     return None
 
 

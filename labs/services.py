@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited, require_reason
@@ -26,7 +27,9 @@ def transfer_date_of(patient):
 
 def _require_randomized(patient) -> None:
     if not hasattr(patient, "randomization"):
-        raise InvalidTransition(f"{patient} is not randomized: lab draws are recorded after randomization.")
+        raise InvalidTransition(
+            _("%(patient)s is not randomized: lab draws are recorded after randomization.") % {"patient": patient}
+        )
 
 
 def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: list[tuple[str, str, str]], by):
@@ -38,12 +41,15 @@ def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: lis
     _require_randomized(patient)
     windows = selectors.timepoint_windows()
     if timepoint not in windows:
-        raise ValidationFailed({"timepoint": [f"Unknown time point '{timepoint}'."]})
+        raise ValidationFailed({"timepoint": [_("Unknown time point '%(timepoint)s'.") % {"timepoint": timepoint}]})
     checked = _checked_entries(entries, timepoint)
     if drawn_at > timezone.now():
-        raise ValidationFailed({"drawn_at": ["The draw cannot be in the future."]})
+        raise ValidationFailed({"drawn_at": [_("The draw cannot be in the future.")]})
     if LabDraw.objects.filter(patient=patient, timepoint=windows[timepoint][0], voided_at__isnull=True).exists():
-        raise InvalidTransition(f"{patient} already has a {timepoint} draw; correct its results instead.")
+        raise InvalidTransition(
+            _("%(patient)s already has a %(timepoint)s draw; correct its results instead.")
+            % {"patient": patient, "timepoint": timepoint}
+        )
     tp, window = windows[timepoint]
     warning = ranges.window_warning(timezone.localdate(drawn_at), transfer_date_of(patient), window, timepoint)
     analytes = {a.code: a for a in Analyte.objects.all()}
@@ -76,9 +82,11 @@ def _checked_entries(entries, timepoint: str) -> list[CheckedResult]:
     checked, seen = [], set()
     for code, value, unit in entries:
         if code not in specs:
-            errors.setdefault("__all__", []).append(f"Unknown analyte '{code}'.")
+            errors.setdefault("__all__", []).append(_("Unknown analyte '%(analyte)s'.") % {"analyte": code})
         elif code in seen:
-            errors.setdefault(f"{code}_value", []).append(f"{code} is entered twice in one draw.")
+            errors.setdefault(f"{code}_value", []).append(
+                _("%(analyte)s is entered twice in one draw.") % {"analyte": code}
+            )
         else:
             seen.add(code)
             outcome = check_result(specs[code], timepoint, value, unit)
@@ -87,7 +95,7 @@ def _checked_entries(entries, timepoint: str) -> list[CheckedResult]:
             else:
                 checked.append(outcome)
     if not errors and not checked:
-        errors["__all__"] = ["Enter at least one result."]
+        errors["__all__"] = [_("Enter at least one result.")]
     if errors:
         raise ValidationFailed(errors)
     return checked
@@ -158,26 +166,37 @@ def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str,
     _require_randomized(patient)
     windows = selectors.timepoint_windows()
     if timepoint not in windows:
-        raise ValidationFailed({"timepoint": [f"Unknown time point '{timepoint}'; use {', '.join(windows)}."]})
+        raise ValidationFailed(
+            {
+                "timepoint": [
+                    _("Unknown time point '%(timepoint)s'; use %(known)s.")
+                    % {"timepoint": timepoint, "known": ", ".join(windows)}
+                ]
+            }
+        )
     try:
         [checked] = _checked_entries([(analyte, value, unit)], timepoint)
     except ValidationFailed as error:
         # One result: report against the payload's own field names ("value", "unit"), not "E2_value".
         raise ValidationFailed({key.removeprefix(f"{analyte}_"): msgs for key, msgs in error.errors.items()}) from None
     if drawn_at > timezone.now():
-        raise ValidationFailed({"drawn_at": ["The draw cannot be in the future."]})
+        raise ValidationFailed({"drawn_at": [_("The draw cannot be in the future.")]})
     tp, window = windows[timepoint]
     draw = LabDraw.objects.filter(patient=patient, timepoint=tp, voided_at__isnull=True).first()
     if draw is not None and draw.drawn_at != drawn_at:
         raise ValidationFailed(
             {
                 "drawn_at": [
-                    f"The {timepoint} draw of {patient} was drawn at {draw.drawn_at.isoformat()}; use that time."
+                    _("The %(timepoint)s draw of %(patient)s was drawn at %(at)s; use that time.")
+                    % {"timepoint": timepoint, "patient": patient, "at": draw.drawn_at.isoformat()}
                 ]
             }
         )
     if draw is not None and draw.results.filter(analyte__code=analyte, voided_at__isnull=True).exists():
-        raise InvalidTransition(f"{patient} already has {analyte} at {timepoint}; correct it (PATCH) instead.")
+        raise InvalidTransition(
+            _("%(patient)s already has %(analyte)s at %(timepoint)s; correct it (PATCH) instead.")
+            % {"patient": patient, "analyte": analyte, "timepoint": timepoint}
+        )
     with audited(by=by):
         if draw is None:
             warning = ranges.window_warning(timezone.localdate(drawn_at), transfer_date_of(patient), window, timepoint)

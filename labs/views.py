@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import access
@@ -32,11 +33,13 @@ def draw_create_view(request, study_id):
             add_domain_errors(form, error)
         else:
             flagged = [
-                f"{r.analyte.code} {r.flag}" for r in draw.results.select_related("analyte") if r.flag != "normal"
+                f"{r.analyte.code} {_(r.flag)}" for r in draw.results.select_related("analyte") if r.flag != "normal"
             ]
-            messages.success(request, f"{draw.timepoint.code} draw saved.")
+            messages.success(request, _("%(timepoint)s draw saved.") % {"timepoint": draw.timepoint.code})
             if flagged:
-                messages.warning(request, "Outside the reference range: " + ", ".join(flagged) + ".")
+                messages.warning(
+                    request, _("Outside the reference range: %(results)s.") % {"results": ", ".join(flagged)}
+                )
             if draw.window_warning:
                 messages.warning(request, draw.window_warning)
             return redirect("patients:detail", study_id=patient.study_id)
@@ -65,15 +68,18 @@ def result_correct_view(request, pk):
         except DomainError as error:
             add_domain_errors(form, error)
         else:
-            messages.success(request, f"{result.analyte.code} corrected.")
+            messages.success(request, _("%(analyte)s corrected.") % {"analyte": result.analyte.code})
             return redirect("patients:detail", study_id=patient.study_id)
-    title = f"Correct {result.analyte.code} at {result.draw.timepoint.code}"
+    title = _("Correct %(analyte)s at %(timepoint)s") % {
+        "analyte": result.analyte.code,
+        "timepoint": result.draw.timepoint.code,
+    }
     return render(request, "patients/record_form.html", {"patient": patient, "form": form, "title": title})
 
 
 def _require_importer(user) -> None:
     if not access.data_entry_site_ids(user):
-        raise PermissionDenied("Only site staff and investigators import lab results.")
+        raise PermissionDenied(_("Only site staff and investigators import lab results."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -117,7 +123,7 @@ def import_confirm_view(request):
     _require_importer(request.user)
     content = services.checked_upload_take(user=request.user, sha256=request.POST.get("sha256", ""))
     if content is None:
-        messages.error(request, "The checked file is no longer available; upload it again.")
+        messages.error(request, _("The checked file is no longer available; upload it again."))
         return redirect("labs:import")
     report = lab_results_import(
         content=content,
@@ -129,11 +135,16 @@ def import_confirm_view(request):
     if report.imported:
         messages.success(
             request,
-            f"Imported: {report.count('create')} new, {report.count('update')} updated, "
-            f"{report.count('unchanged')} unchanged, {report.skipped_invalid} skipped.",
+            _("Imported: %(new)s new, %(updated)s updated, %(unchanged)s unchanged, %(skipped)s skipped.")
+            % {
+                "new": report.count("create"),
+                "updated": report.count("update"),
+                "unchanged": report.count("unchanged"),
+                "skipped": report.skipped_invalid,
+            },
         )
     elif report.problems:
-        messages.error(request, f"Nothing imported: {len(report.bad_rows)} bad row(s).")
+        messages.error(request, _("Nothing imported: %(bad)s bad row(s).") % {"bad": len(report.bad_rows)})
     else:
-        messages.info(request, "Nothing to import: every row is already stored.")
+        messages.info(request, _("Nothing to import: every row is already stored."))
     return redirect("labs:import")

@@ -1,16 +1,27 @@
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapForm
+from outcomes.instruments import SOURCES_NOTE, Item
 from outcomes.models import ActionTaken, AdverseEventTerm, AeOutcome, Relatedness
 from outcomes.services import OUTCOME_FIELDS
+
+
+def item_text(item: Item) -> str:
+    """An item's text in the user's language; SSRS 6 and 7 end with the sources note, translated apart."""
+    if item.text.endswith(SOURCES_NOTE):
+        return gettext(item.text.removesuffix(SOURCES_NOTE)) + gettext(SOURCES_NOTE)
+    return gettext(item.text)
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
-YES_NO = [("True", "Yes"), ("False", "No")]
-YES_NO_UNKNOWN = [("", "Not known yet"), ("True", "Yes"), ("False", "No")]
+YES_NO = [("True", _("Yes")), ("False", _("No"))]
+YES_NO_UNKNOWN = [("", _("Not known yet")), ("True", _("Yes")), ("False", _("No"))]
 
 
 def _yes_no(label: str, *, unknown: bool = False) -> forms.TypedChoiceField:
@@ -25,29 +36,31 @@ def _yes_no(label: str, *, unknown: bool = False) -> forms.TypedChoiceField:
 
 
 class ReasonFields(BootstrapForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why is this being changed?")
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Why is this being changed?")
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class PregnancyOutcomeForm(BootstrapForm):
-    beta_hcg_positive = _yes_no("β-hCG positive")
-    beta_hcg_date = forms.DateField(widget=DateInput, required=False, label="β-hCG date")
-    beta_hcg_value = forms.DecimalField(required=False, label="β-hCG value (IU/L)", max_digits=10, decimal_places=2)
-    clinical_pregnancy = _yes_no("Clinical pregnancy (sac on ultrasound)")
-    ultrasound_date = forms.DateField(widget=DateInput, required=False)
-    gestational_sacs = forms.IntegerField(required=False, min_value=0, max_value=9)
-    fetal_heartbeat = _yes_no("Fetal heartbeat", unknown=True)
-    ectopic = _yes_no("Ectopic pregnancy")
-    miscarriage = _yes_no("Miscarriage")
-    miscarriage_date = forms.DateField(widget=DateInput, required=False)
-    miscarriage_week = forms.IntegerField(required=False, label="Miscarriage: gestational week")
-    ongoing_pregnancy = _yes_no("Ongoing pregnancy at 12 weeks", unknown=True)
-    live_birth = _yes_no("Live birth", unknown=True)
-    live_birth_date = forms.DateField(widget=DateInput, required=False)
-    infants = forms.IntegerField(required=False, min_value=0, label="Number of infants")
+    beta_hcg_positive = _yes_no(_("β-hCG positive"))
+    beta_hcg_date = forms.DateField(widget=DateInput, required=False, label=_("β-hCG date"))
+    beta_hcg_value = forms.DecimalField(required=False, label=_("β-hCG value (IU/L)"), max_digits=10, decimal_places=2)
+    clinical_pregnancy = _yes_no(_("Clinical pregnancy (sac on ultrasound)"))
+    ultrasound_date = forms.DateField(widget=DateInput, required=False, label=_("Ultrasound date"))
+    gestational_sacs = forms.IntegerField(required=False, min_value=0, max_value=9, label=_("Gestational sacs"))
+    fetal_heartbeat = _yes_no(_("Fetal heartbeat"), unknown=True)
+    ectopic = _yes_no(_("Ectopic pregnancy"))
+    miscarriage = _yes_no(_("Miscarriage"))
+    miscarriage_date = forms.DateField(widget=DateInput, required=False, label=_("Miscarriage date"))
+    miscarriage_week = forms.IntegerField(required=False, label=_("Miscarriage: gestational week"))
+    ongoing_pregnancy = _yes_no(_("Ongoing pregnancy at 12 weeks"), unknown=True)
+    live_birth = _yes_no(_("Live birth"), unknown=True)
+    live_birth_date = forms.DateField(widget=DateInput, required=False, label=_("Live birth date"))
+    infants = forms.IntegerField(required=False, min_value=0, label=_("Number of infants"))
     confirm_sacs = forms.BooleanField(
         required=False,
-        label="I confirm more gestational sacs than embryos transferred (e.g. monozygotic twins)",
+        label=_("I confirm more gestational sacs than embryos transferred (e.g. monozygotic twins)"),
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
 
@@ -60,19 +73,21 @@ class PregnancyOutcomeEditForm(ReasonFields, PregnancyOutcomeForm):
 
 
 class AdverseEventForm(BootstrapForm):
-    term = forms.ChoiceField(choices=AdverseEventTerm.choices)
-    term_other = forms.CharField(required=False, max_length=200, label="Other: describe")
-    onset_date = forms.DateField(widget=DateInput)
-    resolution_date = forms.DateField(widget=DateInput, required=False)
-    grade = forms.TypedChoiceField(choices=[(g, f"Grade {g}") for g in range(1, 6)], coerce=int, label="CTCAE grade")
+    term = forms.ChoiceField(choices=AdverseEventTerm.choices, label=_("Term"))
+    term_other = forms.CharField(required=False, max_length=200, label=_("Other: describe"))
+    onset_date = forms.DateField(widget=DateInput, label=_("Onset date"))
+    resolution_date = forms.DateField(widget=DateInput, required=False, label=_("Resolution date"))
+    grade = forms.TypedChoiceField(
+        choices=[(g, format_lazy(_("Grade {}"), g)) for g in range(1, 6)], coerce=int, label=_("CTCAE grade")
+    )
     serious = forms.BooleanField(
         required=False,
-        label="Serious adverse event (SAE)",
+        label=_("Serious adverse event (SAE)"),
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
-    related_to_dalteparin = forms.ChoiceField(choices=Relatedness.choices, label="Related to dalteparin")
-    action_taken = forms.ChoiceField(choices=ActionTaken.choices)
-    outcome = forms.ChoiceField(choices=AeOutcome.choices)
+    related_to_dalteparin = forms.ChoiceField(choices=Relatedness.choices, label=_("Related to dalteparin"))
+    action_taken = forms.ChoiceField(choices=ActionTaken.choices, label=_("Action taken"))
+    outcome = forms.ChoiceField(choices=AeOutcome.choices, label=pgettext_lazy("adverse event", "Outcome"))
 
 
 class AdverseEventEditForm(ReasonFields, AdverseEventForm):
@@ -82,7 +97,7 @@ class AdverseEventEditForm(ReasonFields, AdverseEventForm):
 class QuestionnaireForm(BootstrapForm):
     """Item by item; unanswered items stay empty (RAND-36 scales are scored from half their items)."""
 
-    completed_on = forms.DateField(widget=DateInput)
+    completed_on = forms.DateField(widget=DateInput, label=_("Completed on"))
 
     def __init__(self, *args, items, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,16 +105,19 @@ class QuestionnaireForm(BootstrapForm):
         for item in items:
             if item.options:
                 field = forms.TypedChoiceField(
-                    choices=[(o.value, o.label) for o in item.options],
+                    choices=[(o.value, gettext(o.label)) for o in item.options],
                     coerce=int,
                     required=False,
                     widget=forms.RadioSelect,
                 )
             else:
                 low, high = item.count_range
-                field = forms.IntegerField(required=False, min_value=low, max_value=high, help_text="0 = no source")
+                field = forms.IntegerField(
+                    required=False, min_value=low, max_value=high, help_text=gettext("0 = no source")
+                )
                 field.widget.attrs["class"] = "form-control"
-            field.label = f"{item.key}. {item.text}"
+            # The questionnaire's own wording, marked in outcomes.instruments (see its translation note).
+            field.label = f"{item.key}. {item_text(item)}"
             self.fields[f"item_{item.key}"] = field
 
     def item_rows(self):

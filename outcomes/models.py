@@ -2,6 +2,7 @@
 
 import pghistory
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.models import ClinicalRecord, Timepoint, clinical_triggers
 
@@ -57,37 +58,37 @@ class PregnancyOutcome(ClinicalRecord):
 
 
 class AdverseEventTerm(models.TextChoices):
-    INJECTION_SITE_BRUISING = "injection_site_bruising", "Injection-site bruising"
-    INJECTION_SITE_HAEMATOMA = "injection_site_haematoma", "Injection-site haematoma"
-    BLEEDING = "bleeding", "Bleeding"
-    THROMBOCYTOPENIA = "thrombocytopenia", "Thrombocytopenia"
-    ALLERGIC_REACTION = "allergic_reaction", "Allergic reaction"
-    OHSS = "ohss", "Ovarian hyperstimulation syndrome"
-    OTHER = "other", "Other (describe)"
+    INJECTION_SITE_BRUISING = "injection_site_bruising", _("Injection-site bruising")
+    INJECTION_SITE_HAEMATOMA = "injection_site_haematoma", _("Injection-site haematoma")
+    BLEEDING = "bleeding", _("Bleeding")
+    THROMBOCYTOPENIA = "thrombocytopenia", _("Thrombocytopenia")
+    ALLERGIC_REACTION = "allergic_reaction", _("Allergic reaction")
+    OHSS = "ohss", _("Ovarian hyperstimulation syndrome")
+    OTHER = "other", _("Other (describe)")
 
 
 class Relatedness(models.TextChoices):
-    NOT = "not", "Not related"
-    UNLIKELY = "unlikely", "Unlikely"
-    POSSIBLE = "possible", "Possible"
-    PROBABLE = "probable", "Probable"
-    DEFINITE = "definite", "Definite"
+    NOT = "not", _("Not related")
+    UNLIKELY = "unlikely", _("Unlikely")
+    POSSIBLE = "possible", _("Possible")
+    PROBABLE = "probable", _("Probable")
+    DEFINITE = "definite", _("Definite")
 
 
 class ActionTaken(models.TextChoices):
-    NONE = "none", "None"
-    DOSE_REDUCED = "dose_reduced", "Dose reduced"
-    INTERRUPTED = "interrupted", "Interrupted"
-    WITHDRAWN = "withdrawn", "Drug withdrawn"
+    NONE = "none", _("None")
+    DOSE_REDUCED = "dose_reduced", _("Dose reduced")
+    INTERRUPTED = "interrupted", _("Interrupted")
+    WITHDRAWN = "withdrawn", _("Drug withdrawn")
 
 
 class AeOutcome(models.TextChoices):
-    RECOVERED = "recovered", "Recovered"
-    RECOVERING = "recovering", "Recovering"
-    NOT_RECOVERED = "not_recovered", "Not recovered"
-    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", "Recovered with sequelae"
-    FATAL = "fatal", "Fatal"
-    UNKNOWN = "unknown", "Unknown"
+    RECOVERED = "recovered", _("Recovered")
+    RECOVERING = "recovering", _("Recovering")
+    NOT_RECOVERED = "not_recovered", _("Not recovered")
+    RECOVERED_WITH_SEQUELAE = "recovered_with_sequelae", _("Recovered with sequelae")
+    FATAL = "fatal", _("Fatal")
+    UNKNOWN = "unknown", _("Unknown")
 
 
 @pghistory.track()

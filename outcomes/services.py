@@ -2,10 +2,12 @@
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited, require_reason
@@ -48,7 +50,9 @@ AE_FIELDS = [
 def _active_transfer(patient):
     transfer = patient.transfers.filter(voided_at__isnull=True).first()
     if transfer is None:
-        raise InvalidTransition(f"{patient} has no embryo transfer: record it before the pregnancy outcome.")
+        raise InvalidTransition(
+            _("%(patient)s has no embryo transfer: record it before the pregnancy outcome.") % {"patient": patient}
+        )
     return transfer
 
 
@@ -78,7 +82,9 @@ def outcome_record(*, patient, data: dict, by, confirm_sacs: bool = False) -> Pr
     access.require_patient_data_entry(by, patient)
     values = _outcome_values(patient, data, confirm_sacs)
     if patient.pregnancy_outcomes.filter(voided_at__isnull=True).exists():
-        raise InvalidTransition(f"{patient} already has a pregnancy outcome; correct it instead.")
+        raise InvalidTransition(
+            _("%(patient)s already has a pregnancy outcome; correct it instead.") % {"patient": patient}
+        )
     with audited(by=by):
         outcome = PregnancyOutcome.objects.create(patient=patient, created_by=by, updated_by=by, **values)
         automatic_checks_sync([patient.pk])
@@ -97,7 +103,9 @@ def outcome_update(*, outcome: PregnancyOutcome, data: dict, by, reason: str, ex
 def _consent_date(patient) -> date:
     consent = patient.consents.filter(voided_at__isnull=True).first()
     if consent is None:
-        raise InvalidTransition(f"{patient} has not consented: nothing is recorded for her beyond screening.")
+        raise InvalidTransition(
+            _("%(patient)s has not consented: nothing is recorded for her beyond screening.") % {"patient": patient}
+        )
     return consent.signed_on
 
 
@@ -124,6 +132,14 @@ def _notify_serious(event: AdverseEvent) -> None:
         return
     AdverseEvent.objects.filter(pk=event.pk).update(sae_notified_at=timezone.now())
     recipients = _investigator_emails(event.patient.site_id)
+    # Sent to the site's investigators whoever records it: in the trial's language, not the recorder's page language.
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, body = _sae_email(event)
+    if recipients:
+        transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+
+
+def _sae_email(event: AdverseEvent) -> tuple[str, str]:
     subject = f"SAE reported: {event.patient.study_id} — {event.get_term_display()} (grade {event.grade})"
     body = (
         f"A serious adverse event was recorded for {event.patient.study_id} at site {event.patient.site.code}.\n"
@@ -131,8 +147,7 @@ def _notify_serious(event: AdverseEvent) -> None:
         f"Grade: {event.grade}\nRelated to dalteparin: {event.get_related_to_dalteparin_display()}\n"
         "Review it in the trial system and report to the sponsor within 24 hours."
     )
-    if recipients:
-        transaction.on_commit(lambda: send_mail(subject, body, None, recipients))
+    return subject, body
 
 
 def adverse_event_record(*, patient, data: dict, by) -> AdverseEvent:
@@ -157,16 +172,23 @@ def adverse_event_update(*, event: AdverseEvent, data: dict, by, reason: str, ex
 def _questionnaire_values(patient, instrument_code: str, timepoint_code: str, completed_on: date, answers: dict):
     instrument = Instrument.objects.filter(code=instrument_code).prefetch_related("timepoints").first()
     if instrument is None:
-        raise ValidationFailed({"instrument": [f"Unknown instrument '{instrument_code}'."]})
+        raise ValidationFailed({"instrument": [_("Unknown instrument '%(code)s'.") % {"code": instrument_code}]})
     timepoint = next((tp for tp in instrument.timepoints.all() if tp.code == timepoint_code), None)
     if timepoint is None:
         allowed = ", ".join(tp.code for tp in instrument.timepoints.all())
-        raise ValidationFailed({"timepoint": [f"{instrument.code} is collected at {allowed}, not {timepoint_code}."]})
+        raise ValidationFailed(
+            {
+                "timepoint": [
+                    _("%(instrument)s is collected at %(allowed)s, not %(timepoint)s.")
+                    % {"instrument": instrument.code, "allowed": allowed, "timepoint": timepoint_code}
+                ]
+            }
+        )
     errors = scoring.answer_errors(instrument.code, answers)
     if completed_on > timezone.localdate():
-        errors["completed_on"] = ["The completion date cannot be in the future."]
+        errors["completed_on"] = [_("The completion date cannot be in the future.")]
     elif completed_on < _consent_date(patient):
-        errors["completed_on"] = ["The questionnaire cannot be completed before consent."]
+        errors["completed_on"] = [_("The questionnaire cannot be completed before consent.")]
     if errors:
         raise ValidationFailed(errors)
     return instrument, timepoint, {"answers": dict(answers), "scores": scoring.score(instrument.code, answers)}
@@ -183,7 +205,10 @@ def questionnaire_record(
     if QuestionnaireResponse.objects.filter(
         patient=patient, instrument=found_instrument, timepoint=found_timepoint, voided_at__isnull=True
     ).exists():
-        raise InvalidTransition(f"{patient} already has {instrument} at {timepoint}; correct it instead.")
+        raise InvalidTransition(
+            _("%(patient)s already has %(instrument)s at %(timepoint)s; correct it instead.")
+            % {"patient": patient, "instrument": instrument, "timepoint": timepoint}
+        )
     with audited(by=by):
         return QuestionnaireResponse.objects.create(
             patient=patient,
@@ -200,7 +225,7 @@ def questionnaire_update(
     *, response: QuestionnaireResponse, completed_on: date, answers: dict, by, reason: str, expected_version
 ) -> QuestionnaireResponse:
     access.require_patient_data_entry(by, response.patient)
-    _, _, values = _questionnaire_values(
+    _instrument, _timepoint, values = _questionnaire_values(
         response.patient, response.instrument.code, response.timepoint.code, completed_on, answers
     )
     changes = {"completed_on": completed_on, **values}

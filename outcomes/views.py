@@ -1,6 +1,7 @@
 """Outcome pages: pregnancy outcome, adverse events, questionnaires (record or correct with a reason)."""
 
 from django.http import Http404
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from outcomes import forms, services
@@ -36,8 +37,8 @@ def outcome_view(request, study_id):
                 confirm_sacs=data["confirm_sacs"],
             )
 
-    title = "Pregnancy outcome" if outcome is None else "Correct pregnancy outcome"
-    return form_page(request, patient, form, title=title, action=action, done="Pregnancy outcome saved.")
+    title = _("Pregnancy outcome") if outcome is None else _("Correct pregnancy outcome")
+    return form_page(request, patient, form, title=title, action=action, done=_("Pregnancy outcome saved."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,9 +49,9 @@ def adverse_event_create_view(request, study_id):
         request,
         patient,
         form,
-        title="Adverse event",
+        title=_("Adverse event"),
         action=lambda data: services.adverse_event_record(patient=patient, data=data, by=request.user),
-        done="Adverse event saved.",
+        done=_("Adverse event saved."),
     )
 
 
@@ -69,7 +70,7 @@ def adverse_event_edit_view(request, study_id, pk):
         )
 
     return form_page(
-        request, patient, form, title="Follow up adverse event", action=action, done="Adverse event saved."
+        request, patient, form, title=_("Follow up adverse event"), action=action, done=_("Adverse event saved.")
     )
 
 
@@ -114,8 +115,9 @@ def questionnaire_view(request, study_id, instrument, timepoint):
         request,
         patient,
         form,
-        title=f"{INSTRUMENT_NAMES[instrument]} at {timepoint}",
+        title=_("%(instrument)s at %(timepoint)s")
+        % {"instrument": _(INSTRUMENT_NAMES[instrument]), "timepoint": timepoint},
         action=action,
-        done=f"{instrument} at {timepoint} saved.",
+        done=_("%(instrument)s at %(timepoint)s saved.") % {"instrument": instrument, "timepoint": timepoint},
         template="outcomes/questionnaire_form.html",
     )

@@ -1,6 +1,7 @@
 """Allocation sequences as pure functions: permuted blocks from a recorded seed, CSV import, SHA-256.
 
-No Django here. The same seed and parameters always give the same sequence (Python's Mersenne
+No Django here (messages are English templates with named values, marked for the catalogue and
+translated where they are shown). The same seed and parameters always give the same sequence (Python's Mersenne
 Twister is stable across versions for `random.Random(seed).shuffle` and `choice`), so a list can be
 regenerated and its hash checked by anyone holding the seed.
 """
@@ -10,7 +11,9 @@ import hashlib
 import io
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from core.markers import gettext_noop
 
 CSV_HEADER = ["sequence", "arm"]
 MAX_LIST_LENGTH = 100_000
@@ -24,14 +27,24 @@ class AllocatedSlot:
     block_size: int
 
 
+class DesignError(ValueError):
+    """A list design that cannot work; `template % values` is the English message."""
+
+    def __init__(self, template: str, **values):
+        self.template, self.values = template, values
+        super().__init__(template % values)
+
+
 def _validate_design(block_sizes: Sequence[int], arms: Sequence[str], ratio: Sequence[int]) -> None:
     if len(arms) != len(ratio) or len(set(arms)) != len(arms) or not arms:
-        raise ValueError("Give each arm once, with one ratio entry per arm.")
+        raise DesignError(gettext_noop("Give each arm once, with one ratio entry per arm."))
     if any(r < 1 for r in ratio):
-        raise ValueError("Ratio entries must be positive whole numbers.")
+        raise DesignError(gettext_noop("Ratio entries must be positive whole numbers."))
     unit = sum(ratio)
     if not block_sizes or any(size < unit or size % unit for size in block_sizes):
-        raise ValueError(f"Every block size must be a positive multiple of {unit} (the sum of the ratio).")
+        raise DesignError(
+            gettext_noop("Every block size must be a positive multiple of %(unit)s (the sum of the ratio)."), unit=unit
+        )
 
 
 def permuted_blocks(
@@ -50,7 +63,7 @@ def permuted_blocks(
     """
     _validate_design(block_sizes, arms, ratio)
     if not 1 <= length <= MAX_LIST_LENGTH:
-        raise ValueError(f"List length must be between 1 and {MAX_LIST_LENGTH}.")
+        raise DesignError(gettext_noop("List length must be between 1 and %(max)s."), max=MAX_LIST_LENGTH)
     rng = random.Random(seed)
     slots: list[AllocatedSlot] = []
     block_number = 0
@@ -73,7 +86,12 @@ def sequence_sha256(slots: Sequence[AllocatedSlot]) -> str:
 @dataclass(frozen=True)
 class CsvProblem:
     row: int  # 1-based line number in the file; 0 for the file as a whole
-    message: str
+    template: str  # English, with %(name)s placeholders filled from `values`
+    values: dict = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return self.template % self.values
 
 
 def parse_allocation_csv(
@@ -86,12 +104,14 @@ def parse_allocation_csv(
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return [], [CsvProblem(0, "The file is not UTF-8 text.")]
+        return [], [CsvProblem(0, gettext_noop("The file is not UTF-8 text."))]
     rows = list(csv.reader(io.StringIO(text)))
     if not rows:
-        return [], [CsvProblem(0, "The file is empty.")]
+        return [], [CsvProblem(0, gettext_noop("The file is empty."))]
     if [cell.strip().lower() for cell in rows[0]] != CSV_HEADER:
-        return [], [CsvProblem(1, f"The header must be exactly: {','.join(CSV_HEADER)}.")]
+        return [], [
+            CsvProblem(1, gettext_noop("The header must be exactly: %(header)s."), {"header": ",".join(CSV_HEADER)})
+        ]
     slots, problems = [], []
     seen: dict[int, int] = {}
     for line, row in enumerate(rows[1:], start=2):
@@ -108,27 +128,47 @@ def _parse_row(line: int, row: list[str], known_arms: set[str], seen: dict[int, 
     if not any(cell.strip() for cell in row):
         return None, None  # blank lines (e.g. a trailing newline) carry nothing
     if len(row) != len(CSV_HEADER):
-        return None, CsvProblem(line, f"Expected {len(CSV_HEADER)} columns, found {len(row)}.")
+        return None, CsvProblem(
+            line,
+            gettext_noop("Expected %(expected)s columns, found %(found)s."),
+            {"expected": len(CSV_HEADER), "found": len(row)},
+        )
     raw_sequence, arm = row[0].strip(), row[1].strip()
     if not raw_sequence.isdigit() or int(raw_sequence) < 1:
-        return None, CsvProblem(line, f"Sequence '{raw_sequence}' is not a positive whole number.")
+        return None, CsvProblem(
+            line, gettext_noop("Sequence '%(sequence)s' is not a positive whole number."), {"sequence": raw_sequence}
+        )
     sequence = int(raw_sequence)
     if arm not in known_arms:
-        return None, CsvProblem(line, f"Unknown arm '{arm}'; the arms are {', '.join(sorted(known_arms))}.")
+        return None, CsvProblem(
+            line,
+            gettext_noop("Unknown arm '%(arm)s'; the arms are %(arms)s."),
+            {"arm": arm, "arms": ", ".join(sorted(known_arms))},
+        )
     if sequence in seen:
-        return None, CsvProblem(line, f"Sequence {sequence} appears again (first on line {seen[sequence]}).")
+        return None, CsvProblem(
+            line,
+            gettext_noop("Sequence %(sequence)s appears again (first on line %(first)s)."),
+            {"sequence": sequence, "first": seen[sequence]},
+        )
     seen[sequence] = line
     return AllocatedSlot(sequence, arm, 0, 0), None
 
 
 def _completeness_problems(seen: dict[int, int], first_sequence: int, had_errors: bool) -> list[CsvProblem]:
     if not seen:
-        return [] if had_errors else [CsvProblem(0, "The file has a header but no slots.")]
+        return [] if had_errors else [CsvProblem(0, gettext_noop("The file has a header but no slots."))]
     expected = set(range(first_sequence, first_sequence + len(seen)))
     missing = sorted(expected - set(seen))
     if set(seen) == expected:
         return []
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (" …" if len(missing) > 10 else "")
-        return [CsvProblem(0, f"The sequence must run from {first_sequence} without gaps; missing: {shown}.")]
-    return [CsvProblem(0, f"The sequence must start at {first_sequence}.")]
+        return [
+            CsvProblem(
+                0,
+                gettext_noop("The sequence must run from %(first)s without gaps; missing: %(missing)s."),
+                {"first": first_sequence, "missing": shown},
+            )
+        ]
+    return [CsvProblem(0, gettext_noop("The sequence must start at %(first)s."), {"first": first_sequence})]

@@ -1,31 +1,42 @@
 """Input shape of the registry forms; the rules themselves live in patients.rules via the services."""
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapForm
 from core.models import EligibilityCriterion, Site
 from patients.models import AgeGroup, CycleType, Education, EmbryoStage, InfertilityType, Route
 from patients.services import BaselineInput, IdentityInput
 
-YES_NO = [("yes", "Yes"), ("no", "No")]
+YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class SiteChoiceField(forms.ModelChoiceField):
+    """Sites as "SZ — name", the seeded name translated (it is configuration: see core.terms)."""
+
+    def label_from_instance(self, obj):
+        return f"{obj.code} — {gettext(obj.name)}"
+
+
 class ReasonMixin(BootstrapForm):
     """Edits of existing data carry a reason and the version the user started from."""
 
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), help_text="Why is this being changed?")
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}), help_text=_("Why is this being changed?")
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
 class IdentityFields(BootstrapForm):
-    full_name = forms.CharField(max_length=200)
-    medical_record_number = forms.CharField(max_length=50, label="Medical record number")
-    date_of_birth = forms.DateField(widget=DateInput)
-    phone = forms.CharField(max_length=40, required=False)
+    full_name = forms.CharField(max_length=200, label=_("Full name"))
+    medical_record_number = forms.CharField(max_length=50, label=_("Medical record number"))
+    date_of_birth = forms.DateField(widget=DateInput, label=_("Date of birth"))
+    phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
 
     def identity(self) -> IdentityInput:
         data = self.cleaned_data
@@ -38,8 +49,8 @@ class IdentityFields(BootstrapForm):
 
 
 class ScreeningForm(IdentityFields):
-    site = forms.ModelChoiceField(queryset=Site.objects.none(), empty_label=None)
-    screening_date = forms.DateField(widget=DateInput)
+    site = SiteChoiceField(queryset=Site.objects.none(), empty_label=None, label=_("Site"))
+    screening_date = forms.DateField(widget=DateInput, label=_("Screening date"))
 
     field_order = ["site", "screening_date", "full_name", "medical_record_number", "date_of_birth", "phone"]
 
@@ -48,10 +59,13 @@ class ScreeningForm(IdentityFields):
         self.fields["site"].queryset = sites
         self.criteria = list(EligibilityCriterion.objects.filter(active=True))
         for criterion in self.criteria:
-            prefix = "Inclusion" if criterion.kind == "inclusion" else "Exclusion"
-            question = "met" if criterion.kind == "inclusion" else "present"
+            if criterion.kind == "inclusion":
+                question = gettext("Inclusion: %(criterion)s — met?")
+            else:
+                question = gettext("Exclusion: %(criterion)s — present?")
             self.fields[f"criterion_{criterion.code}"] = forms.ChoiceField(
-                label=f"{prefix}: {criterion.text} — {question}?",
+                # The criterion text is configuration: the seeded texts are in the catalogue (core.terms).
+                label=question % {"criterion": gettext(criterion.text)},
                 choices=YES_NO,
                 widget=forms.RadioSelect,
             )
@@ -71,8 +85,8 @@ class IdentityEditForm(ReasonMixin, IdentityFields):
 
 
 class ConsentForm(BootstrapForm):
-    form_version = forms.CharField(max_length=40, label="Consent form version")
-    signed_on = forms.DateField(widget=DateInput, label="Date signed")
+    form_version = forms.CharField(max_length=40, label=_("Consent form version"))
+    signed_on = forms.DateField(widget=DateInput, label=_("Date signed"))
 
 
 class ConsentEditForm(ReasonMixin, ConsentForm):
@@ -80,14 +94,14 @@ class ConsentEditForm(ReasonMixin, ConsentForm):
 
 
 class BaselineForm(BootstrapForm):
-    height_cm = forms.DecimalField(max_digits=4, decimal_places=1, label="Height (cm)")
-    weight_kg = forms.DecimalField(max_digits=4, decimal_places=1, label="Weight (kg)")
-    previous_failed_transfers = forms.IntegerField(min_value=0, label="Previous failed embryo transfers")
-    prior_miscarriages = forms.IntegerField(min_value=0, label="Prior miscarriages")
-    infertility_type = forms.ChoiceField(choices=InfertilityType.choices)
-    infertility_years = forms.DecimalField(max_digits=3, decimal_places=1, label="Infertility duration (years)")
-    education = forms.ChoiceField(choices=Education.choices)
-    amh_ng_ml = forms.DecimalField(max_digits=5, decimal_places=2, required=False, label="AMH (ng/mL, optional)")
+    height_cm = forms.DecimalField(max_digits=4, decimal_places=1, label=_("Height (cm)"))
+    weight_kg = forms.DecimalField(max_digits=4, decimal_places=1, label=_("Weight (kg)"))
+    previous_failed_transfers = forms.IntegerField(min_value=0, label=_("Previous failed embryo transfers"))
+    prior_miscarriages = forms.IntegerField(min_value=0, label=_("Prior miscarriages"))
+    infertility_type = forms.ChoiceField(choices=InfertilityType.choices, label=_("Infertility type"))
+    infertility_years = forms.DecimalField(max_digits=3, decimal_places=1, label=_("Infertility duration (years)"))
+    education = forms.ChoiceField(choices=Education.choices, label=_("Education"))
+    amh_ng_ml = forms.DecimalField(max_digits=5, decimal_places=2, required=False, label=_("AMH (ng/mL, optional)"))
 
     def baseline(self) -> BaselineInput:
         return BaselineInput(**{name: self.cleaned_data.get(name) for name in BaselineInput.__dataclass_fields__})
@@ -98,24 +112,24 @@ class BaselineEditForm(ReasonMixin, BaselineForm):
 
 
 class WithdrawForm(BootstrapForm):
-    withdrawn_on = forms.DateField(widget=DateInput, label="Date of withdrawal")
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason for withdrawal")
+    withdrawn_on = forms.DateField(widget=DateInput, label=_("Date of withdrawal"))
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason for withdrawal"))
 
 
 class VoidForm(BootstrapForm):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Why was this entered in error?")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Why was this entered in error?"))
 
 
 class RandomizeForm(BootstrapForm):
     confirm = forms.BooleanField(
-        label="I have checked eligibility, consent and baseline; allocate the next slot now.",
+        label=_("I have checked eligibility, consent and baseline; allocate the next slot now."),
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
 
 
 class RandomizationErrorForm(BootstrapForm):
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), label="Why was this randomization made in error?"
+        widget=forms.Textarea(attrs={"rows": 2}), label=_("Why was this randomization made in error?")
     )
 
 
@@ -126,21 +140,25 @@ def _block_sizes(value: str) -> list[int]:
     try:
         sizes = sorted({int(part) for part in value.replace(" ", "").split(",") if part})
     except ValueError as error:
-        raise forms.ValidationError("Give block sizes as whole numbers separated by commas, e.g. 2,4.") from error
+        raise forms.ValidationError(_("Give block sizes as whole numbers separated by commas, e.g. 2,4.")) from error
     if not sizes or any(size < 1 or size > 20 for size in sizes):
-        raise forms.ValidationError("Block sizes must be between 1 and 20.")
+        raise forms.ValidationError(_("Block sizes must be between 1 and 20."))
     return sizes
 
 
 class StratumFields(BootstrapForm):
-    site = forms.ModelChoiceField(queryset=Site.objects.all(), empty_label=None)
-    age_group = forms.ChoiceField(choices=AgeGroup.choices)
+    site = SiteChoiceField(queryset=Site.objects.all(), empty_label=None, label=_("Site"))
+    age_group = forms.ChoiceField(choices=AgeGroup.choices, label=_("Age group"))
 
 
 class AllocationGenerateForm(StratumFields):
-    seed = forms.IntegerField(min_value=0, max_value=2**62, help_text="Record it: it reproduces the list.")
-    length = forms.IntegerField(min_value=2, max_value=10_000, initial=200, label="Slots")
-    block_sizes = forms.CharField(initial="2,4", help_text="Sizes chosen at random per block, e.g. 2,4.")
+    seed = forms.IntegerField(
+        min_value=0, max_value=2**62, label=_("Seed"), help_text=_("Record it: it reproduces the list.")
+    )
+    length = forms.IntegerField(min_value=2, max_value=10_000, initial=200, label=_("Slots"))
+    block_sizes = forms.CharField(
+        initial="2,4", label=_("Block sizes"), help_text=_("Sizes chosen at random per block, e.g. 2,4.")
+    )
 
     def clean_block_sizes(self):
         return _block_sizes(self.cleaned_data["block_sizes"])
@@ -150,24 +168,28 @@ class CsvUploadField(forms.FileField):
     def clean(self, data, initial=None):
         upload = super().clean(data, initial)
         if upload and upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(f"The file is larger than {MAX_UPLOAD_BYTES // 1024 // 1024} MB.")
+            raise forms.ValidationError(
+                gettext("The file is larger than %(megabytes)d MB.") % {"megabytes": MAX_UPLOAD_BYTES // 1024 // 1024}
+            )
         return upload
 
 
 class AllocationImportForm(StratumFields):
-    file = CsvUploadField(help_text="CSV with header sequence,arm and one row per slot, starting at 1.")
+    file = CsvUploadField(
+        label=_("File"), help_text=_("CSV with header sequence,arm and one row per slot, starting at 1.")
+    )
 
 
 class AllocationExtendForm(BootstrapForm):
-    length = forms.IntegerField(min_value=2, max_value=100_000, required=False, label="New total number of slots")
-    file = CsvUploadField(required=False, help_text="Imported lists: CSV continuing the sequence.")
+    length = forms.IntegerField(min_value=2, max_value=100_000, required=False, label=_("New total number of slots"))
+    file = CsvUploadField(required=False, label=_("File"), help_text=_("Imported lists: CSV continuing the sequence."))
 
 
 class TransferForm(BootstrapForm):
-    transfer_date = forms.DateField(widget=DateInput)
-    cycle_type = forms.ChoiceField(choices=CycleType.choices)
-    embryo_stage = forms.ChoiceField(choices=EmbryoStage.choices)
-    embryos_transferred = forms.IntegerField(label="Embryos transferred (1–3)")
+    transfer_date = forms.DateField(widget=DateInput, label=_("Transfer date"))
+    cycle_type = forms.ChoiceField(choices=CycleType.choices, label=_("Cycle type"))
+    embryo_stage = forms.ChoiceField(choices=EmbryoStage.choices, label=_("Embryo stage"))
+    embryos_transferred = forms.IntegerField(label=_("Embryos transferred (1–3)"))
 
 
 class TransferEditForm(ReasonMixin, TransferForm):
@@ -175,20 +197,20 @@ class TransferEditForm(ReasonMixin, TransferForm):
 
 
 class LutealSupportForm(BootstrapForm):
-    drug = forms.CharField(max_length=100)
-    route = forms.ChoiceField(choices=Route.choices)
-    daily_dose = forms.CharField(max_length=50, help_text="Dose and unit, e.g. 90 mg")
-    start_date = forms.DateField(widget=DateInput)
-    stop_date = forms.DateField(widget=DateInput, required=False)
+    drug = forms.CharField(max_length=100, label=_("Drug"))
+    route = forms.ChoiceField(choices=Route.choices, label=_("Route"))
+    daily_dose = forms.CharField(max_length=50, label=_("Daily dose"), help_text=_("Dose and unit, e.g. 90 mg"))
+    start_date = forms.DateField(widget=DateInput, label=_("Start date"))
+    stop_date = forms.DateField(widget=DateInput, required=False, label=_("Stop date"))
 
 
 class DalteparinCourseForm(BootstrapForm):
-    daily_dose_iu = forms.IntegerField(label="Daily dose (IU)")
-    start_date = forms.DateField(widget=DateInput)
-    stop_date = forms.DateField(widget=DateInput, required=False)
-    missed_doses = forms.IntegerField(min_value=0, initial=0)
+    daily_dose_iu = forms.IntegerField(label=_("Daily dose (IU)"))
+    start_date = forms.DateField(widget=DateInput, label=_("Start date"))
+    stop_date = forms.DateField(widget=DateInput, required=False, label=_("Stop date"))
+    missed_doses = forms.IntegerField(min_value=0, initial=0, label=_("Missed doses"))
     deviation_reason = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Protocol deviation (required when the patient is not in the dalteparin arm)",
+        label=_("Protocol deviation (required when the patient is not in the dalteparin arm)"),
     )

@@ -4,30 +4,31 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from core.models import Arm, ClinicalRecord, Site, clinical_triggers
 
 
 class PatientStatus(models.TextChoices):
-    SCREENING = "screening", "Screening"
-    ELIGIBLE = "eligible", "Eligible"
-    INELIGIBLE = "ineligible", "Ineligible"
-    CONSENTED = "consented", "Consented"
-    RANDOMIZED = "randomized", "Randomized"
-    COMPLETED = "completed", "Completed"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+    SCREENING = "screening", _("Screening")
+    ELIGIBLE = "eligible", _("Eligible")
+    INELIGIBLE = "ineligible", _("Ineligible")
+    CONSENTED = "consented", _("Consented")
+    RANDOMIZED = "randomized", _("Randomized")
+    COMPLETED = "completed", _("Completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", _("Lost to follow-up")
 
 
 class InfertilityType(models.TextChoices):
-    PRIMARY = "primary", "Primary"
-    SECONDARY = "secondary", "Secondary"
+    PRIMARY = "primary", _("Primary")
+    SECONDARY = "secondary", _("Secondary")
 
 
 class Education(models.TextChoices):
-    JUNIOR_HIGH_OR_BELOW = "junior_high_or_below", "Junior high school or below"
-    HIGH_SCHOOL_OR_VOCATIONAL = "high_school_or_vocational", "High school or vocational"
-    COLLEGE_OR_HIGHER = "college_or_higher", "College or higher"
+    JUNIOR_HIGH_OR_BELOW = "junior_high_or_below", _("Junior high school or below")
+    HIGH_SCHOOL_OR_VOCATIONAL = "high_school_or_vocational", _("High school or vocational")
+    COLLEGE_OR_HIGHER = "college_or_higher", _("College or higher")
 
 
 class StudyIdCounter(models.Model):
@@ -126,18 +127,18 @@ class Baseline(ClinicalRecord):
 
 
 class AgeGroup(models.TextChoices):
-    UNDER_35 = "<35", "Under 35"
-    FROM_35 = ">=35", "35 or older"
+    UNDER_35 = "<35", _("Under 35")
+    FROM_35 = ">=35", _("35 or older")
 
 
 class ListStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    LIVE = "live", "Live"
+    DRAFT = "draft", _("Draft")
+    LIVE = "live", _("Live")
 
 
 class ListSource(models.TextChoices):
-    GENERATED = "generated", "Generated (permuted blocks)"
-    IMPORTED = "imported", "Imported from CSV"
+    GENERATED = "generated", _("Generated (permuted blocks)")
+    IMPORTED = "imported", _("Imported from CSV")
 
 
 @pghistory.track()
@@ -223,20 +224,20 @@ class Randomization(ClinicalRecord):
 
 
 class CycleType(models.TextChoices):
-    FRESH = "fresh", "Fresh"
-    FROZEN = "frozen", "Frozen"
+    FRESH = "fresh", _("Fresh")
+    FROZEN = "frozen", _("Frozen")
 
 
 class EmbryoStage(models.TextChoices):
-    CLEAVAGE = "cleavage", "Cleavage"
-    BLASTOCYST = "blastocyst", "Blastocyst"
+    CLEAVAGE = "cleavage", _("Cleavage")
+    BLASTOCYST = "blastocyst", _("Blastocyst")
 
 
 class Route(models.TextChoices):
-    VAGINAL = "vaginal", "Vaginal"
-    INTRAMUSCULAR = "intramuscular", "Intramuscular"
-    ORAL = "oral", "Oral"
-    SUBCUTANEOUS = "subcutaneous", "Subcutaneous"
+    VAGINAL = "vaginal", _("Vaginal")
+    INTRAMUSCULAR = "intramuscular", _("Intramuscular")
+    ORAL = "oral", _("Oral")
+    SUBCUTANEOUS = "subcutaneous", _("Subcutaneous")
 
 
 @pghistory.track()

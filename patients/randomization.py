@@ -5,6 +5,7 @@ Concealment: only these services and the statistician's selectors read unused sl
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited, require_reason
@@ -40,7 +41,7 @@ def age_group_of(age: int) -> str:
 
 def _require(user, permission: str) -> None:
     if not user.has_perm(permission):
-        raise PermissionDenied("Only the trial statistician manages allocation lists.")
+        raise PermissionDenied(_("Only the trial statistician manages allocation lists."))
 
 
 def _arms_by_code() -> dict[str, Arm]:
@@ -50,7 +51,10 @@ def _arms_by_code() -> dict[str, Arm]:
 def _draft_for(site: Site, age_group: str, by) -> AllocationList:
     existing = AllocationList.objects.select_for_update().filter(site=site, age_group=age_group).first()
     if existing and existing.status == ListStatus.LIVE:
-        raise InvalidTransition(f"The list for {site.code} {age_group} is live: it can be extended, not replaced.")
+        raise InvalidTransition(
+            _("The list for %(site)s %(age_group)s is live: it can be extended, not replaced.")
+            % {"site": site.code, "age_group": age_group}
+        )
     if existing:
         existing.slots.all().delete()
         existing.delete()
@@ -87,7 +91,8 @@ def allocation_list_generate(
             seed=seed, length=length, block_sizes=block_sizes, arms=arms, ratio=_ratio_parts(trial.allocation_ratio)
         )
     except ValueError as error:
-        raise ValidationFailed({"block_sizes": [str(error)]}) from error
+        message = _(error.template) % error.values if isinstance(error, allocation.DesignError) else str(error)
+        raise ValidationFailed({"block_sizes": [message]}) from error
     with audited(by=by, reason="Allocation list generated"):
         draft = _draft_for(site, age_group, by)
         draft.source, draft.seed, draft.block_sizes = ListSource.GENERATED, seed, sorted(block_sizes)
@@ -113,7 +118,8 @@ def allocation_list_import(*, site: Site, age_group: str, content: bytes, filena
 
 
 def _problem_text(problem: allocation.CsvProblem) -> str:
-    return f"Line {problem.row}: {problem.message}" if problem.row else problem.message
+    message = _(problem.template) % problem.values
+    return _("Line %(line)s: %(message)s") % {"line": problem.row, "message": message} if problem.row else message
 
 
 def _current_slots(allocation_list: AllocationList) -> list[allocation.AllocatedSlot]:
@@ -131,10 +137,10 @@ def allocation_list_go_live(*, allocation_list: AllocationList, by) -> Allocatio
     with audited(by=by, reason="Allocation list put live"):
         locked = AllocationList.objects.select_for_update().get(pk=allocation_list.pk)
         if locked.status == ListStatus.LIVE:
-            raise InvalidTransition("This list is already live.")
+            raise InvalidTransition(_("This list is already live."))
         slots = _current_slots(locked)
         if not slots:
-            raise InvalidTransition("An empty list cannot go live.")
+            raise InvalidTransition(_("An empty list cannot go live."))
         locked.status, locked.sha256 = ListStatus.LIVE, allocation.sequence_sha256(slots)
         locked.went_live_at, locked.went_live_by = timezone.now(), by
         locked.save()
@@ -158,7 +164,7 @@ def allocation_list_extend(*, allocation_list: AllocationList, by, length: int =
 
 def _extension_slots(locked, existing, *, length: int, content: bytes) -> list[allocation.AllocatedSlot]:
     if locked.status != ListStatus.LIVE:
-        raise InvalidTransition("Only a live list is extended; a draft is regenerated instead.")
+        raise InvalidTransition(_("Only a live list is extended; a draft is regenerated instead."))
     if locked.source == ListSource.IMPORTED:
         slots, problems = allocation.parse_allocation_csv(
             content, known_arms=set(_arms_by_code()), first_sequence=len(existing) + 1
@@ -167,32 +173,47 @@ def _extension_slots(locked, existing, *, length: int, content: bytes) -> list[a
             raise ValidationFailed({"file": [_problem_text(p) for p in problems]})
         return slots
     if length <= len(existing):
-        raise ValidationFailed({"length": [f"The list already has {len(existing)} slots; ask for more."]})
+        raise ValidationFailed(
+            {"length": [_("The list already has %(count)s slots; ask for more.") % {"count": len(existing)}]}
+        )
     arms = [arm.code for arm in Arm.objects.order_by("order")]
     stream = allocation.permuted_blocks(
         seed=locked.seed, length=length, block_sizes=locked.block_sizes, arms=arms, ratio=_ratio_parts(locked.ratio)
     )
     if stream[: len(existing)] != existing:
-        raise InvalidTransition("The stored list no longer matches its seed; it cannot be extended safely.")
+        raise InvalidTransition(_("The stored list no longer matches its seed; it cannot be extended safely."))
     return stream[len(existing) :]
 
 
 def _check_preconditions(patient: Patient) -> None:
     trial = Trial.objects.get()
     if trial.status != TrialStatus.RECRUITING:
-        raise InvalidTransition(f"The trial is not recruiting (status: {trial.get_status_display().lower()}).")
+        # Translated through core.terms.TRIAL_STATUSES (core.models is not translated itself).
+        status = _(trial.get_status_display()).lower()
+        raise InvalidTransition(_("The trial is not recruiting (status: %(status)s).") % {"status": status})
     if hasattr(patient, "randomization"):
-        raise InvalidTransition(f"{patient} was already randomized on {patient.randomization.randomized_at:%Y-%m-%d}.")
+        raise InvalidTransition(
+            _("%(patient)s was already randomized on %(date)s.")
+            % {"patient": patient, "date": f"{patient.randomization.randomized_at:%Y-%m-%d}"}
+        )
     if patient.voided_at is not None:
-        raise InvalidTransition(f"{patient} is a voided registration.")
+        raise InvalidTransition(_("%(patient)s is a voided registration.") % {"patient": patient})
     if patient.status == PatientStatus.INELIGIBLE:
-        raise InvalidTransition(f"{patient} is not eligible: {', '.join(patient.screening.failed_criteria)}.")
+        raise InvalidTransition(
+            _("%(patient)s is not eligible: %(criteria)s.")
+            % {"patient": patient, "criteria": ", ".join(patient.screening.failed_criteria)}
+        )
     if patient.status == PatientStatus.ELIGIBLE:
-        raise InvalidTransition(f"{patient} has not consented yet; record consent first.")
+        raise InvalidTransition(_("%(patient)s has not consented yet; record consent first.") % {"patient": patient})
     if patient.status != PatientStatus.CONSENTED:
-        raise InvalidTransition(f"{patient} cannot be randomized while {patient.get_status_display().lower()}.")
+        raise InvalidTransition(
+            _("%(patient)s cannot be randomized while %(status)s.")
+            % {"patient": patient, "status": patient.get_status_display().lower()}
+        )
     if not patient.baselines.filter(voided_at__isnull=True).exists():
-        raise InvalidTransition(f"{patient} has no baseline; record the baseline form first.")
+        raise InvalidTransition(
+            _("%(patient)s has no baseline; record the baseline form first.") % {"patient": patient}
+        )
 
 
 def _next_slot(patient: Patient) -> AllocationSlot:
@@ -208,12 +229,17 @@ def _next_slot(patient: Patient) -> AllocationSlot:
         .first()
     )
     if allocation_list is None:
-        raise AllocationUnavailable(f"No live allocation list for stratum {stratum}. Contact the statistician.")
+        raise AllocationUnavailable(
+            _("No live allocation list for stratum %(stratum)s. Contact the statistician.") % {"stratum": stratum}
+        )
     slot = allocation_list.slots.filter(randomization__isnull=True).select_related("arm").order_by("sequence").first()
     if slot is None:
         raise AllocationUnavailable(
-            f"The allocation list for stratum {stratum} is used up. The statistician has been alerted; "
-            "randomize again once the list is extended."
+            _(
+                "The allocation list for stratum %(stratum)s is used up. The statistician has been alerted; "
+                "randomize again once the list is extended."
+            )
+            % {"stratum": stratum}
         )
     return slot
 
@@ -260,7 +286,7 @@ def randomization_flag_error(*, randomization: Randomization, reason: str, by) -
     reason = require_reason(reason)
     ensure_unlocked(patient_id=randomization.patient_id)
     if randomization.in_error:
-        raise InvalidTransition("This randomization is already marked as made in error.")
+        raise InvalidTransition(_("This randomization is already marked as made in error."))
     return record_update(
         randomization,
         changes={"in_error": True, "in_error_reason": reason},

@@ -6,6 +6,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import access
@@ -19,7 +21,7 @@ def randomize_view(request, study_id):
     """Confirmation step, then allocation; the arm is shown on her page afterwards."""
     patient = selectors.patient_get(user=request.user, study_id=study_id)
     if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied("Only staff of the patient's site randomize.")
+        raise PermissionDenied(_("Only staff of the patient's site randomize."))
     casebook = selectors.patient_casebook(user=request.user, patient=patient)
     form = forms.RandomizeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -28,7 +30,11 @@ def randomize_view(request, study_id):
         except DomainError as error:
             add_domain_errors(form, error)
         else:
-            messages.success(request, f"{patient.study_id} randomized to {done.arm.code} — {done.arm.label}.")
+            messages.success(
+                request,
+                _("%(study_id)s randomized to %(arm)s — %(label)s.")
+                % {"study_id": patient.study_id, "arm": done.arm.code, "label": _(done.arm.label)},
+            )
             return redirect("patients:detail", study_id=patient.study_id)
     return render(request, "patients/randomize.html", {"patient": patient, "casebook": casebook, "form": form})
 
@@ -37,7 +43,7 @@ def randomize_view(request, study_id):
 def randomization_error_view(request, study_id):
     patient = selectors.patient_get(user=request.user, study_id=study_id)
     if not request.user.has_perm("core.flag_randomization_error"):
-        raise PermissionDenied("Only the statistician marks a randomization as made in error.")
+        raise PermissionDenied(_("Only the statistician marks a randomization as made in error."))
     record = getattr(patient, "randomization", None)
     if record is None:
         raise Http404("This patient is not randomized.")
@@ -50,12 +56,16 @@ def randomization_error_view(request, study_id):
         except DomainError as error:
             add_domain_errors(form, error)
         else:
-            messages.success(request, f"{patient.study_id}: randomized in error (stays in ITT, leaves per-protocol).")
+            messages.success(
+                request,
+                _("%(study_id)s: randomized in error (stays in ITT, leaves per-protocol).")
+                % {"study_id": patient.study_id},
+            )
             return redirect("patients:detail", study_id=patient.study_id)
     return render(
         request,
         "patients/record_form.html",
-        {"patient": patient, "form": form, "title": "Mark randomized in error", "danger": True},
+        {"patient": patient, "form": form, "title": _("Mark randomized in error"), "danger": True},
     )
 
 
@@ -134,7 +144,7 @@ def allocation_go_live_view(request, pk):
     except DomainError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{live} is live. SHA-256 {live.sha256}.")
+        messages.success(request, _("%(list)s is live. SHA-256 %(sha256)s.") % {"list": live, "sha256": live.sha256})
     return redirect("allocation:detail", pk=pk)
 
 
@@ -155,7 +165,9 @@ def allocation_extend_view(request, pk):
         except DomainError as error:
             add_domain_errors(form, error)
         else:
-            messages.success(request, f"{added} slots added.")
+            messages.success(
+                request, ngettext("%(count)d slot added.", "%(count)d slots added.", added) % {"count": added}
+            )
             return redirect("allocation:detail", pk=pk)
     slots = selectors.allocation_slots(user=request.user, allocation_list=allocation_list)
     return render(

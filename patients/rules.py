@@ -1,6 +1,7 @@
 """Clinical rules of the registry as pure functions: eligibility, derived age and BMI, plausible ranges.
 
-No Django here: plain values in, plain values out, so the rules are tested without a database.
+No Django here but its translation function (messages are shown to users in their language): plain values
+in, plain values out, so the rules are tested without a database.
 """
 
 from collections.abc import Mapping
@@ -8,15 +9,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 EARLIEST_PLAUSIBLE_DATE = date(2000, 1, 1)
 
 # Inclusive plausible ranges for baseline entries; outside them the value is a typing error.
+# The unit words are lazy: translated when a message is made, in the language of that request.
 BASELINE_LIMITS: dict[str, tuple[Decimal, Decimal, str]] = {
     "height_cm": (Decimal("120"), Decimal("220"), "cm"),
     "weight_kg": (Decimal("30"), Decimal("200"), "kg"),
-    "previous_failed_transfers": (Decimal("0"), Decimal("30"), "transfers"),
-    "prior_miscarriages": (Decimal("0"), Decimal("20"), "miscarriages"),
-    "infertility_years": (Decimal("0"), Decimal("30"), "years"),
+    "previous_failed_transfers": (Decimal("0"), Decimal("30"), gettext_lazy("transfers")),
+    "prior_miscarriages": (Decimal("0"), Decimal("20"), gettext_lazy("miscarriages")),
+    "infertility_years": (Decimal("0"), Decimal("30"), gettext_lazy("years")),
     "amh_ng_ml": (Decimal("0"), Decimal("30"), "ng/mL"),
 }
 BMI_LIMITS = (Decimal("12"), Decimal("60"))
@@ -70,10 +75,12 @@ def screening_errors(
     errors: dict[str, list[str]] = {}
     known = {c.code for c in criteria}
     for code in sorted(set(answers) - known):
-        errors.setdefault("criteria", []).append(f"Unknown criterion {code}.")
+        errors.setdefault("criteria", []).append(_("Unknown criterion %(code)s.") % {"code": code})
     for c in criteria:
         if not isinstance(answers.get(c.code), bool):
-            errors.setdefault(f"criterion_{c.code}", []).append(f"Answer criterion {c.code} (yes or no).")
+            errors.setdefault(f"criterion_{c.code}", []).append(
+                _("Answer criterion %(code)s (yes or no).") % {"code": c.code}
+            )
     errors.update(_date_errors(screening_date=screening_date, date_of_birth=date_of_birth, today=today))
     if errors:
         return errors
@@ -82,8 +89,11 @@ def screening_errors(
         out_of_bounds = (c.min_age is not None and age < c.min_age) or (c.max_age is not None and age > c.max_age)
         if c.kind == "inclusion" and answers[c.code] and out_of_bounds:
             errors.setdefault("date_of_birth", []).append(
-                f"Age at screening is {age}, outside {c.min_age}–{c.max_age} years required by {c.code}: "
-                f"correct the date of birth or answer {c.code} 'not met'."
+                _(
+                    "Age at screening is %(age)s, outside %(min)s–%(max)s years required by %(code)s: "
+                    "correct the date of birth or answer %(code)s 'not met'."
+                )
+                % {"age": age, "min": c.min_age, "max": c.max_age, "code": c.code}
             )
     return errors
 
@@ -91,24 +101,28 @@ def screening_errors(
 def _date_errors(*, screening_date: date, date_of_birth: date, today: date) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if screening_date > today:
-        errors["screening_date"] = ["Screening date cannot be in the future."]
+        errors["screening_date"] = [_("Screening date cannot be in the future.")]
     elif screening_date < EARLIEST_PLAUSIBLE_DATE:
-        errors["screening_date"] = [f"Screening date cannot be before {EARLIEST_PLAUSIBLE_DATE:%Y-%m-%d}."]
+        errors["screening_date"] = [
+            _("Screening date cannot be before %(date)s.") % {"date": f"{EARLIEST_PLAUSIBLE_DATE:%Y-%m-%d}"}
+        ]
     if date_of_birth >= screening_date:
-        errors["date_of_birth"] = ["Date of birth must be before the screening date."]
+        errors["date_of_birth"] = [_("Date of birth must be before the screening date.")]
     elif age_on(date_of_birth, screening_date) > 70 or age_on(date_of_birth, screening_date) < 12:
-        errors["date_of_birth"] = ["Date of birth gives an impossible age for IVF (outside 12–70 years)."]
+        errors["date_of_birth"] = [_("Date of birth gives an impossible age for IVF (outside 12–70 years).")]
     return errors
 
 
 def consent_errors(*, signed_on: date, screening_date: date, today: date, form_version: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not form_version.strip():
-        errors["form_version"] = ["Enter the consent form version."]
+        errors["form_version"] = [_("Enter the consent form version.")]
     if signed_on > today:
-        errors["signed_on"] = ["Consent cannot be signed in the future."]
+        errors["signed_on"] = [_("Consent cannot be signed in the future.")]
     elif signed_on < screening_date:
-        errors["signed_on"] = [f"Consent cannot be signed before the screening date ({screening_date:%Y-%m-%d})."]
+        errors["signed_on"] = [
+            _("Consent cannot be signed before the screening date (%(date)s).") % {"date": f"{screening_date:%Y-%m-%d}"}
+        ]
     return errors
 
 
@@ -119,25 +133,32 @@ def baseline_errors(values: Mapping[str, Decimal | None]) -> dict[str, list[str]
         value = values.get(field)
         if value is None:
             if field != "amh_ng_ml":
-                errors[field] = ["This field is required."]
+                errors[field] = [_("This field is required.")]
             continue
         if not low <= Decimal(value) <= high:
-            errors[field] = [f"{value} {unit} is outside the plausible range {low}–{high} {unit}."]
+            errors[field] = [
+                _("%(value)s %(unit)s is outside the plausible range %(low)s–%(high)s %(unit)s.")
+                % {"value": value, "unit": unit, "low": low, "high": high}
+            ]
     if "height_cm" not in errors and "weight_kg" not in errors:
         bmi = body_mass_index(values["height_cm"], values["weight_kg"])
         if not BMI_LIMITS[0] <= bmi <= BMI_LIMITS[1]:
             errors["weight_kg"] = [
-                f"Height and weight give a BMI of {bmi} kg/m², outside {BMI_LIMITS[0]}–{BMI_LIMITS[1]}: "
-                "check both values."
+                _("Height and weight give a BMI of %(bmi)s kg/m², outside %(low)s–%(high)s: check both values.")
+                % {"bmi": bmi, "low": BMI_LIMITS[0], "high": BMI_LIMITS[1]}
             ]
     return errors
 
 
 def withdrawal_errors(*, withdrawn_on: date, signed_on: date, today: date) -> dict[str, list[str]]:
     if withdrawn_on > today:
-        return {"withdrawn_on": ["Withdrawal date cannot be in the future."]}
+        return {"withdrawn_on": [_("Withdrawal date cannot be in the future.")]}
     if withdrawn_on < signed_on:
-        return {"withdrawn_on": [f"Withdrawal cannot be before consent was signed ({signed_on:%Y-%m-%d})."]}
+        return {
+            "withdrawn_on": [
+                _("Withdrawal cannot be before consent was signed (%(date)s).") % {"date": f"{signed_on:%Y-%m-%d}"}
+            ]
+        }
     return {}
 
 
@@ -150,11 +171,16 @@ MAX_EMBRYOS = 3
 def transfer_errors(*, transfer_date: date, randomized_on: date, today: date, embryos: int) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if transfer_date > today:
-        errors["transfer_date"] = ["The transfer date cannot be in the future."]
+        errors["transfer_date"] = [_("The transfer date cannot be in the future.")]
     elif transfer_date < randomized_on:
-        errors["transfer_date"] = [f"The transfer cannot be before randomization ({randomized_on:%Y-%m-%d})."]
+        errors["transfer_date"] = [
+            _("The transfer cannot be before randomization (%(date)s).") % {"date": f"{randomized_on:%Y-%m-%d}"}
+        ]
     if not 1 <= embryos <= MAX_EMBRYOS:
-        errors["embryos_transferred"] = [f"Between 1 and {MAX_EMBRYOS} embryos are transferred, not {embryos}."]
+        errors["embryos_transferred"] = [
+            _("Between 1 and %(max)s embryos are transferred, not %(embryos)s.")
+            % {"max": MAX_EMBRYOS, "embryos": embryos}
+        ]
     return errors
 
 
@@ -162,13 +188,15 @@ def course_date_errors(*, start: date, stop: date | None, earliest: date, today:
     """A treatment course starts after `earliest` (screening), not in the future, and stops after it starts."""
     errors: dict[str, list[str]] = {}
     if start > today:
-        errors["start_date"] = ["The start date cannot be in the future."]
+        errors["start_date"] = [_("The start date cannot be in the future.")]
     elif start < earliest:
-        errors["start_date"] = [f"The course cannot start before screening ({earliest:%Y-%m-%d})."]
+        errors["start_date"] = [
+            _("The course cannot start before screening (%(date)s).") % {"date": f"{earliest:%Y-%m-%d}"}
+        ]
     if stop is not None and stop < start:
-        errors["stop_date"] = ["The stop date is before the start date."]
+        errors["stop_date"] = [_("The stop date is before the start date.")]
     elif stop is not None and stop > today:
-        errors["stop_date"] = ["The stop date cannot be in the future; leave it empty while ongoing."]
+        errors["stop_date"] = [_("The stop date cannot be in the future; leave it empty while ongoing.")]
     return errors
 
 
@@ -178,8 +206,14 @@ def dalteparin_errors(
     errors = course_date_errors(start=start, stop=stop, earliest=earliest, today=today)
     low, high = DALTEPARIN_DOSE_IU
     if not low <= dose_iu <= high:
-        errors["daily_dose_iu"] = [f"{dose_iu} IU a day is outside the plausible {low}–{high} IU."]
+        errors["daily_dose_iu"] = [
+            _("%(dose)s IU a day is outside the plausible %(low)s–%(high)s IU.")
+            % {"dose": dose_iu, "low": low, "high": high}
+        ]
     days = ((stop or today) - start).days + 1
     if missed_doses < 0 or (days > 0 and missed_doses > days):
-        errors["missed_doses"] = [f"{missed_doses} missed doses is impossible over a {max(days, 0)}-day course."]
+        errors["missed_doses"] = [
+            _("%(missed)s missed doses is impossible over a %(days)s-day course.")
+            % {"missed": missed_doses, "days": max(days, 0)}
+        ]
     return errors

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited
@@ -23,7 +24,8 @@ from patients.models import (
     StudyIdCounter,
 )
 
-# Automatic reasons for workflow steps: the step itself is the reason the patient row changes.
+# Automatic reasons for workflow steps: the step itself is the reason the patient row changes. Reasons are
+# part of the audit trail, so they stay English whatever the language of the page.
 REASON_CONSENT_RECORDED = "Consent recorded"
 
 
@@ -57,6 +59,11 @@ def criterion_specs() -> list[rules.CriterionSpec]:
     ]
 
 
+def _status(patient: Patient) -> str:
+    """Her status for a message: the stored code, translated (core.terms.PATIENT_STATUSES)."""
+    return _(patient.status)
+
+
 def _next_study_number(site: Site) -> int:
     """Next gap-free number for the site; the counter row stays locked until the transaction ends."""
     StudyIdCounter.objects.get_or_create(site=site)
@@ -71,10 +78,10 @@ def _next_study_number(site: Site) -> int:
 def _identity_errors(identity: IdentityInput, site: Site, exclude_patient_id: int | None = None) -> dict:
     errors: dict[str, list[str]] = {}
     if not identity.full_name.strip():
-        errors["full_name"] = ["Enter the patient's full name."]
+        errors["full_name"] = [_("Enter the patient's full name.")]
     mrn = identity.medical_record_number.strip()
     if not mrn:
-        errors["medical_record_number"] = ["Enter the medical record number."]
+        errors["medical_record_number"] = [_("Enter the medical record number.")]
     else:
         duplicate = (
             PatientIdentity.objects.filter(
@@ -86,7 +93,8 @@ def _identity_errors(identity: IdentityInput, site: Site, exclude_patient_id: in
         )
         if duplicate:
             errors["medical_record_number"] = [
-                f"Medical record number {mrn} is already registered at {site.code} as {duplicate.patient.study_id}."
+                _("Medical record number %(mrn)s is already registered at %(site)s as %(study_id)s.")
+                % {"mrn": mrn, "site": site.code, "study_id": duplicate.patient.study_id}
             ]
     return errors
 
@@ -189,7 +197,10 @@ def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) 
     """Record signed consent for an eligible patient."""
     access.require_patient_data_entry(by, patient)
     if patient.status != PatientStatus.ELIGIBLE:
-        raise InvalidTransition(f"Consent can only be recorded for an eligible patient; {patient} is {patient.status}.")
+        raise InvalidTransition(
+            _("Consent can only be recorded for an eligible patient; %(patient)s is %(status)s.")
+            % {"patient": patient, "status": _status(patient)}
+        )
     _validate_consent(patient, form_version=form_version, signed_on=signed_on)
     with audited(by=by, reason=REASON_CONSENT_RECORDED):
         consent = Consent.objects.create(
@@ -229,7 +240,8 @@ def consent_void(*, consent: Consent, by, reason: str) -> Consent:
     access.require_patient_data_entry(by, patient)
     if patient.status != PatientStatus.CONSENTED:
         raise InvalidTransition(
-            f"Consent can only be voided while the patient is consented; {patient} is {patient.status}."
+            _("Consent can only be voided while the patient is consented; %(patient)s is %(status)s.")
+            % {"patient": patient, "status": _status(patient)}
         )
     with audited(by=by, reason=reason):
         voided = record_void(consent, by=by, reason=reason)
@@ -240,9 +252,9 @@ def consent_void(*, consent: Consent, by, reason: str) -> Consent:
 def _baseline_values(data: BaselineInput) -> dict:
     errors = rules.baseline_errors(data.as_dict())
     if data.infertility_type not in {"primary", "secondary"}:
-        errors["infertility_type"] = ["Choose primary or secondary infertility."]
+        errors["infertility_type"] = [_("Choose primary or secondary infertility.")]
     if data.education not in {"junior_high_or_below", "high_school_or_vocational", "college_or_higher"}:
-        errors["education"] = ["Choose an education level from the list."]
+        errors["education"] = [_("Choose an education level from the list.")]
     if errors:
         raise ValidationFailed(errors)
     return {**data.as_dict(), "bmi": rules.body_mass_index(data.height_cm, data.weight_kg)}
@@ -252,9 +264,14 @@ def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
     """Record baseline characteristics of a consented patient; BMI is derived."""
     access.require_patient_data_entry(by, patient)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
-        raise InvalidTransition(f"Baseline is recorded after consent; {patient} is {patient.status}.")
+        raise InvalidTransition(
+            _("Baseline is recorded after consent; %(patient)s is %(status)s.")
+            % {"patient": patient, "status": _status(patient)}
+        )
     if patient.baselines.filter(voided_at__isnull=True).exists():
-        raise InvalidTransition(f"{patient} already has a baseline; correct it instead of entering it again.")
+        raise InvalidTransition(
+            _("%(patient)s already has a baseline; correct it instead of entering it again.") % {"patient": patient}
+        )
     values = _baseline_values(data)
     with audited(by=by, reason=""):
         return Baseline.objects.create(patient=patient, created_by=by, updated_by=by, **values)
@@ -270,7 +287,7 @@ def baseline_update(*, baseline: Baseline, data: BaselineInput, by, reason: str,
 def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
     access.require_patient_data_entry(by, baseline.patient)
     if baseline.patient.status == PatientStatus.RANDOMIZED:
-        raise InvalidTransition("A randomized patient's baseline is corrected, not voided.")
+        raise InvalidTransition(_("A randomized patient's baseline is corrected, not voided."))
     return record_void(baseline, by=by, reason=reason)
 
 
@@ -278,9 +295,12 @@ def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -
     """Withdraw consent: the patient keeps her data and study id, and her status becomes withdrawn."""
     access.require_patient_data_entry(by, patient)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
-        raise InvalidTransition(f"Only a consented or randomized patient can withdraw; {patient} is {patient.status}.")
+        raise InvalidTransition(
+            _("Only a consented or randomized patient can withdraw; %(patient)s is %(status)s.")
+            % {"patient": patient, "status": _status(patient)}
+        )
     if not reason.strip():
-        raise ValidationFailed({"reason": ["Give the reason for withdrawal."]})
+        raise ValidationFailed({"reason": [_("Give the reason for withdrawal.")]})
     consent = patient.consents.get(voided_at__isnull=True)
     errors = rules.withdrawal_errors(withdrawn_on=withdrawn_on, signed_on=consent.signed_on, today=timezone.localdate())
     if errors:
@@ -302,5 +322,5 @@ def patient_void(*, patient: Patient, by, reason: str) -> Patient:
     """Void a registration made in error (e.g. a duplicate); its study id is never reused."""
     access.require_patient_data_entry(by, patient)
     if patient.status in {PatientStatus.RANDOMIZED, PatientStatus.COMPLETED}:
-        raise InvalidTransition("A randomized patient stays in the trial (ITT); she cannot be voided.")
+        raise InvalidTransition(_("A randomized patient stays in the trial (ITT); she cannot be voided."))
     return record_void(patient, by=by, reason=reason)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited, require_reason
@@ -36,7 +37,9 @@ class TransferInput:
 def _randomization_of(patient: Patient):
     randomization = getattr(patient, "randomization", None)
     if randomization is None:
-        raise InvalidTransition(f"{patient} is not randomized: treatment is recorded after randomization.")
+        raise InvalidTransition(
+            _("%(patient)s is not randomized: treatment is recorded after randomization.") % {"patient": patient}
+        )
     return randomization
 
 
@@ -49,9 +52,9 @@ def _transfer_values(patient: Patient, data: TransferInput) -> dict:
         embryos=data.embryos_transferred,
     )
     if data.cycle_type not in CycleType.values:
-        errors["cycle_type"] = ["Choose fresh or frozen."]
+        errors["cycle_type"] = [_("Choose fresh or frozen.")]
     if data.embryo_stage not in EmbryoStage.values:
-        errors["embryo_stage"] = ["Choose cleavage or blastocyst."]
+        errors["embryo_stage"] = [_("Choose cleavage or blastocyst.")]
     if errors:
         raise ValidationFailed(errors)
     return dict(data.__dict__)
@@ -62,7 +65,9 @@ def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTrans
     access.require_patient_data_entry(by, patient)
     values = _transfer_values(patient, data)
     if patient.transfers.filter(voided_at__isnull=True).exists():
-        raise InvalidTransition(f"{patient} already has an embryo transfer; correct it instead.")
+        raise InvalidTransition(
+            _("%(patient)s already has an embryo transfer; correct it instead.") % {"patient": patient}
+        )
     with audited(by=by):
         transfer = EmbryoTransfer.objects.create(patient=patient, created_by=by, updated_by=by, **values)
         # Lab windows count from the transfer and sacs are judged against its embryos.
@@ -88,11 +93,11 @@ def luteal_support_record(
         start=start_date, stop=stop_date, earliest=patient.screening.screening_date, today=timezone.localdate()
     )
     if not drug.strip():
-        errors["drug"] = ["Name the drug."]
+        errors["drug"] = [_("Name the drug.")]
     if not daily_dose.strip():
-        errors["daily_dose"] = ["Give the daily dose with its unit, e.g. 90 mg."]
+        errors["daily_dose"] = [_("Give the daily dose with its unit, e.g. 90 mg.")]
     if route not in Route.values:
-        errors["route"] = ["Choose a route from the list."]
+        errors["route"] = [_("Choose a route from the list.")]
     if errors:
         raise ValidationFailed(errors)
     with audited(by=by):
@@ -131,7 +136,8 @@ def dalteparin_course_record(
     )
     if arm != EXPERIMENTAL_ARM and not deviation_reason.strip():
         errors["deviation_reason"] = [
-            f"{patient} is in arm {arm}: dalteparin is a protocol deviation; describe what happened and why."
+            _("%(patient)s is in arm %(arm)s: dalteparin is a protocol deviation; describe what happened and why.")
+            % {"patient": patient, "arm": arm}
         ]
     if errors:
         raise ValidationFailed(errors)

@@ -1,5 +1,6 @@
 """Treatment pages: embryo transfer (record or correct), luteal support, dalteparin course."""
 
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from patients import forms, treatment
@@ -36,8 +37,8 @@ def transfer_view(request, study_id):
                 expected_version=data["version"],
             )
 
-    title = "Embryo transfer" if transfer is None else "Correct embryo transfer"
-    return form_page(request, patient, form, title=title, action=action, done="Embryo transfer saved.")
+    title = _("Embryo transfer") if transfer is None else _("Correct embryo transfer")
+    return form_page(request, patient, form, title=title, action=action, done=_("Embryo transfer saved."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -48,9 +49,9 @@ def luteal_support_view(request, study_id):
         request,
         patient,
         form,
-        title="Luteal phase support",
+        title=_("Luteal phase support"),
         action=lambda data: treatment.luteal_support_record(patient=patient, by=request.user, **data),
-        done="Luteal phase support saved.",
+        done=_("Luteal phase support saved."),
     )
 
 
@@ -62,7 +63,7 @@ def dalteparin_view(request, study_id):
         request,
         patient,
         form,
-        title="Dalteparin course",
+        title=_("Dalteparin course"),
         action=lambda data: treatment.dalteparin_course_record(patient=patient, by=request.user, **data),
-        done="Dalteparin course saved.",
+        done=_("Dalteparin course saved."),
     )

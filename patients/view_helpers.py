@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from core import access
 from core.exceptions import DomainError
@@ -14,7 +15,7 @@ def editable_patient(request, study_id):
     """The patient, if the user may change her data: other sites 404, read-only roles 403."""
     patient = selectors.patient_get(user=request.user, study_id=study_id)
     if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied("Your role cannot change clinical data.")
+        raise PermissionDenied(_("Your role cannot change clinical data."))
     return patient
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core import access
@@ -48,7 +49,7 @@ def patient_list_view(request):
 def screening_create_view(request):
     sites = Site.objects.filter(pk__in=access.data_entry_site_ids(request.user))
     if not sites.exists():
-        raise PermissionDenied("Only site staff and investigators screen patients.")
+        raise PermissionDenied(_("Only site staff and investigators screen patients."))
     form = forms.ScreeningForm(request.POST or None, sites=sites)
     if request.method == "POST" and form.is_valid():
         try:
@@ -62,7 +63,11 @@ def screening_create_view(request):
         except DomainError as error:
             add_domain_errors(form, error)
         else:
-            messages.success(request, f"{patient.study_id} registered: {patient.get_status_display().lower()}.")
+            messages.success(
+                request,
+                _("%(study_id)s registered: %(status)s.")
+                % {"study_id": patient.study_id, "status": patient.get_status_display().lower()},
+            )
             return redirect("patients:detail", study_id=patient.study_id)
     return render(request, "patients/screening_form.html", {"form": form})
 
@@ -112,7 +117,7 @@ def identity_edit_view(request, study_id):
             expected_version=data["version"],
         )
 
-    return form_page(request, patient, form, title="Correct identity", action=action, done="Identity corrected.")
+    return form_page(request, patient, form, title=_("Correct identity"), action=action, done=_("Identity corrected."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -141,8 +146,8 @@ def consent_view(request, study_id):
                 expected_version=data["version"],
             )
 
-    title = "Consent" if consent is None else "Correct consent"
-    return form_page(request, patient, form, title=title, action=action, done="Consent saved.")
+    title = _("Consent") if consent is None else _("Correct consent")
+    return form_page(request, patient, form, title=title, action=action, done=_("Consent saved."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -168,8 +173,8 @@ def baseline_view(request, study_id):
                 expected_version=data["version"],
             )
 
-    title = "Baseline" if baseline is None else "Correct baseline"
-    return form_page(request, patient, form, title=title, action=action, done="Baseline saved.")
+    title = _("Baseline") if baseline is None else _("Correct baseline")
+    return form_page(request, patient, form, title=title, action=action, done=_("Baseline saved."))
 
 
 @require_http_methods(["GET", "POST"])
@@ -180,9 +185,9 @@ def withdraw_view(request, study_id):
         request,
         patient,
         form,
-        title="Withdraw from the trial",
+        title=_("Withdraw from the trial"),
         action=lambda data: services.patient_withdraw(patient=patient, by=request.user, **data),
-        done=f"{patient.study_id} withdrawn.",
+        done=_("%(study_id)s withdrawn.") % {"study_id": patient.study_id},
         danger=True,
     )
 
@@ -197,7 +202,7 @@ def _void_page(request, study_id, *, title, record_of, void):
         form,
         title=title,
         action=lambda data: void(record, by=request.user, reason=data["reason"]),
-        done=f"{title}: done.",
+        done=_("%(title)s: done.") % {"title": title},
         danger=True,
     )
 
@@ -207,7 +212,7 @@ def consent_void_view(request, study_id):
     return _void_page(
         request,
         study_id,
-        title="Void consent entered in error",
+        title=_("Void consent entered in error"),
         record_of=lambda p: _active_or_404(p.consents),
         void=lambda r, **kw: services.consent_void(consent=r, **kw),
     )
@@ -218,7 +223,7 @@ def baseline_void_view(request, study_id):
     return _void_page(
         request,
         study_id,
-        title="Void baseline entered in error",
+        title=_("Void baseline entered in error"),
         record_of=lambda p: _active_or_404(p.baselines),
         void=lambda r, **kw: services.baseline_void(baseline=r, **kw),
     )
@@ -229,7 +234,7 @@ def patient_void_view(request, study_id):
     return _void_page(
         request,
         study_id,
-        title="Void registration entered in error",
+        title=_("Void registration entered in error"),
         record_of=lambda p: p,
         void=lambda r, **kw: services.patient_void(patient=r, **kw),
     )

@@ -1,4 +1,6 @@
-"""Which forms a patient's casebook should hold, and the state of each. Pure: no Django.
+"""Which forms a patient's casebook should hold, and the state of each. Pure: no Django but its
+translation functions (form labels are shown in the user's language; states stay English codes that
+templates translate where they show them).
 
 The expected forms follow from where the patient is in the trial: nothing after screening for an
 ineligible woman, the follow-up forms only once she is randomized, and nothing new after withdrawal.
@@ -10,13 +12,17 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-NOT_APPLICABLE = "not applicable"
-NOT_STARTED = "not started"
-IN_PROGRESS = "in progress"
-COMPLETE = "complete"
-VERIFIED = "verified"
-SIGNED = "signed"
-LOCKED = "locked"
+from django.utils.translation import gettext as _
+
+from core.markers import gettext_noop
+
+NOT_APPLICABLE = gettext_noop("not applicable")
+NOT_STARTED = gettext_noop("not started")
+IN_PROGRESS = gettext_noop("in progress")
+COMPLETE = gettext_noop("complete")
+VERIFIED = gettext_noop("verified")
+SIGNED = gettext_noop("signed")
+LOCKED = gettext_noop("locked")
 STATES = (NOT_STARTED, IN_PROGRESS, COMPLETE, VERIFIED, SIGNED, LOCKED)
 
 RANDOMIZABLE = ("consented", "randomized", "completed")
@@ -81,35 +87,39 @@ def expected_forms(
     status, stored = facts.status, facts.forms
     if status == "voided":
         return []
-    forms = [ExpectedForm("screening", "Screening")]
+    forms = [ExpectedForm("screening", _("Screening"))]
     if status == "ineligible":
         return forms
     withdrawn = status in ("withdrawn", "lost_to_follow_up")
     follow_up = [
-        ExpectedForm("consent", "Consent"),
-        ExpectedForm("baseline", "Baseline"),
-        ExpectedForm("randomization", "Randomization"),
+        ExpectedForm("consent", _("Consent")),
+        ExpectedForm("baseline", _("Baseline")),
+        ExpectedForm("randomization", _("Randomization")),
     ]
     randomized = "randomization" in stored and stored["randomization"].started
     if randomized:
         transfer = facts.transfer_date
         follow_up += [
-            ExpectedForm("transfer", "Embryo transfer"),
-            ExpectedForm("luteal_support", "Luteal support", transfer),
+            ExpectedForm("transfer", _("Embryo transfer")),
+            ExpectedForm("luteal_support", _("Luteal support"), transfer),
         ]
         if facts.arm == "EXP":
-            follow_up.append(ExpectedForm("dalteparin", "Dalteparin", transfer))
+            follow_up.append(ExpectedForm("dalteparin", _("Dalteparin"), transfer))
         follow_up += [
-            ExpectedForm(f"labs:{tp.code}", f"Labs {tp.label}", _after(transfer, tp.day_offset + tp.window_after))
+            ExpectedForm(
+                f"labs:{tp.code}",
+                _("Labs %(timepoint)s") % {"timepoint": _(tp.label)},
+                _after(transfer, tp.day_offset + tp.window_after),
+            )
             for tp in lab_timepoints
         ]
         follow_up.append(
-            ExpectedForm("outcome", "Pregnancy outcome", _after(transfer, OUTCOME_DUE_DAYS_AFTER_TRANSFER))
+            ExpectedForm("outcome", _("Pregnancy outcome"), _after(transfer, OUTCOME_DUE_DAYS_AFTER_TRANSFER))
         )
         follow_up += [
             ExpectedForm(
                 f"questionnaire:{instrument}:{tp.code}",
-                f"{instrument} {tp.label}",
+                f"{instrument} {_(tp.label)}",
                 _after(transfer, tp.day_offset + tp.window_after),
             )
             for instrument, tp in questionnaires

@@ -1,6 +1,7 @@
 """The lock check every clinical write passes through (via core.access.require_patient_data_entry)."""
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core.exceptions import Locked
 from core.models import Trial, TrialStatus
@@ -11,8 +12,10 @@ def ensure_unlocked(*, patient_id: int | None = None) -> None:
     """Refuse the change when the trial database, or this patient's casebook, is locked."""
     if Trial.objects.filter(status=TrialStatus.LOCKED).exists():
         raise Locked(
-            "The trial database is locked for analysis: no data can be entered or changed. "
-            "Ask the statistician to unlock it if a correction is needed."
+            _(
+                "The trial database is locked for analysis: no data can be entered or changed. "
+                "Ask the statistician to unlock it if a correction is needed."
+            )
         )
     if patient_id is None:
         return
@@ -21,9 +24,15 @@ def ensure_unlocked(*, patient_id: int | None = None) -> None:
     )
     if lock is not None:
         raise Locked(
-            f"This casebook was locked by {lock.locked_by.get_username()} on "
-            f"{timezone.localtime(lock.locked_at):%Y-%m-%d %H:%M} ({lock.reason}): its data cannot be changed. "
-            "Ask the statistician to unlock it if a correction is needed."
+            _(
+                "This casebook was locked by %(user)s on %(at)s (%(reason)s): its data cannot be changed. "
+                "Ask the statistician to unlock it if a correction is needed."
+            )
+            % {
+                "user": lock.locked_by.get_username(),
+                "at": f"{timezone.localtime(lock.locked_at):%Y-%m-%d %H:%M}",
+                "reason": lock.reason,
+            }
         )
 
 

@@ -9,6 +9,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 def append_only() -> list:
@@ -20,14 +21,14 @@ def append_only() -> list:
 
 
 class QueryStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ANSWERED = "answered", "Answered"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
 
 
 class QueryOrigin(models.TextChoices):
-    MANUAL = "manual", "Manual"
-    AUTOMATIC = "automatic", "Automatic"
+    MANUAL = "manual", _("Manual")
+    AUTOMATIC = "automatic", _("Automatic")
 
 
 @pghistory.track()
@@ -81,11 +82,11 @@ class DataQuery(models.Model):
 
 
 class MessageKind(models.TextChoices):
-    RAISED = "raised", "Raised"
-    ANSWERED = "answered", "Answered"
-    REOPENED = "reopened", "Reopened"
-    CLOSED = "closed", "Closed"
-    AUTO_CLOSED = "auto_closed", "Closed automatically"
+    RAISED = "raised", _("Raised")
+    ANSWERED = "answered", _("Answered")
+    REOPENED = "reopened", _("Reopened")
+    CLOSED = "closed", _("Closed")
+    AUTO_CLOSED = "auto_closed", _("Closed automatically")
 
 
 @pghistory.track()
@@ -125,8 +126,8 @@ class SourceVerification(models.Model):
 
 class SignatureMeaning(models.TextChoices):
     # 21 CFR 11.50(a)(3): the meaning of the signature is part of the signed record.
-    APPROVAL = "approval", "Approval: I have reviewed this casebook and its data are complete and accurate"
-    REVIEW = "review", "Review: I have reviewed the data in this casebook"
+    APPROVAL = "approval", _("Approval: I have reviewed this casebook and its data are complete and accurate")
+    REVIEW = "review", _("Review: I have reviewed the data in this casebook")
 
 
 @pghistory.track()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from core import access
 from core.models import Timepoint, Trial, TrialStatus
@@ -31,7 +32,7 @@ from quality.catalogue import FormRecords, FormStatus, PatientFacts, TimepointWi
 from quality.models import CasebookLock, CasebookSignature, DataQuery, QueryMessage, QueryStatus, SourceVerification
 
 # Forms whose records are part of the signed casebook although none is required.
-UNSCHEDULED_FORMS = {"adverse_events": "Adverse events", "deviations": "Protocol deviations"}
+UNSCHEDULED_FORMS = {"adverse_events": _("Adverse events"), "deviations": _("Protocol deviations")}
 
 
 def _add(forms: dict, key: str, label: str, pk: int, version: int, voided) -> None:

@@ -5,6 +5,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import access
 from core.audit import audited, require_reason
@@ -36,13 +38,22 @@ MAX_MESSAGE_LENGTH = 4000
 AUTO_CLOSE_MESSAGE = "Closed automatically: the data were corrected and the check passes."
 
 
-def _text(text: str, *, required: bool, what: str = "message") -> str:
+def _text(text: str, *, too_long: str, missing: str = "") -> str:
+    """The message as entered; `missing` refuses an empty one (when given), `too_long` one over the limit."""
     text = (text or "").strip()
-    if required and not text:
-        raise ValidationFailed({"message": [f"Write a {what}."]})
+    if missing and not text:
+        raise ValidationFailed({"message": [missing]})
     if len(text) > MAX_MESSAGE_LENGTH:
-        raise ValidationFailed({"message": [f"Keep the {what} under {MAX_MESSAGE_LENGTH} characters."]})
+        raise ValidationFailed({"message": [too_long % {"limit": MAX_MESSAGE_LENGTH}]})
     return text
+
+
+def _not_a_form(form: str, patient: Patient) -> dict[str, list[str]]:
+    return {
+        "form": [
+            _("'%(form)s' is not a form of %(study_id)s's casebook.") % {"form": form, "study_id": patient.study_id}
+        ]
+    }
 
 
 def _say(query: DataQuery, kind: str, by, text: str) -> QueryMessage:
@@ -66,18 +77,24 @@ def _known_forms(patient: Patient) -> set[str]:
 def query_raise(*, patient: Patient, form: str, field: str, message: str, by) -> DataQuery:
     """A monitor asks about one field of one form."""
     if not by.has_perm("core.raise_query"):
-        raise PermissionDenied("Only monitors raise queries.")
+        raise PermissionDenied(_("Only monitors raise queries."))
     if not access.can_read_site(by, patient.site_id):
-        raise PermissionDenied("You may not read this site's data.")
+        raise PermissionDenied(_("You may not read this site's data."))
     errors = {}
     form, field = (form or "").strip(), (field or "").strip()
     if form not in _known_forms(patient):
-        errors["form"] = [f"'{form}' is not a form of {patient.study_id}'s casebook."]
+        errors.update(_not_a_form(form, patient))
     if not field or len(field) > MAX_FIELD_LENGTH:
-        errors["field"] = [f"Name the field the query is about (at most {MAX_FIELD_LENGTH} characters)."]
+        errors["field"] = [
+            _("Name the field the query is about (at most %(limit)d characters).") % {"limit": MAX_FIELD_LENGTH}
+        ]
     if errors:
         raise ValidationFailed(errors)
-    message = _text(message, required=True, what="question")
+    message = _text(
+        message,
+        missing=_("Write a question."),
+        too_long=_("Keep the question under %(limit)d characters."),
+    )
     with audited(by=by, reason="Query raised"):
         query = DataQuery.objects.create(
             patient=patient, form=form, field=field, origin=QueryOrigin.MANUAL, raised_by=by
@@ -89,12 +106,19 @@ def query_raise(*, patient: Patient, form: str, field: str, message: str, by) ->
 def query_answer(*, query: DataQuery, message: str, by) -> DataQuery:
     """Site staff answer (and correct the data through its own form if needed)."""
     if not access.can_enter_data(by, query.patient.site_id):
-        raise PermissionDenied("Only staff of the patient's site answer queries.")
-    message = _text(message, required=True, what="answer")
+        raise PermissionDenied(_("Only staff of the patient's site answer queries."))
+    message = _text(
+        message,
+        missing=_("Write an answer."),
+        too_long=_("Keep the answer under %(limit)d characters."),
+    )
     with audited(by=by, reason="Query answered"):
         current = _locked_query(query)
         if current.status != QueryStatus.OPEN:
-            raise InvalidTransition(f"This query is {current.status}; only an open query can be answered.")
+            raise InvalidTransition(
+                _("This query is %(status)s; only an open query can be answered.")
+                % {"status": current.get_status_display().lower()}
+            )
         _transition(current, QueryStatus.ANSWERED)
         _say(current, MessageKind.ANSWERED, by, message)
     return current
@@ -107,12 +131,13 @@ def _may_close(by, query: DataQuery) -> bool:
 
 def query_close(*, query: DataQuery, message: str, by) -> DataQuery:
     if not _may_close(by, query):
-        raise PermissionDenied("Only a monitor (the role that raises queries) can close a query.")
-    message = _text(message, required=False) or "Closed."
+        raise PermissionDenied(_("Only a monitor (the role that raises queries) can close a query."))
+    # The thread is part of the record: its automatic texts stay English whatever the page language.
+    message = _text(message, too_long=_("Keep the message under %(limit)d characters.")) or "Closed."
     with audited(by=by, reason="Query closed"):
         current = _locked_query(query)
         if current.status == QueryStatus.CLOSED:
-            raise InvalidTransition("This query is already closed.")
+            raise InvalidTransition(_("This query is already closed."))
         _transition(current, QueryStatus.CLOSED, closed_by=by)
         _say(current, MessageKind.CLOSED, by, message)
     return current
@@ -121,14 +146,18 @@ def query_close(*, query: DataQuery, message: str, by) -> DataQuery:
 def query_reopen(*, query: DataQuery, message: str, by) -> DataQuery:
     """The answer did not settle it: back to the site with a follow-up question."""
     if not _may_close(by, query):
-        raise PermissionDenied("Only a monitor can reopen a query.")
-    message = _text(message, required=True, what="follow-up question")
+        raise PermissionDenied(_("Only a monitor can reopen a query."))
+    message = _text(
+        message,
+        missing=_("Write a follow-up question."),
+        too_long=_("Keep the follow-up question under %(limit)d characters."),
+    )
     with audited(by=by, reason="Query reopened"):
         current = _locked_query(query)
         if current.status == QueryStatus.OPEN:
-            raise InvalidTransition("This query is already open.")
+            raise InvalidTransition(_("This query is already open."))
         if current.origin == QueryOrigin.AUTOMATIC and current.status == QueryStatus.CLOSED:
-            raise InvalidTransition("A closed automatic query is raised again by its check, not reopened.")
+            raise InvalidTransition(_("A closed automatic query is raised again by its check, not reopened."))
         _transition(current, QueryStatus.OPEN)
         _say(current, MessageKind.REOPENED, by, message)
     return current
@@ -247,16 +276,19 @@ def automatic_checks_sync(patient_ids) -> dict[str, int]:
 def form_verify(*, patient: Patient, form: str, by) -> SourceVerification:
     """A monitor marks a complete form verified against source; any later change un-verifies it."""
     if not by.has_perm("core.verify_source_data"):
-        raise PermissionDenied("Only monitors mark forms source-data-verified.")
+        raise PermissionDenied(_("Only monitors mark forms source-data-verified."))
     if not access.can_read_site(by, patient.site_id):
-        raise PermissionDenied("You may not read this site's data.")
+        raise PermissionDenied(_("You may not read this site's data."))
     with audited(by=by, reason="Source data verified"):
         book = selectors.casebook_get(patient)
         status = next((f for f in book.forms if f.key == form), None)
         if status is None:
-            raise ValidationFailed({"form": [f"'{form}' is not a form of {patient.study_id}'s casebook."]})
+            raise ValidationFailed(_not_a_form(form, patient))
         if status.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS):
-            raise InvalidTransition(f"{status.label} is {status.state}: only a complete form can be verified.")
+            raise InvalidTransition(
+                _("%(form)s is %(state)s: only a complete form can be verified.")
+                % {"form": status.label, "state": _(status.state)}
+            )
         existing = book.verifications.get(form)
         if existing is not None and existing.content_hash == status.content_hash:
             return existing
@@ -270,30 +302,35 @@ def form_verify(*, patient: Patient, form: str, by) -> SourceVerification:
 
 def signature_blockers(book: selectors.Casebook, open_queries: int) -> list[str]:
     """Why this casebook cannot be signed now (empty: it can)."""
-    blockers = [f"{f.label} is {f.state}." for f in book.incomplete_forms]
+    blockers = [_("%(form)s is %(state)s.") % {"form": f.label, "state": _(f.state)} for f in book.incomplete_forms]
     if open_queries:
-        blockers.append(f"{open_queries} data quer{'y is' if open_queries == 1 else 'ies are'} not closed.")
+        blockers.append(
+            ngettext("%(count)d data query is not closed.", "%(count)d data queries are not closed.", open_queries)
+            % {"count": open_queries}
+        )
     if book.locked:
-        blockers.append("The casebook is locked.")
+        blockers.append(_("The casebook is locked."))
     return blockers
 
 
 def casebook_sign(*, patient: Patient, username: str, password: str, meaning: str, by) -> CasebookSignature:
     """Sign with both identification components re-entered (11.200(a)); bound to the content hash (11.70)."""
     if not by.has_perm("core.sign_casebook") or patient.site_id not in access.member_site_ids(by):
-        raise PermissionDenied("Only an investigator of the patient's site signs her casebook.")
+        raise PermissionDenied(_("Only an investigator of the patient's site signs her casebook."))
     if meaning not in SignatureMeaning.values:
-        raise ValidationFailed({"meaning": ["Choose what your signature means."]})
+        raise ValidationFailed({"meaning": [_("Choose what your signature means.")]})
     if (username or "").strip() != by.get_username() or not by.check_password(password or ""):
         # Logged without the password; repeated failures are visible to administrators.
         logger.warning("e-signature refused: wrong credentials for user %s on %s", by.get_username(), patient.study_id)
-        raise SignatureRefused({"password": ["User name or password is not correct: the casebook was not signed."]})
+        raise SignatureRefused({"password": [_("User name or password is not correct: the casebook was not signed.")]})
     with audited(by=by, reason=f"Casebook signed ({meaning})"):
         Patient.objects.select_for_update().get(pk=patient.pk)  # no change slips in while we hash
         book = selectors.casebook_get(patient)
         blockers = signature_blockers(book, selectors.open_query_counts([patient.pk])[patient.pk])
         if blockers:
-            raise SignatureRefused({"__all__": ["This casebook cannot be signed yet: " + " ".join(blockers)]})
+            raise SignatureRefused(
+                {"__all__": [_("This casebook cannot be signed yet: %(blockers)s") % {"blockers": " ".join(blockers)}]}
+            )
         return CasebookSignature.objects.create(
             patient=patient,
             signer=by,
@@ -309,7 +346,7 @@ def casebook_sign(*, patient: Patient, username: str, password: str, meaning: st
 
 def _require_locker(by) -> None:
     if not by.has_perm("core.lock_database"):
-        raise PermissionDenied("Only the statistician locks and unlocks data.")
+        raise PermissionDenied(_("Only the statistician locks and unlocks data."))
 
 
 def casebook_lock(*, patient: Patient, reason: str, by) -> CasebookLock:
@@ -318,7 +355,7 @@ def casebook_lock(*, patient: Patient, reason: str, by) -> CasebookLock:
     with audited(by=by, reason=reason):
         Patient.objects.select_for_update().get(pk=patient.pk)
         if CasebookLock.objects.filter(patient=patient, unlocked_at__isnull=True).exists():
-            raise InvalidTransition(f"{patient.study_id}'s casebook is already locked.")
+            raise InvalidTransition(_("%(study_id)s's casebook is already locked.") % {"study_id": patient.study_id})
         return CasebookLock.objects.create(patient=patient, locked_by=by, reason=reason)
 
 
@@ -328,7 +365,7 @@ def casebook_unlock(*, patient: Patient, reason: str, by) -> CasebookLock:
     with audited(by=by, reason=reason):
         lock = CasebookLock.objects.select_for_update().filter(patient=patient, unlocked_at__isnull=True).first()
         if lock is None:
-            raise InvalidTransition(f"{patient.study_id}'s casebook is not locked.")
+            raise InvalidTransition(_("%(study_id)s's casebook is not locked.") % {"study_id": patient.study_id})
         lock.unlocked_by, lock.unlocked_at, lock.unlock_reason = by, timezone.now(), reason
         lock.save(update_fields=["unlocked_by", "unlocked_at", "unlock_reason"])
         return lock
@@ -345,7 +382,7 @@ def database_lock(*, reason: str, by) -> DatabaseLock:
     with audited(by=by, reason=reason):
         trial = _trial_for_update()
         if trial.status == TrialStatus.LOCKED:
-            raise InvalidTransition("The trial database is already locked.")
+            raise InvalidTransition(_("The trial database is already locked."))
         lock = DatabaseLock.objects.create(locked_by=by, reason=reason, status_before=trial.status)
         trial.status = TrialStatus.LOCKED
         trial.save(update_fields=["status"])
@@ -359,7 +396,7 @@ def database_unlock(*, reason: str, by) -> DatabaseLock:
         trial = _trial_for_update()
         lock = DatabaseLock.objects.select_for_update().filter(unlocked_at__isnull=True).first()
         if trial.status != TrialStatus.LOCKED or lock is None:
-            raise InvalidTransition("The trial database is not locked.")
+            raise InvalidTransition(_("The trial database is not locked."))
         lock.unlocked_by, lock.unlocked_at, lock.unlock_reason = by, timezone.now(), reason
         lock.save(update_fields=["unlocked_by", "unlocked_at", "unlock_reason"])
         trial.status = lock.status_before

@@ -5,6 +5,8 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from core import access
@@ -47,9 +49,9 @@ def query_detail_view(request, pk: int):
     form = MessageForm(request.POST or None)
     action = request.POST.get("action", "")
     steps = {
-        "answer": (services.query_answer, "Answer sent to the monitor."),
-        "close": (services.query_close, "Query closed."),
-        "reopen": (services.query_reopen, "Query reopened."),
+        "answer": (services.query_answer, _("Answer sent to the monitor.")),
+        "close": (services.query_close, _("Query closed.")),
+        "reopen": (services.query_reopen, _("Query reopened.")),
     }
     if request.method == "POST":
         if action not in steps:
@@ -94,7 +96,8 @@ def _verify(request, patient, book):
     form = ReasonForm({"reason": "-"})  # a carrier for the service's refusal
     form.is_valid()
     key = request.POST.get("form", "")
-    if not _run(request, form, lambda _: services.form_verify(patient=patient, form=key, by=request.user), "Verified."):
+    verify = lambda _data: services.form_verify(patient=patient, form=key, by=request.user)  # noqa: E731
+    if not _run(request, form, verify, _("Verified.")):
         for error in form.non_field_errors():
             messages.error(request, error)
     return None
@@ -103,14 +106,14 @@ def _verify(request, patient, book):
 def _raise(request, patient, book):
     form = RaiseQueryForm(request.POST, form_choices=[(f.key, f.label) for f in book.forms])
     raise_query = lambda d: services.query_raise(patient=patient, by=request.user, **d)  # noqa: E731
-    ok = form.is_valid() and _run(request, form, raise_query, "Query raised.")
+    ok = form.is_valid() and _run(request, form, raise_query, _("Query raised."))
     return None if ok else {"raise_form": form}
 
 
 def _sign(request, patient, book):
     form = SignForm(request.POST)
     sign = lambda d: services.casebook_sign(patient=patient, by=request.user, **d)  # noqa: E731
-    ok = form.is_valid() and _run(request, form, sign, "Casebook signed.")
+    ok = form.is_valid() and _run(request, form, sign, _("Casebook signed."))
     return None if ok else {"sign_form": form}
 
 
@@ -128,8 +131,8 @@ CASEBOOK_ACTIONS = {
     "verify": _verify,
     "raise": _raise,
     "sign": _sign,
-    "lock": _lock_step(services.casebook_lock, "Casebook locked."),
-    "unlock": _lock_step(services.casebook_unlock, "Casebook unlocked."),
+    "lock": _lock_step(services.casebook_lock, gettext_lazy("Casebook locked.")),
+    "unlock": _lock_step(services.casebook_unlock, gettext_lazy("Casebook unlocked.")),
 }
 
 
@@ -157,12 +160,12 @@ def missing_forms_view(request):
 @require_http_methods(["GET", "POST"])
 def database_lock_view(request):
     if not request.user.has_perm("core.lock_database"):
-        raise PermissionDenied("Only the statistician locks the database.")
+        raise PermissionDenied(_("Only the statistician locks the database."))
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         locking = request.POST.get("action") == "lock"
         service = services.database_lock if locking else services.database_unlock
-        if _run(request, form, lambda d: service(reason=d["reason"], by=request.user), "Done."):
+        if _run(request, form, lambda d: service(reason=d["reason"], by=request.user), _("Done.")):
             return redirect("quality:database_lock")
     context = {
         "form": form,

@@ -13,6 +13,31 @@
     { fill: "rgba(111, 66, 193, 0.35)", line: "#59359a" },
   ];
 
+  // Words shown by the charts and the progress bar, translated by the page (#dashboard-text, built by
+  // analysis.views); English when the page gives none. "{status}" stands for an HTTP status code.
+  const TEXT = Object.assign(
+    {
+      randomizedCumulative: "Randomized (cumulative)",
+      target: "Target",
+      riskRatioCi: "Risk ratio (95% CI)",
+      riskRatioAxis: "Risk ratio, EXP / CTRL (log scale) — < 1 favours fewer events with EXP",
+      to: "to",
+      allArms: "All arms",
+      noValues: "no values",
+      median: "median",
+      range: "range",
+      queued: "Queued",
+      running: "Running",
+      done: "Done",
+      failed: "Failed",
+      recomputationFailed: "Recomputation failed.",
+      statusUnreadable: "Could not read the job's status (HTTP {status}).",
+      requesting: "Requesting a recomputation…",
+      requestRefused: "The recomputation could not be requested (HTTP {status}).",
+    },
+    JSON.parse((document.getElementById("dashboard-text") || {}).textContent || "{}"),
+  );
+
   function armColour(code, index) {
     return ARM_COLOURS[code] || SPARE_COLOURS[index % SPARE_COLOURS.length];
   }
@@ -39,7 +64,7 @@
     const target = Number((document.getElementById("enrollment-target") || {}).textContent || NaN);
     const datasets = [
       {
-        label: "Randomized (cumulative)",
+        label: TEXT.randomizedCumulative,
         data: months.map((m) => byMonth.get(m)),
         borderColor: "#0d6efd",
         backgroundColor: "#0d6efd",
@@ -49,7 +74,7 @@
     ];
     if (Number.isFinite(target)) {
       datasets.push({
-        label: "Target",
+        label: TEXT.target,
         data: months.map(() => target),
         borderColor: "#adb5bd",
         borderDash: [6, 4],
@@ -131,7 +156,7 @@
       data: {
         datasets: [
           {
-            label: "Risk ratio (95% CI)",
+            label: TEXT.riskRatioCi,
             data: points,
             pointStyle: "rect",
             pointRadius: 5,
@@ -148,7 +173,7 @@
           legend: { display: false },
           tooltip: {
             callbacks: {
-              label: (c) => `RR ${fixed(c.raw.x)} (${fixed(c.raw.lo)} to ${fixed(c.raw.hi)})`,
+              label: (c) => `RR ${fixed(c.raw.x)} (${fixed(c.raw.lo)} ${TEXT.to} ${fixed(c.raw.hi)})`,
             },
           },
         },
@@ -158,7 +183,7 @@
             min: low / 1.25,
             max: high * 1.25,
             ticks: { maxRotation: 0, autoSkip: false, callback: logTick },
-            title: { display: true, text: "Risk ratio, EXP / CTRL (log scale) — < 1 favours fewer events with EXP" },
+            title: { display: true, text: TEXT.riskRatioAxis },
           },
           y: { type: "category", labels: points.map((p) => p.y), offset: true, grid: { display: false } },
         },
@@ -225,7 +250,7 @@
         const colour = armColour(code, index);
         const summaries = keys.map((k) => described(k, code));
         return {
-          label: code === "POOLED" ? "All arms" : code,
+          label: code === "POOLED" ? TEXT.allArms : code,
           data: summaries.map((s) => (s ? [s.q1, s.q3] : null)),
           summaries: summaries,
           backgroundColor: colour.fill,
@@ -256,8 +281,9 @@
               callbacks: {
                 label: function (c) {
                   const s = c.dataset.summaries[c.dataIndex];
-                  if (!s) return `${c.dataset.label}: no values`;
-                  return `${c.dataset.label}: median ${s.median} (Q1–Q3 ${s.q1}–${s.q3}; range ${s.min}–${s.max}; n ${s.n})`;
+                  if (!s) return `${c.dataset.label}: ${TEXT.noValues}`;
+                  const median = `${TEXT.median} ${s.median}`;
+                  return `${c.dataset.label}: ${median} (Q1–Q3 ${s.q1}–${s.q3}; ${TEXT.range} ${s.min}–${s.max}; n ${s.n})`;
                 },
               },
             },
@@ -310,7 +336,8 @@
   }
 
   function describe(job) {
-    const label = { queued: "Queued", running: "Running", done: "Done", failed: "Failed" }[job.status] || job.status;
+    const labels = { queued: TEXT.queued, running: TEXT.running, done: TEXT.done, failed: TEXT.failed };
+    const label = labels[job.status] || job.status;
     return job.message ? `${label}: ${job.message}` : `${label}…`;
   }
 
@@ -327,13 +354,13 @@
       return;
     }
     if (job.status === "failed") {
-      fail(`Recomputation failed. ${job.message || ""}`.trim());
+      fail(`${TEXT.recomputationFailed} ${job.message || ""}`.trim());
       return;
     }
     window.setTimeout(function () {
       fetch(job.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
         .then(function (response) {
-          if (!response.ok) throw new Error(`Could not read the job's status (HTTP ${response.status}).`);
+          if (!response.ok) throw new Error(TEXT.statusUnreadable.replace("{status}", response.status));
           return response.json();
         })
         .then((next) => track(next, onDone))
@@ -346,7 +373,7 @@
       event.preventDefault();
       const button = document.getElementById("recompute-button");
       if (button) button.disabled = true;
-      showProgress(0, "Requesting a recomputation…");
+      showProgress(0, TEXT.requesting);
       fetch(form.action, {
         method: "POST",
         body: new FormData(form),
@@ -354,7 +381,7 @@
         credentials: "same-origin",
       })
         .then(function (response) {
-          if (!response.ok) throw new Error(`The recomputation could not be requested (HTTP ${response.status}).`);
+          if (!response.ok) throw new Error(TEXT.requestRefused.replace("{status}", response.status));
           return response.json();
         })
         .then((job) => track(job, reloadPage))

@@ -9,7 +9,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 # The only pages an anonymous visitor may open (SPEC §1: login page, health endpoint, static files).
-ALLOWED_ANONYMOUS = {"login", "health", "api-token"}
+# set_language belongs to the login page: its language switcher (English / 中文) posts there before
+# anyone is logged in. It only sets the language cookie and redirects; it shows no data.
+ALLOWED_ANONYMOUS = {"login", "health", "api-token", "set_language"}
 # The admin's own login page is where the admin sends anonymous users; it is a login page too.
 ADMIN_LOGIN = {"admin:login"}
 
@@ -65,3 +67,16 @@ def test_anonymous_user_is_sent_to_login_or_refused(client, pattern, name):
 def test_public_pages_are_really_public(client):
     assert client.get("/accounts/login/").status_code == 200
     assert client.get("/healthz/").json() == {"status": "ok", "database": "ok"}
+
+
+def test_anonymous_user_may_choose_the_language_on_the_login_page(client):
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/accounts/login/"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/accounts/login/"
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+
+
+def test_the_language_switch_does_not_redirect_off_the_site(client):
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "https://evil.example/"})
+    assert response.status_code == 302
+    assert not response.headers["Location"].startswith("https://evil.example")

@@ -1,0 +1,470 @@
+"""Translation (English / 简体中文): the committed catalogue is complete and compiled, the pages switch to
+Chinese when a user chooses it, and English stays the default for everyone else (API clients too)."""
+
+import ast
+import gettext as gnu_gettext
+import re
+import shutil
+import subprocess
+from datetime import timedelta
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone, translation
+
+LOCALE_DIR = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
+PO_FILE = LOCALE_DIR / "django.po"
+MO_FILE = LOCALE_DIR / "django.mo"
+# What makemessages reads (the same as `manage.py makemessages --ignore=.venv --ignore=var --ignore=tests
+# --ignore=bench`): the project's own Python and templates.
+SOURCE_SUFFIXES = {".py", ".html", ".txt"}
+NOT_SOURCES = {".venv", "var", "tests", "bench", "locale"}
+
+needs_gettext = pytest.mark.skipif(
+    shutil.which("xgettext") is None or shutil.which("msgfmt") is None,
+    reason="GNU gettext (xgettext, msgfmt) is not installed: apt-get install gettext",
+)
+
+
+# --- The catalogue ------------------------------------------------------------------------------------
+
+
+def _po_entry(block: list[str]) -> dict:
+    """One entry of a .po file: its strings by keyword (msgstr[n] as "msgstr[n]"), flags, obsolete."""
+    entry, keyword = {"flags": set(), "obsolete": all(line.startswith("#~") for line in block if line)}, None
+    for line in (line.removeprefix("#~ ") for line in block):
+        if line.startswith("#,"):
+            entry["flags"] |= {flag.strip() for flag in line[2:].split(",")}
+        elif match := re.match(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?) (\".*\")$", line):
+            keyword = match.group(1)
+            entry[keyword] = ast.literal_eval(match.group(2))
+        elif line.startswith('"') and keyword:
+            entry[keyword] += ast.literal_eval(line)
+    entry["msgstr"] = [value for name, value in entry.items() if name.startswith("msgstr")]
+    return entry
+
+
+def read_po(path: Path) -> dict[tuple[str | None, str], dict]:
+    """(msgctxt, msgid) → entry, for every entry but the header; obsolete (#~) entries are kept, marked."""
+    blocks = [block.splitlines() for block in path.read_text(encoding="utf-8").split("\n\n")]
+    entries = [_po_entry(block) for block in blocks]
+    return {(e.get("msgctxt"), e["msgid"]): e for e in entries if e.get("msgid")}
+
+
+COMMITTED = read_po(PO_FILE)
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%%|\{\w*\}")
+HTML_TAG = re.compile(r"</?(?:strong|code|span|time|br)\b[^>]*>")
+
+
+def _extracted_msgids(tmp_path, settings, monkeypatch) -> set[tuple[str | None, str]]:
+    """Run makemessages over a copy of the current sources; the keys of the catalogue it makes."""
+    base = Path(settings.BASE_DIR)
+    copy = tmp_path / "src"
+    for item in base.iterdir():
+        if item.name in NOT_SOURCES or item.name.startswith("."):
+            continue
+        if item.is_dir():
+            shutil.copytree(
+                item,
+                copy / item.name,
+                ignore=lambda folder, names: [
+                    n for n in names if not (Path(folder, n).is_dir() or Path(n).suffix in SOURCE_SUFFIXES)
+                ],
+            )
+        elif item.suffix in SOURCE_SUFFIXES:
+            copy.mkdir(exist_ok=True)
+            shutil.copy2(item, copy / item.name)
+    settings.LOCALE_PATHS = [copy / "locale"]
+    monkeypatch.chdir(copy)
+    call_command("makemessages", locale=["zh_Hans"], verbosity=0)
+    return {key for key, entry in read_po(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po").items()}
+
+
+@needs_gettext
+def test_every_string_of_the_sources_has_a_chinese_translation(tmp_path, settings, monkeypatch):
+    extracted = _extracted_msgids(tmp_path, settings, monkeypatch)
+    assert len(extracted) > 800  # the whole application, not an empty extraction
+    missing = sorted(extracted - {key for key, entry in COMMITTED.items() if not entry["obsolete"]}, key=str)
+    assert not missing, f"not in locale/zh_Hans/LC_MESSAGES/django.po (run makemessages, translate): {missing}"
+    untranslated = sorted(
+        (key for key in extracted if not all(COMMITTED[key]["msgstr"]) or "fuzzy" in COMMITTED[key]["flags"]),
+        key=str,
+    )
+    assert not untranslated, f"empty or fuzzy translations: {untranslated}"
+
+
+def test_the_catalogue_has_no_stale_or_doubtful_entries():
+    assert COMMITTED, "locale/zh_Hans/LC_MESSAGES/django.po is empty"
+    assert not [key for key, entry in COMMITTED.items() if entry["obsolete"]], "obsolete (#~) entries: run makemessages"
+    assert not [key for key, entry in COMMITTED.items() if "fuzzy" in entry["flags"]]
+    header = PO_FILE.read_text(encoding="utf-8").split("\n\n", 1)[0]
+    assert "#, fuzzy" not in header and "Plural-Forms: nplurals=1; plural=0;" in header
+
+
+def test_translations_keep_every_placeholder():
+    for (context, msgid), entry in COMMITTED.items():
+        wanted = sorted(PLACEHOLDER.findall(msgid))
+        for translated in entry["msgstr"]:
+            assert sorted(PLACEHOLDER.findall(translated)) == wanted, (context, msgid, translated)
+            assert sorted(HTML_TAG.findall(translated)) == sorted(HTML_TAG.findall(msgid)), (msgid, translated)
+
+
+@needs_gettext
+def test_the_committed_mo_file_is_compiled_from_the_committed_po(tmp_path):
+    # A fresh machine without gettext serves Chinese from the committed .mo: it must say what the .po says.
+    compiled = tmp_path / "django.mo"
+    subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(PO_FILE)], check=True, capture_output=True)
+    with compiled.open("rb") as fresh, MO_FILE.open("rb") as committed:
+        assert gnu_gettext.GNUTranslations(committed)._catalog == gnu_gettext.GNUTranslations(fresh)._catalog
+
+
+# --- Stored words that the pages translate (core.terms) keep up with their sources ----------------------
+
+
+def test_stored_words_marked_in_core_terms_cover_their_sources():
+    from core import terms
+    from core.models import TrialStatus
+    from labs.models import Flag
+    from outcomes.scoring import RAND36_SCALES, SSRS_SUBSCALES
+    from patients.models import PatientStatus
+
+    with translation.override("en"):
+        assert list(terms.TRIAL_STATUSES) == [str(label) for label in TrialStatus.labels]
+    assert list(terms.PATIENT_STATUSES) == list(PatientStatus.values)
+    assert list(terms.LAB_FLAGS) == list(Flag.values)
+    assert set(terms.SCALES) == set(RAND36_SCALES) | set(SSRS_SUBSCALES)
+
+
+def test_the_seeded_configuration_is_in_the_catalogue():
+    import importlib
+
+    from core import terms
+
+    core_seed = importlib.import_module("core.migrations.0002_seed_trial_configuration")
+    labs_seed = importlib.import_module("labs.migrations.0002_seed_analytes")
+    outcomes_seed = importlib.import_module("outcomes.migrations.0002_seed_instruments")
+    seeded = {
+        core_seed.TRIAL["name"],
+        "Trial centre (Shenzhen)",
+        *(arm["label"] for arm in core_seed.ARMS),
+        *(criterion[1] for criterion in core_seed.CRITERIA),
+        *(timepoint[1] for timepoint in core_seed.TIMEPOINTS),
+        *(analyte[1] for analyte in labs_seed.ANALYTES),
+        *(instrument[1] for instrument in outcomes_seed.INSTRUMENTS),
+    }
+    assert seeded <= set(terms.CONFIGURATION)
+    assert all((None, text) in COMMITTED for text in seeded)
+
+
+@pytest.mark.django_db
+def test_every_audit_record_name_of_the_history_page_is_marked(monkeypatch, site_a, staff_site_a):
+    from core import terms
+    from patients import selectors
+    from tests.factories import screen
+
+    labels = []
+    monkeypatch.setattr(
+        selectors, "audit_entries", lambda model, *, record_label, **f: labels.append(record_label) or []
+    )
+    selectors.patient_audit_history(user=staff_site_a, patient=screen(site_a, staff_site_a))
+    assert "Identity" in labels and set(labels) <= set(terms.AUDIT_RECORDS)
+
+
+def test_the_ssrs_sources_note_lists_every_source():
+    from outcomes.instruments import SOURCES_NOTE, SSRS_SOURCES
+
+    listed = "; ".join(source.lower() for source in SSRS_SOURCES)
+    assert f" Count the sources ticked from: {listed}. 0 = no source." == SOURCES_NOTE
+
+
+# --- Pages in Chinese ------------------------------------------------------------------------------------
+
+
+# Shown as stored, in no language: the audit trail's field names and old → new values (codes such as
+# "eligible", which the catalogue also holds for messages).
+STORED_VALUE_CLASSES = {"audit-field", "audit-old", "audit-new"}
+
+
+class VisibleText(HTMLParser):
+    """Text a reader sees (not scripts or styles), plus placeholders and tooltips, one piece per node."""
+
+    def __init__(self):
+        super().__init__()
+        self.pieces: list[str] = []
+        self._skipped: list[str] = []  # open tags whose text is not checked
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        if tag in ("script", "style") or STORED_VALUE_CLASSES & set((attributes.get("class") or "").split()):
+            self._skipped.append(tag)
+        for name in ("placeholder", "title", "aria-label"):
+            if attributes.get(name):
+                self.pieces.append(" ".join(attributes[name].split()))
+
+    def handle_endtag(self, tag):
+        if self._skipped and self._skipped[-1] == tag:
+            self._skipped.pop()
+
+    def handle_data(self, data):
+        if not self._skipped and data.strip():
+            self.pieces.append(" ".join(data.split()))
+
+
+def visible_text(html: str) -> list[str]:
+    parser = VisibleText()
+    parser.feed(html)
+    return parser.pieces
+
+
+# English kept on purpose: stored audit reasons (the record reads the same for everyone).
+STORED_ENGLISH = {"Randomized"}
+
+
+def _english_checks():
+    """Untranslated English to look for: whole text nodes, and phrases of 3+ words inside text nodes."""
+    exact, phrases = {}, []
+    for (_context, msgid), entry in COMMITTED.items():
+        if entry["obsolete"] or all(t == msgid for t in entry["msgstr"]):
+            continue  # codes and abbreviations that Chinese writes the same way (β-hCG, BMI, CA-125)
+        parts = [" ".join(part.split()).strip(" .,:;·—()") for part in PLACEHOLDER.split(msgid)]
+        if not PLACEHOLDER.search(msgid):
+            exact[" ".join(msgid.split())] = msgid
+        phrases += [(msgid, re.compile(rf"(?<!\w){re.escape(part)}(?!\w)")) for part in parts if len(part.split()) >= 3]
+    return exact, phrases
+
+
+EXACT_ENGLISH, ENGLISH_PHRASES = _english_checks()
+
+
+def _english_left(pieces: list[str]) -> list[str]:
+    """Catalogue strings that appear untranslated among the visible pieces of a page."""
+    pieces = [piece for piece in pieces if piece not in STORED_ENGLISH]
+    found = [f"{EXACT_ENGLISH[piece]!r}" for piece in pieces if piece in EXACT_ENGLISH]
+    text = "\n".join(pieces)
+    return found + [f"{msgid!r} ({match.group(0)!r})" for msgid, rx in ENGLISH_PHRASES if (match := rx.search(text))]
+
+
+@pytest.fixture
+def trial_data(site_a, staff_site_a, investigator_site_a, monitor, statistician):
+    """A randomized patient with every form, a consented one without baseline, an ineligible one, queries
+    (automatic and manual) and a statistics snapshot."""
+    from analysis import services as analysis_services
+    from labs.services import lab_draw_record
+    from outcomes import services as outcome_services
+    from quality.services import query_raise
+    from tests.factories import backdated_transfer, consented_patient, randomized_patient, screen
+
+    patient = randomized_patient(site_a, staff_site_a, statistician)
+    transfer = backdated_transfer(patient, staff_site_a, days_ago=40, embryos=2)
+    drawn_at = timezone.make_aware(timezone.datetime.combine(transfer.transfer_date, timezone.datetime.min.time()))
+    lab_draw_record(
+        patient=patient,
+        timepoint="BASELINE",
+        drawn_at=drawn_at + timedelta(hours=8),
+        entries=[("BHCG", "<2", "IU/L"), ("E2", "300", "pg/mL"), ("CA125", "50", "U/mL"), ("IL6", "3.1", "pg/mL")],
+        by=staff_site_a,
+    )
+    outcome_services.outcome_record(
+        patient=patient,
+        data={
+            "beta_hcg_positive": True,
+            "beta_hcg_date": transfer.transfer_date + timedelta(days=14),
+            "beta_hcg_value": Decimal("350"),
+            "clinical_pregnancy": True,
+            "ultrasound_date": transfer.transfer_date + timedelta(days=30),
+            "gestational_sacs": 1,
+            "fetal_heartbeat": True,
+            "ectopic": False,
+            "miscarriage": False,
+        },
+        by=staff_site_a,
+    )
+    outcome_services.adverse_event_record(
+        patient=patient,
+        data={
+            "term": "injection_site_bruising",
+            "term_other": "",
+            "onset_date": transfer.transfer_date + timedelta(days=2),
+            "resolution_date": None,
+            "grade": 1,
+            "serious": False,
+            "related_to_dalteparin": "possible",
+            "action_taken": "none",
+            "outcome": "recovering",
+        },
+        by=staff_site_a,
+    )
+    outcome_services.questionnaire_record(
+        patient=patient,
+        instrument="SSRS",
+        timepoint="BASELINE",
+        completed_on=transfer.transfer_date,
+        answers={"1": 2, "2": 4, "3": 3, "4": 3, "6": 2, "7": 3, "8": 2, "9": 3, "10": 2},
+        by=staff_site_a,
+    )
+    query = query_raise(patient=patient, form="baseline", field="weight_kg", message="Please check.", by=monitor)
+    consented = consented_patient(site_a, staff_site_a)
+    screen(site_a, staff_site_a, eligible=False)
+    job, _ = analysis_services.statistics_request()
+    analysis_services.statistics_compute(job_id=job.pk)
+    return {"patient": patient, "consented": consented, "query": query}
+
+
+def _pages(data) -> dict[str, list[tuple[str, str, dict | None]]]:
+    """Per persona: (method, url, POST data) of the main pages."""
+    from patients.models import AllocationList
+
+    study_id, other = data["patient"].study_id, data["consented"].study_id
+    bad_csv = "study_id,timepoint,drawn_at,analyte,value,unit\nXX-9999,ET99,yesterday,FOO,-1,g\n"
+    staff = [
+        ("get", reverse("patients:list"), None),
+        ("get", reverse("patients:detail", args=[study_id]), None),
+        ("get", reverse("patients:history", args=[study_id]), None),
+        ("get", reverse("patients:screen"), None),
+        ("post", reverse("patients:screen"), {"full_name": ""}),
+        ("get", reverse("patients:baseline", args=[other]), None),
+        ("post", reverse("patients:baseline", args=[other]), {"height_cm": "300", "weight_kg": "20"}),
+        ("get", reverse("labs:draw_create", args=[study_id]), None),
+        ("get", reverse("labs:import"), None),
+        ("post", reverse("labs:import"), {"file": ("labs.csv", bad_csv)}),
+        ("get", reverse("outcomes:pregnancy", args=[study_id]), None),
+        ("get", reverse("outcomes:ae_create", args=[study_id]), None),
+        ("get", reverse("outcomes:questionnaire", args=[study_id, "RAND36", "BASELINE"]), None),
+        ("get", reverse("outcomes:questionnaire", args=[study_id, "SSRS", "BASELINE"]), None),
+        ("get", reverse("quality:queries"), None),
+        ("get", reverse("quality:query", args=[data["query"].pk]), None),
+        ("get", reverse("quality:casebook", args=[study_id]), None),
+        ("get", reverse("quality:missing"), None),
+    ]
+    return {
+        "staff_site_a": staff,
+        "investigator_site_a": [
+            ("get", reverse("analysis:dashboard"), None),
+            ("get", reverse("analysis:dashboard") + "?population=per_protocol", None),
+            ("get", reverse("quality:casebook", args=[study_id]), None),
+            ("get", reverse("patients:detail", args=[study_id]), None),
+        ],
+        "monitor": [
+            ("get", reverse("patients:list"), None),
+            ("get", reverse("patients:detail", args=[study_id]), None),
+            ("get", reverse("quality:queries"), None),
+            ("get", reverse("quality:query", args=[data["query"].pk]), None),
+            ("get", reverse("quality:casebook", args=[study_id]), None),
+            ("get", reverse("quality:missing"), None),
+        ],
+        "statistician": [
+            ("get", reverse("analysis:dashboard"), None),
+            ("get", reverse("allocation:overview"), None),
+            ("get", reverse("allocation:detail", args=[AllocationList.objects.first().pk]), None),
+            ("get", reverse("quality:database_lock"), None),
+            ("get", reverse("patients:history", args=[study_id]), None),
+        ],
+    }
+
+
+def _choose(client, language: str) -> None:
+    response = client.post(reverse("set_language"), {"language": language, "next": reverse("patients:list")})
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_after_choosing_chinese_the_staff_pages_show_no_english_from_the_catalogue(client, request, trial_data):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    key_chinese = {
+        reverse("patients:list"): "患者",
+        reverse("patients:detail", args=[trial_data["patient"].study_id]): "知情同意",
+        reverse("patients:screen"): "入选资格核对表",
+        reverse("analysis:dashboard"): "试验仪表板",
+        reverse("quality:casebook", args=[trial_data["patient"].study_id]): "病例报告表审阅",
+        reverse("allocation:overview"): "随机分配表",
+        reverse("quality:database_lock"): "数据库锁定",
+        reverse("labs:import"): "导入检验结果",
+    }
+    problems = []
+    for persona, pages in _pages(trial_data).items():
+        client.force_login(request.getfixturevalue(persona))
+        _choose(client, "zh-hans")
+        for method, url, data in pages:
+            if data and "file" in data:
+                name, content = data["file"]
+                data = {"file": SimpleUploadedFile(name, content.encode(), content_type="text/csv")}
+            response = getattr(client, method)(url, data or {})
+            assert response.status_code in (200, 400), (persona, url, response.status_code)
+            html = response.content.decode()
+            assert '<html lang="zh-hans">' in html, (persona, url)
+            problems += [f"{persona} {method.upper()} {url}: {p}" for p in _english_left(visible_text(html))]
+            if method == "get" and url in key_chinese:
+                assert key_chinese[url] in html, (persona, url)
+        client.logout()
+    assert not problems, "\n".join(problems)
+
+
+BASELINE_FORM = {
+    "height_cm": "300",
+    "weight_kg": "56",
+    "previous_failed_transfers": "2",
+    "prior_miscarriages": "0",
+    "infertility_type": "primary",
+    "infertility_years": "3",
+    "education": "college_or_higher",
+}
+
+
+@pytest.mark.django_db
+def test_messages_and_refusals_follow_the_chosen_language(client, site_a, staff_site_a):
+    from tests.factories import consented_patient
+
+    patient = consented_patient(site_a, staff_site_a)
+    client.force_login(staff_site_a)
+    _choose(client, "zh-hans")
+    url = reverse("patients:baseline", args=[patient.study_id])
+    assert "这个字段是必填项。" in client.post(url, {"height_cm": ""}).content.decode()  # Django's own messages too
+    refused = client.post(url, BASELINE_FORM).content.decode()
+    assert "300 cm 超出合理范围 120–220 cm。" in refused
+    saved = client.post(url, {**BASELINE_FORM, "height_cm": "160"}, follow=True).content.decode()
+    assert "基线已保存。" in saved
+
+
+@pytest.mark.django_db
+def test_english_is_the_default_and_can_be_chosen_back(client, staff_site_a):
+    login = client.get(reverse("login")).content.decode()
+    assert '<html lang="en">' in login and ">Log in</button>" in login
+    assert 'action="/i18n/setlang/"' in login and ">中文</button>" in login  # the switcher, before logging in
+    client.force_login(staff_site_a)
+    assert '<h1 class="h3 mb-0">Patients</h1>' in client.get(reverse("patients:list")).content.decode()
+    _choose(client, "zh-hans")
+    assert '<h1 class="h3 mb-0">患者</h1>' in client.get(reverse("patients:list")).content.decode()
+    _choose(client, "en")
+    assert '<h1 class="h3 mb-0">Patients</h1>' in client.get(reverse("patients:list")).content.decode()
+
+
+@pytest.mark.django_db
+def test_api_clients_get_english_messages(client, site_a, staff_site_a):
+    from rest_framework.authtoken.models import Token
+
+    from tests.factories import consented_patient
+
+    patient = consented_patient(site_a, staff_site_a)
+    token = Token.objects.create(user=staff_site_a)
+    response = client.post(
+        f"/api/v1/patients/{patient.study_id}/baseline/",
+        {
+            "height_cm": "300",
+            "weight_kg": "60",
+            "previous_failed_transfers": 2,
+            "prior_miscarriages": 0,
+            "infertility_type": "primary",
+            "infertility_years": "3",
+            "education": "college_or_higher",
+        },
+        content_type="application/json",
+        headers={"Authorization": f"Token {token.key}"},
+    )
+    assert response.status_code == 400
+    assert "300.0 cm is outside the plausible range 120–220 cm." in response.content.decode()
