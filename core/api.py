@@ -1,13 +1,19 @@
-"""REST API plumbing shared by every app: errors as JSON, cursor pagination, `updated_since`, access."""
+"""REST API plumbing shared by every app: errors as JSON, cursor pagination, `updated_since`, access.
+
+Their description in the OpenAPI schema is in core/api_schema.py (drf-spectacular imports DRF's generic
+views, which import the pagination class from here).
+"""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from core import access
 from core.exceptions import DomainError, StaleVersion
 
 
@@ -47,9 +53,18 @@ def updated_since(request, queryset, field: str = "updated_at"):
     raw = request.query_params.get("updated_since")
     if not raw:
         return queryset
-    moment = parse_datetime(raw.replace(" ", "+"))
+    try:
+        moment = parse_datetime(raw.replace(" ", "+"))
+    except ValueError:  # well-formed but impossible, e.g. month 13: parse_datetime raises instead of None
+        moment = None
     if moment is None or moment.tzinfo is None:
         raise exceptions.ValidationError(
             {"updated_since": ["Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z."]}
         )
     return queryset.filter(**{f"{field}__gt": moment})
+
+
+def require_any_data_entry(user) -> None:
+    """A clinical write's role check, made before its body is read: a read-only role gets 403, never 400."""
+    if not access.data_entry_site_ids(user):
+        raise PermissionDenied(_("You may not enter clinical data."))

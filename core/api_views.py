@@ -18,14 +18,19 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from core.api import StablePagination, updated_since
+from core.api_schema import UPDATED_SINCE
 from core.models import Arm, Site, Timepoint
 from labs.models import Analyte
 from patients.selectors import patient_audit_events, patient_get
 
 
-class TokenRequestSerializer(serializers.Serializer):
+class TokenCredentialsSerializer(serializers.Serializer):
     username = serializers.CharField()
     password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+
+
+class TokenSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as `Authorization: Token <key>`")
 
 
 class TokenApi(APIView):
@@ -34,10 +39,11 @@ class TokenApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
     throttle_classes = [AnonRateThrottle]
-    serializer_class = TokenRequestSerializer
+    serializer_class = TokenCredentialsSerializer
 
+    @extend_schema(request=TokenCredentialsSerializer, responses={200: TokenSerializer})
     def post(self, request):
-        serializer = TokenRequestSerializer(data=request.data)
+        serializer = TokenCredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
@@ -72,6 +78,10 @@ class AnalyteSerializer(serializers.ModelSerializer):
 
 class ConfigListApi(ListAPIView):
     """Configuration tables have no timestamps: `updated_since` is answered from their audit events."""
+
+    @extend_schema(parameters=[UPDATED_SINCE])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         queryset = self.queryset.all()

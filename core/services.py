@@ -47,6 +47,18 @@ def record_update(
         return current
 
 
+def record_touch(record: ClinicalRecord, *, by, reason: str) -> ClinicalRecord:
+    """Bump the version of a record whose dependent data changed (a patient's identity lives in its
+    own table), so a client holding the old version gets a 409 instead of overwriting the change."""
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        current = _locked_copy(record)
+        current.version += 1
+        current.updated_by = by
+        current.save(update_fields=["version", "updated_by", "updated_at"])
+        return current
+
+
 def record_void(record: ClinicalRecord, *, by, reason: str) -> ClinicalRecord:
     """Mark a record entered in error; it stays in the database and the audit trail."""
     reason = require_reason(reason)

@@ -3,7 +3,7 @@ the CSV import (the browser's and `manage.py import_labs`'s file format and rule
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -12,7 +12,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import updated_since
+from core.api import require_any_data_entry, updated_since
+from core.api_schema import UPDATED_SINCE, error_responses
+from core.exceptions import DomainError
 from labs import forms as lab_forms
 from labs.importing import lab_results_import
 from labs.models import LabResult
@@ -51,6 +53,7 @@ class LabResultSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field({"oneOf": [{"type": "number"}, {"type": "string"}]})
 class ValueField(serializers.Field):
     """A number, or a string such as "<0.5" for a censored value (SPEC §7)."""
 
@@ -82,13 +85,26 @@ def _results_for(user):
     )
 
 
+# A clinical write may be refused by the patient's state (409) or a locked casebook or database (423).
+WRITE_ERRORS = error_responses(409, 423)
+
+
 class LabResultListApi(ListAPIView):
     serializer_class = LabResultSerializer
+
+    @extend_schema(parameters=[UPDATED_SINCE])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         return updated_since(self.request, _results_for(self.request.user))
 
+    @extend_schema(
+        request=LabResultCreateSerializer,
+        responses={201: LabResultSerializer, **error_responses(404), **WRITE_ERRORS},
+    )
     def post(self, request):
+        require_any_data_entry(request.user)
         data = LabResultCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -112,8 +128,10 @@ class LabResultDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(LabResultSerializer(self._result(pk)).data)
 
+    @extend_schema(request=LabResultPatchSerializer, responses={200: LabResultSerializer, **WRITE_ERRORS})
     def patch(self, request, pk: int):
         result = self._result(pk)
+        access.require_data_entry(request.user, result.draw.patient.site_id)  # the role before the body
         data = LabResultPatchSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -170,7 +188,9 @@ class LabImportUploadSerializer(StrictSerializer):
 
 class LabImportProblemSerializer(serializers.Serializer):
     line = serializers.IntegerField(allow_null=True, help_text="Line in the file (header = 1); null: the whole file")
-    column = serializers.CharField()
+    column = serializers.CharField(
+        help_text="The CSV column at fault; for a refused upload, the form field or parameter"
+    )
     message = serializers.CharField()
 
 
@@ -218,6 +238,20 @@ def _report_body(report: ImportReport, *, dry_run: bool) -> dict:
     }
 
 
+def _refusal_body(detail, *, dry_run: bool) -> dict:
+    """A refused upload (no file, unknown fields, a malformed body or flag) in the import report's shape."""
+    report = ImportReport(file_sha256="")
+    body = _report_body(report, dry_run=dry_run)
+    if not isinstance(detail, dict):
+        detail = {"file": detail}
+    body["errors"] = [
+        {"line": None, "column": name, "message": str(message)}
+        for name, messages in detail.items()
+        for message in (messages if isinstance(messages, list) else [messages])
+    ]
+    return body
+
+
 def _flag(raw: str | None, name: str) -> bool:
     value = (raw or "").strip().lower()
     if value not in {"", "0", "1", "false", "true", "no", "yes"}:
@@ -242,10 +276,13 @@ class LabImportApi(APIView):
             OpenApiParameter("reason", str, description="With a raw text/csv body: why stored values change"),
         ],
         responses={
-            200: LabImportReportSerializer,
-            201: LabImportReportSerializer,
-            400: LabImportReportSerializer,
-            413: OpenApiTypes.OBJECT,
+            200: OpenApiResponse(LabImportReportSerializer, description="Checked (dry run), or nothing changed"),
+            201: OpenApiResponse(LabImportReportSerializer, description="Imported"),
+            400: OpenApiResponse(
+                LabImportReportSerializer,
+                description="Refused, nothing saved: the problems in `errors` (a refused upload: line null)",
+            ),
+            **error_responses(413, 423),
         },
     )
     def post(self, request):
@@ -259,6 +296,15 @@ class LabImportApi(APIView):
         if report.problems:
             return Response(body, status=status.HTTP_400_BAD_REQUEST)
         return Response(body, status=status.HTTP_201_CREATED if report.imported else status.HTTP_200_OK)
+
+    def handle_exception(self, exc):
+        """Every 400 of an import answers in the report's shape, the one its schema documents."""
+        if isinstance(exc, DomainError) and exc.status_code == status.HTTP_400_BAD_REQUEST:
+            exc = exceptions.ValidationError(exc.errors)
+        if isinstance(exc, exceptions.ValidationError | exceptions.ParseError):
+            dry_run = (self.request.query_params.get("dry_run") or "").strip().lower() in {"1", "true", "yes"}
+            return Response(_refusal_body(exc.detail, dry_run=dry_run), status=status.HTTP_400_BAD_REQUEST)
+        return super().handle_exception(exc)
 
     def _refuse_oversized(self, request) -> None:
         """Refuse by the announced length before the body is read or spooled to disk."""

@@ -1,6 +1,7 @@
 """Outcome and treatment resources of API v1: transfers, pregnancy outcomes, adverse events, questionnaires."""
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from outcomes import services
@@ -135,6 +136,13 @@ class AdverseEvents(ClinicalResource):
 # --- Questionnaires ------------------------------------------------------------------------------------
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
+        "example": {"1": 3, "2": "4"},
+    }
+)
 class AnswersField(serializers.DictField):
     """Item key → option number (or count); numbers may come as JSON numbers or digit strings."""
 
@@ -142,7 +150,9 @@ class AnswersField(serializers.DictField):
         answers = super().to_internal_value(data)
         parsed, errors = {}, {}
         for key, value in answers.items():
-            if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, str) and value.isdigit())):
+            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+            number = value.isascii() and value.isdigit() if isinstance(value, str) else isinstance(value, int)
+            if isinstance(value, bool) or not number:
                 errors[key] = [f"Item {key}: give the option number, not {value!r}."]
             else:
                 parsed[str(key)] = int(value)

@@ -3,26 +3,32 @@
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import updated_since
+from core.api import require_any_data_entry, updated_since
+from core.api_schema import UPDATED_SINCE, error_responses
 from core.models import Site
 from core.services import record_update
 from patients import randomization, selectors, services
+from patients.models import PatientStatus
 from patients.serializers import (
     IDENTITY_FIELDS,
+    BaselineOutputSerializer,
     BaselineSerializer,
     ConsentSerializer,
     PatientCreateSerializer,
     PatientPatchSerializer,
     PatientSerializer,
+    RandomizationSerializer,
 )
+
+# A clinical write may be refused by the patient's state (409) or a locked casebook or database (423).
+WRITE_ERRORS = error_responses(409, 423)
 
 
 def _patients_for(user):
@@ -34,20 +40,30 @@ class PatientListApi(ListAPIView):
 
     serializer_class = PatientSerializer
 
+    @extend_schema(parameters=[OpenApiParameter("status", enum=PatientStatus.values), UPDATED_SINCE])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         status_filter = self.request.query_params.get("status", "")
+        if status_filter and status_filter not in PatientStatus.values:
+            raise exceptions.ValidationError({"status": [f"Use one of {', '.join(PatientStatus.values)}."]})
         patients = _patients_for(self.request.user).order_by("pk")
         if status_filter:
             patients = patients.filter(status=status_filter)
         return updated_since(self.request, patients)
 
+    @extend_schema(request=PatientCreateSerializer, responses={201: PatientSerializer, **WRITE_ERRORS})
     def post(self, request):
+        require_any_data_entry(request.user)
         data = PatientCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         site = Site.objects.filter(code=values["site"]).first()
-        if site is None or not access.can_read_site(request.user, site.pk):
+        if site is None:
             return Response({"site": [f"Unknown site '{values['site']}'."]}, status=status.HTTP_400_BAD_REQUEST)
+        # Sites are listed to every user (/api/v1/sites/), so refusing one by name reveals nothing.
+        access.require_data_entry(request.user, site.pk)
         identity = services.IdentityInput(
             full_name=values["full_name"],
             medical_record_number=values["medical_record_number"],
@@ -77,7 +93,7 @@ class PatientDetailApi(APIView):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
         return Response(PatientSerializer(_refetch(request.user, patient)).data)
 
-    @extend_schema(request=PatientPatchSerializer, responses={200: PatientSerializer})
+    @extend_schema(request=PatientPatchSerializer, responses={200: PatientSerializer, **WRITE_ERRORS})
     def patch(self, request, study_id):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
         access.require_data_entry(request.user, patient.site_id)
@@ -112,8 +128,10 @@ def _identity_correct(patient, values: dict, *, by) -> None:
 class ConsentApi(APIView):
     serializer_class = ConsentSerializer
 
+    @extend_schema(request=ConsentSerializer, responses={201: PatientSerializer, **WRITE_ERRORS})
     def post(self, request, study_id):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
+        access.require_data_entry(request.user, patient.site_id)  # the role before the body (SPEC §1)
         data = ConsentSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.consent_record(patient=patient, by=request.user, **data.validated_data)
@@ -123,21 +141,25 @@ class ConsentApi(APIView):
 class BaselineApi(APIView):
     serializer_class = BaselineSerializer
 
+    @extend_schema(request=BaselineSerializer, responses={201: BaselineOutputSerializer, **WRITE_ERRORS})
     def post(self, request, study_id):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
+        access.require_data_entry(request.user, patient.site_id)  # the role before the body (SPEC §1)
         data = BaselineSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         baseline = services.baseline_record(
             patient=patient, data=services.BaselineInput(**data.validated_data), by=request.user
         )
-        body = {**BaselineSerializer(baseline).data, "bmi": str(baseline.bmi), "version": baseline.version}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(BaselineOutputSerializer(baseline).data, status=status.HTTP_201_CREATED)
 
 
 class RandomizeApi(APIView):
-    @extend_schema(request=None, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=None, responses={201: RandomizationSerializer, **error_responses(400, 413, 415), **WRITE_ERRORS}
+    )
     def post(self, request, study_id):
         patient = selectors.patient_get(user=request.user, study_id=study_id)
+        access.require_data_entry(request.user, patient.site_id)  # the role before the body (SPEC §1)
         if request.data:
             return Response({"non_field_errors": ["Randomize takes no body."]}, status=status.HTTP_400_BAD_REQUEST)
         done = randomization.patient_randomize(patient=patient, by=request.user)

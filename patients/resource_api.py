@@ -4,7 +4,10 @@ PATCH sends the changed fields, a `reason` and the `version` it was based on; th
 version (409 naming who changed it) and the rules, exactly as the forms do.
 """
 
+from functools import reduce
+
 from django.db.models import Model
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -12,8 +15,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import updated_since
+from core.api import require_any_data_entry, updated_since
+from core.api_schema import UPDATED_SINCE, error_responses
 from patients.selectors import patient_get
+from patients.serializers import StrictSerializer
 
 
 class ClinicalResource:
@@ -33,6 +38,9 @@ class ClinicalResource:
         """The record's present values in the create payload's terms (PATCH merges changes into them)."""
         return {name: getattr(record, name) for name in self.create_input().fields if name != "study_id"}
 
+    def patient(self, record):
+        return reduce(getattr, self.patient_path.split("__"), record)
+
     def queryset(self, user):
         records = self.model.objects.filter(
             access.site_filter(user, f"{self.patient_path}__site_id"), voided_at__isnull=True
@@ -40,19 +48,40 @@ class ClinicalResource:
         return records.order_by("pk")
 
 
-class PatchEnvelope(serializers.Serializer):
-    reason = serializers.CharField()
-    version = serializers.IntegerField(min_value=1)
+def patch_input(resource: ClinicalResource) -> type[serializers.Serializer]:
+    """The PATCH body of a record type (SPEC §7): the create payload's fields, all optional, plus `reason` and
+    `version`. It checks the body's shape; the merged record is then checked as a whole by `create_input`."""
+    fields = {}
+    for name, field in resource.create_input().fields.items():
+        if name != "study_id":
+            kwargs = {key: value for key, value in field._kwargs.items() if key not in ("required", "default")}
+            fields[name] = type(field)(*field._args, required=False, **kwargs)
+    fields["reason"] = serializers.CharField(help_text="Why the record changes (kept in the audit trail)")
+    fields["version"] = serializers.IntegerField(min_value=1, help_text="The version the change is based on")
+    fields["__doc__"] = "The changed fields (those sent replace the stored values), why, and the version they change."
+    return type(f"{resource.model.__name__}Patch", (StrictSerializer,), fields)
+
+
+# A clinical write may be refused by the patient's state (409) or a locked casebook or database (423).
+WRITE_ERRORS = error_responses(409, 423)
 
 
 def resource_list_api(resource: ClinicalResource):
     class ResourceListApi(ListAPIView):
         serializer_class = resource.output
 
+        @extend_schema(parameters=[UPDATED_SINCE])
+        def get(self, request, *args, **kwargs):
+            return super().get(request, *args, **kwargs)
+
         def get_queryset(self):
             return updated_since(self.request, resource.queryset(self.request.user))
 
+        @extend_schema(
+            request=resource.create_input, responses={201: resource.output, **error_responses(404), **WRITE_ERRORS}
+        )
         def post(self, request):
+            require_any_data_entry(request.user)
             data = resource.create_input(data=request.data)
             data.is_valid(raise_exception=True)
             values = dict(data.validated_data)
@@ -65,6 +94,8 @@ def resource_list_api(resource: ClinicalResource):
 
 
 def resource_detail_api(resource: ClinicalResource):
+    patch_serializer = patch_input(resource)
+
     class ResourceDetailApi(APIView):
         serializer_class = resource.output
 
@@ -77,9 +108,11 @@ def resource_detail_api(resource: ClinicalResource):
         def get(self, request, pk: int):
             return Response(resource.output(self._record(request, pk)).data)
 
+        @extend_schema(request=patch_serializer, responses={200: resource.output, **WRITE_ERRORS})
         def patch(self, request, pk: int):
             record = self._record(request, pk)
-            envelope = PatchEnvelope(data={k: request.data.get(k) for k in ("reason", "version")})
+            access.require_data_entry(request.user, resource.patient(record).site_id)  # the role before the body
+            envelope = patch_serializer(data=request.data)
             envelope.is_valid(raise_exception=True)
             changes = {k: v for k, v in request.data.items() if k not in ("reason", "version")}
             merged = resource.create_input(data={**_as_input(resource.current(record)), **changes, "study_id": "-"})

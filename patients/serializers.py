@@ -81,6 +81,21 @@ class BaselineSerializer(StrictSerializer):
     amh_ng_ml = serializers.DecimalField(max_digits=5, decimal_places=2, required=False, allow_null=True, default=None)
 
 
+class BaselineOutputSerializer(BaselineSerializer):
+    """The recorded baseline: what was sent, the derived BMI and the version a correction is based on."""
+
+    bmi = serializers.DecimalField(max_digits=4, decimal_places=2, read_only=True, help_text="kg/m², derived")
+    version = serializers.IntegerField(read_only=True)
+
+
+class RandomizationSerializer(serializers.Serializer):
+    """The allocation made (SPEC §7 contract)."""
+
+    study_id = serializers.CharField()
+    arm = serializers.CharField(help_text="Arm code, e.g. CTRL or EXP")
+    randomized_at = serializers.DateTimeField()
+
+
 IDENTITY_FIELDS = ("full_name", "date_of_birth", "medical_record_number", "phone")
 
 

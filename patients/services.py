@@ -12,7 +12,7 @@ from core import access
 from core.audit import audited
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.models import EligibilityCriterion, Site
-from core.services import record_update, record_void
+from core.services import record_touch, record_update, record_void
 from patients import rules
 from patients.models import (
     Baseline,
@@ -166,7 +166,8 @@ def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: st
     if errors:
         raise ValidationFailed(errors)
     with audited(by=by, reason=reason):
-        record_update(
+        before = PatientIdentity.objects.values_list("version", flat=True).get(patient=patient)
+        corrected = record_update(
             patient.identity,
             changes={
                 "full_name": identity.full_name.strip(),
@@ -179,7 +180,11 @@ def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: st
             expected_version=expected_version,
         )
         age = rules.age_on(identity.date_of_birth, screening.screening_date)
-        record_update(patient, changes={"age_at_enrolment": age}, by=by, reason=reason, expected_version=None)
+        version_before = Patient.objects.values_list("version", flat=True).get(pk=patient.pk)
+        updated = record_update(patient, changes={"age_at_enrolment": age}, by=by, reason=reason, expected_version=None)
+        if corrected.version != before and updated.version == version_before:
+            # The patient is the API's resource: a correction of her identity is a new version of her.
+            record_touch(patient, by=by, reason=reason)
 
 
 def _validate_consent(patient: Patient, *, form_version: str, signed_on: date) -> None:

@@ -1,18 +1,23 @@
 """`/api/v1/queries/`: list (site-scoped), raise (monitors), and answer / close / reopen by PATCH."""
 
+from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core import access
 from core.api import updated_since
+from core.api_schema import UPDATED_SINCE, error_responses
 from core.exceptions import StaleVersion
 from patients.selectors import patient_get
 from patients.serializers import StrictSerializer
 from quality import selectors, services
-from quality.models import DataQuery, QueryStatus
+from quality.models import DataQuery, QueryOrigin, QueryStatus
 
 
 class QueryMessageSerializer(serializers.Serializer):
@@ -82,27 +87,47 @@ class QueryListApi(ListAPIView):
 
     serializer_class = DataQuerySerializer
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("study_id", str, description="One patient's queries, e.g. SZ-0001"),
+            OpenApiParameter("status", enum=QueryStatus.values),
+            OpenApiParameter("origin", enum=QueryOrigin.values),
+            OpenApiParameter("site", str, description="Site code, e.g. SZ"),
+            UPDATED_SINCE,
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
         params = self.request.query_params
-        status_filter = params.get("status", "")
-        if status_filter and status_filter not in QueryStatus.values:
-            raise serializers.ValidationError({"status": [f"Use one of {', '.join(QueryStatus.values)}."]})
+        for name, allowed in (("status", QueryStatus.values), ("origin", QueryOrigin.values)):
+            if params.get(name, "") and params[name] not in allowed:
+                raise serializers.ValidationError({name: [f"Use one of {', '.join(allowed)}."]})
         queries = selectors.query_list(
             user=self.request.user,
-            status=status_filter,
+            status=params.get("status", ""),
             study_id=params.get("study_id", ""),
             site_code=params.get("site", ""),
             origin=params.get("origin", ""),
         )
         return updated_since(self.request, queries.order_by("pk"))
 
+    @extend_schema(request=QueryRaiseSerializer, responses={201: DataQuerySerializer, **error_responses(404)})
     def post(self, request):
+        if not request.user.has_perm("core.raise_query"):  # the role before the body (SPEC §1)
+            raise PermissionDenied(_("Only monitors raise queries."))
         data = QueryRaiseSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         patient = patient_get(user=request.user, study_id=values.pop("study_id"))
         query = services.query_raise(patient=patient, by=request.user, **values)
         return Response(DataQuerySerializer(selectors.query_get(user=request.user, pk=query.pk)).data, status=201)
+
+
+def _may_act_on(user, query: DataQuery) -> bool:
+    """Staff of her site answer a query; monitors close and reopen it (each step checks its own role too)."""
+    return access.can_enter_data(user, query.patient.site_id) or user.has_perm("core.raise_query")
 
 
 class QueryDetailApi(APIView):
@@ -117,8 +142,11 @@ class QueryDetailApi(APIView):
     def get(self, request, pk: int):
         return Response(DataQuerySerializer(self._query(request, pk)).data)
 
+    @extend_schema(request=QueryChangeSerializer, responses={200: DataQuerySerializer, **error_responses(409)})
     def patch(self, request, pk: int):
         query = self._query(request, pk)
+        if not _may_act_on(request.user, query):  # the role before the body (SPEC §1)
+            raise PermissionDenied(_("Only staff of the patient's site and monitors act on queries."))
         data = QueryChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

@@ -34,8 +34,8 @@ def test_transfer_post_patch_and_stale_version(api, patient, investigator_site_a
     transfer = created.json()
     url = f"/api/v1/transfers/{transfer['id']}/"
     assert api.patch(url, {"embryos_transferred": 1}, format="json").json() == {
-        "reason": ["This field may not be null."],
-        "version": ["This field may not be null."],
+        "reason": ["This field is required."],
+        "version": ["This field is required."],
     }
     changed = api.patch(url, {"embryos_transferred": 1, "reason": "Chart says 1", "version": 1}, format="json")
     assert changed.status_code == 200 and changed.json()["embryos_transferred"] == 1 and changed.json()["version"] == 2

@@ -104,6 +104,11 @@ def _record(key: str):
 ALL_METHODS = frozenset(METHODS)
 TODAY = timezone.localdate()
 
+# SPEC §1: the role is checked before the body is read, so a read-only role gets 403 whatever it sends,
+# never a 400 for its body. A caller who may enter data at no site is refused before the study id in the
+# body is looked up; only data-entry roles of other sites reach the lookup and its 404.
+ROLE_BEFORE_BODY = {("POST", ADMIN): 403}
+
 RULES: dict[str, Rule] = {
     # Anonymous may ask for a token (SPEC §7); an empty body is a 400 for everyone.
     "api-token": Rule(offers={"POST": USERS | {ANON}}, body=lambda w: {}, public=True),
@@ -121,9 +126,9 @@ RULES: dict[str, Rule] = {
             "screening_date": "2025-03-01",
             "criteria": w.criteria,
         },
-        # A site the caller may not read is answered as an unknown site (a field error), the
-        # registration's equivalent of a record's 404.
-        exceptions={("POST", STAFF_B): 400, ("POST", ADMIN): 400},
+        # An existing site the caller may not enter data for is a 403 (sites are listed to every user by
+        # /api/v1/sites/, so naming one reveals nothing); "Unknown site" (400) is only for a code that
+        # does not exist.
     ),
     "api-patient": Rule(
         offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
@@ -165,6 +170,7 @@ RULES: dict[str, Rule] = {
             "drawn_at": w.drawn_at,
         },
         about_site_a=frozenset({"POST"}),
+        exceptions=ROLE_BEFORE_BODY,
     ),
     "api-lab-result": Rule(
         offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
@@ -182,6 +188,7 @@ RULES: dict[str, Rule] = {
             embryos_transferred=2,
         ),
         about_site_a=frozenset({"POST"}),
+        exceptions=ROLE_BEFORE_BODY,
     ),
     "api-transfers-detail": Rule(
         offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
@@ -193,6 +200,7 @@ RULES: dict[str, Rule] = {
         offers={"GET": USERS, "POST": ENTRY},
         body=_for("treated", beta_hcg_positive=False),
         about_site_a=frozenset({"POST"}),
+        exceptions=ROLE_BEFORE_BODY,
     ),
     "api-outcomes-detail": Rule(
         offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
@@ -213,6 +221,7 @@ RULES: dict[str, Rule] = {
             outcome="recovering",
         ),
         about_site_a=frozenset({"POST"}),
+        exceptions=ROLE_BEFORE_BODY,
     ),
     "api-adverse-events-detail": Rule(
         offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
@@ -224,6 +233,7 @@ RULES: dict[str, Rule] = {
         offers={"GET": USERS, "POST": ENTRY},
         body=_for("main", instrument="RAND36", timepoint="ET28", answers={"3": 3, "4": 3}),
         about_site_a=frozenset({"POST"}),
+        exceptions=ROLE_BEFORE_BODY,
     ),
     "api-questionnaires-detail": Rule(
         offers={"GET": SITE_A_READERS, "PATCH": ENTRY},
@@ -268,11 +278,13 @@ RULES: dict[str, Rule] = {
         about_site_a=ALL_METHODS,
     ),
     # Monitors raise queries (SPEC §1) about a site-A patient; every reader lists those of the sites
-    # they read.
+    # they read. Only monitors may raise one, checked before the body (ROLE_BEFORE_BODY): other roles
+    # get 403 before the patient is looked up.
     "api-queries": Rule(
         offers={"GET": USERS, "POST": frozenset({MONITOR})},
         body=_for("main", form="baseline", field="weight_kg", message="Please confirm the weight against the source."),
         about_site_a=frozenset({"POST"}),
+        exceptions={("POST", ADMIN): 403, ("POST", STAFF_B): 403},
     ),
     # Staff answer a query, the monitor closes it.
     "api-query": Rule(

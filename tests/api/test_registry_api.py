@@ -103,7 +103,9 @@ def test_other_sites_patients_are_404_and_read_only_roles_cannot_write(
     assert api.get(f"/api/v1/patients/{patient.study_id}/").status_code == 404
     assert api.post(f"/api/v1/patients/{patient.study_id}/consent/", {}, format="json").status_code == 404
     assert patient.study_id not in api.get("/api/v1/patients/").content.decode()
-    assert _register(api).json() == {"site": ["Unknown site 'SZ'."]}
+    # Sites are public (/api/v1/sites/): an existing site she may not enter data for is a 403, not "unknown".
+    refused = _register(api)
+    assert refused.status_code == 403 and refused.json() == {"detail": "You may not enter data for this site."}
     api.force_authenticate(monitor)
     assert api.get(f"/api/v1/patients/{patient.study_id}/").status_code == 200
     assert _register(api).status_code == 403

@@ -235,3 +235,21 @@ def test_voided_consent_returns_patient_to_eligible_and_can_be_entered_again(sta
     assert [c.form_version for c in patient.consents.order_by("pk")] == ["v2.1", "v3"]
     patient.refresh_from_db()
     assert patient.status == "consented"
+
+
+def test_an_identity_correction_is_a_new_version_of_the_patient(site_a, staff_site_a):
+    """The API's patient resource carries her version: a second client correcting from the old version
+    must be refused, not silently overwrite the first correction."""
+    from tests.factories import identity
+
+    patient = consented_patient(site_a, staff_site_a)
+    version = Patient.objects.get(pk=patient.pk).version
+    corrected = identity(phone="+86 1")
+    services.identity_update(
+        patient=patient, identity=corrected, by=staff_site_a, reason="new phone", expected_version=None
+    )
+    assert Patient.objects.get(pk=patient.pk).version == version + 1
+    services.identity_update(
+        patient=patient, identity=corrected, by=staff_site_a, reason="same again", expected_version=None
+    )
+    assert Patient.objects.get(pk=patient.pk).version == version + 1, "an unchanged identity is not a new version"
