@@ -105,11 +105,6 @@ class ApiSchema(AutoSchema):
         for code, response in error_responses(*self._common_error_codes()).items():
             if str(code) not in responses:
                 responses[str(code)] = self._get_response_for_code(response, str(code), direction=direction)
-        if uritemplate.variables(self.path) and "content" in responses.get("404", {}):
-            # A path parameter the URL pattern refuses (an id that is not a whole number, a "/" in a study
-            # id) matches no route at all: Django answers with the site's HTML "page not found".
-            responses["404"]["content"]["text/html"] = {"schema": {"type": "string"}}
-            responses["404"]["description"] += "; a path no route matches answers the HTML page not found"
         return dict(sorted(responses.items()))
 
     def _resolve_path_parameters(self, variables):

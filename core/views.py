@@ -3,6 +3,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.views.defaults import page_not_found as django_page_not_found
 from django.views.i18n import set_language as django_set_language
 
 
@@ -28,3 +29,10 @@ def set_language(request):
     It only sets the language cookie and redirects to a safe `next` URL on this host.
     """
     return django_set_language(request)
+
+
+def page_not_found(request, exception):
+    """JSON for the API (SPEC §7: errors are JSON), the site's page for everything else."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return django_page_not_found(request, exception)

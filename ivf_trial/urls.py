@@ -22,3 +22,6 @@ urlpatterns = [
     path("api/v1/", include("ivf_trial.api_urls")),
     path("admin/", admin.site.urls),
 ]
+
+# An /api/ path no route matches (e.g. a non-numeric id) answers JSON like every other API error.
+handler404 = "core.views.page_not_found"
