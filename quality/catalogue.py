@@ -42,7 +42,9 @@ class TimepointWindow:
 class FormRecords:
     """What is stored for one form: (model, pk, version) of each record, and whether it is complete."""
 
-    records: list[tuple[str, int, int]] = field(default_factory=list)  # voided ones too: voiding is a change
+    # (model, pk, version) of each record, voided ones too (voiding is a change); a registration is
+    # (model, pk, its clinical state) instead of a version.
+    records: list[tuple[str, int, int | str]] = field(default_factory=list)
     active: int = 0
     complete: bool = True
 
@@ -66,7 +68,7 @@ class ExpectedForm:
     due: date | None = None
 
 
-def content_hash(records: list[tuple[str, int, int]]) -> str:
+def content_hash(records: list[tuple[str, int, int | str]]) -> str:
     """Every change bumps a record's version and every new record adds a row, so this changes with any edit."""
     canonical = json.dumps(sorted(records), separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -44,8 +44,14 @@ def _add(forms: dict, key: str, label: str, pk: int, version: int, voided) -> No
 
 def _gather(patient_ids: list[int]) -> dict[int, dict[str, FormRecords]]:
     forms: dict[int, dict[str, FormRecords]] = defaultdict(dict)
+    # Her registration is part of the screening form by its clinical state only: a version bump for an
+    # identity correction (identity is not signed clinical data) must not invalidate a signature.
+    for pk, status, age, voided in Patient.objects.filter(pk__in=patient_ids).values_list(
+        "pk", "status", "age_at_enrolment", "voided_at"
+    ):
+        state = f"{status}|{age}|{voided.isoformat() if voided else ''}"
+        forms[pk].setdefault("screening", FormRecords()).records.append(("patients.Patient", pk, state))
     simple = [
-        (Patient, "screening", {"pk__in": patient_ids}, "pk"),
         (Screening, "screening", {"patient_id__in": patient_ids}, "patient_id"),
         (Consent, "consent", {"patient_id__in": patient_ids}, "patient_id"),
         (Baseline, "baseline", {"patient_id__in": patient_ids}, "patient_id"),
@@ -61,8 +67,7 @@ def _gather(patient_ids: list[int]) -> dict[int, dict[str, FormRecords]]:
         for patient_id, pk, version, voided in model.objects.filter(**filters).values_list(
             owner, "pk", "version", "voided_at"
         ):
-            # A voided registration is the patient's state, not a voided screening form.
-            _add(forms[patient_id], key, label, pk, version, None if model is Patient else voided)
+            _add(forms[patient_id], key, label, pk, version, voided)
     for patient_id, pk, version, voided, ongoing, pregnant in PregnancyOutcome.objects.filter(
         patient_id__in=patient_ids
     ).values_list("patient_id", "pk", "version", "voided_at", "ongoing_pregnancy", "clinical_pregnancy"):
