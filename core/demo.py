@@ -191,7 +191,10 @@ def _allocation_lists(sites: dict[str, Site], statistician, profiles: list[DemoP
 
 def _randomize_enrolled(site: Site, staff) -> int:
     """Randomize the consented demo women in enrolment order, so each takes her stratum's next slot."""
-    waiting = Patient.objects.filter(site=site, status=PatientStatus.CONSENTED).order_by("sequence_number")
+    # Only the demo's own women (DEMO- record numbers): other patients entered meanwhile are left alone.
+    waiting = Patient.objects.filter(
+        site=site, status=PatientStatus.CONSENTED, identity__medical_record_number__startswith="DEMO-"
+    ).order_by("sequence_number")
     for patient in waiting:
         randomization.patient_randomize(patient=patient, by=staff)
     return len(waiting)
