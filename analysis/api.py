@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from analysis import services
 from analysis.selectors import job_get, latest_snapshot
+from core.api_schema import error_responses
 from core.selectors import arm_results_visible
 
 
@@ -20,7 +21,7 @@ def _require_statistics_reader(user) -> None:
 class StatisticsApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("population", str, enum=list(services.POPULATIONS))],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: OpenApiTypes.OBJECT, **error_responses(403, 404)},
         description="The SPEC §5 statistics snapshot (contract); pooled for users who must stay blinded.",
     )
     def get(self, request):
@@ -45,7 +46,7 @@ class StatisticsRecomputeApi(APIView):
 
 
 class StatisticsJobApi(APIView):
-    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(responses={200: OpenApiTypes.OBJECT, **error_responses(403)})
     def get(self, request, pk: int):
         _require_statistics_reader(request.user)
         job = job_get(pk)

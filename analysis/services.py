@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import logging
 import time
 from datetime import UTC
 from decimal import Decimal
@@ -12,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from analysis import dashboard_data, selectors
 from analysis.models import DataVersion, JobStatus, StatisticsJob, StatisticsSnapshot
@@ -25,6 +27,13 @@ from outcomes.scoring import RAND36_SCALES, SSRS_SUBSCALES
 # Bump when the statistics code changes meaningfully: the same data then yields a new snapshot.
 CODE_VERSION = "statistics-1"
 POPULATIONS = ("itt", "per_protocol")
+# Stored on a job whose message could not reach the broker (shown beside "Queued" on the dashboard).
+BROKER_DOWN_MESSAGE = (
+    "Waiting: the task queue is unavailable. The recomputation will start once it is back; "
+    "the dashboard shows the last snapshot until then."
+)
+
+logger = logging.getLogger(__name__)
 
 
 def trial_design() -> Design:
@@ -62,17 +71,33 @@ def statistics_request(*, by=None) -> tuple[StatisticsJob, bool]:
         raise PermissionDenied("Only investigators and statisticians trigger a recomputation.")
     waiting = StatisticsJob.objects.filter(status=JobStatus.QUEUED).first()
     if waiting:
+        if by is not None and waiting.message == BROKER_DOWN_MESSAGE:
+            _send(waiting.pk, countdown=0)  # a person asks again: try the broker again now
         return waiting, False
     try:
         with transaction.atomic():
             job = StatisticsJob.objects.create(requested_by=by)
     except IntegrityError:  # another request queued one between our check and insert
         return StatisticsJob.objects.get(status=JobStatus.QUEUED), False
+    countdown = settings.STATISTICS_DEBOUNCE_SECONDS if by is None else 0
+    transaction.on_commit(lambda: _send(job.pk, countdown=countdown))
+    return job, True
+
+
+def _send(job_id: int, *, countdown: int) -> bool:
+    """Hand the job to the workers. With the broker down the job stays queued, saying so, and nothing fails:
+    the request that asked (a page, a data entry) carries on, and the next request or the periodic check
+    sends it again."""
     from analysis.tasks import statistics_compute_task
 
-    countdown = settings.STATISTICS_DEBOUNCE_SECONDS if by is None else 0
-    transaction.on_commit(lambda: statistics_compute_task.apply_async(args=[job.pk], countdown=countdown))
-    return job, True
+    try:
+        statistics_compute_task.apply_async(args=[job_id], countdown=countdown)
+    except KombuOperationalError as error:
+        logger.warning("Statistics job %s not sent, the broker is unavailable: %s", job_id, error)
+        StatisticsJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(message=BROKER_DOWN_MESSAGE)
+        return False
+    StatisticsJob.objects.filter(pk=job_id, message=BROKER_DOWN_MESSAGE).update(message="")
+    return True
 
 
 def _progress(job_id: int, percent: int, message: str) -> None:
@@ -175,12 +200,24 @@ def snapshot_is_stale(snapshot: StatisticsSnapshot | None) -> bool:
 
 
 def statistics_refresh_if_stale() -> StatisticsJob | None:
-    """The periodic safety net: queue a recomputation when data changed and none is pending."""
+    """The periodic safety net: queue a recomputation when data changed and none is pending, and send a
+    queued job again whose message never reached a worker (broker down when it was requested)."""
+    if _resend_unsent_job():
+        return None
     if StatisticsJob.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
         return None
     if not snapshot_is_stale(selectors.latest_snapshot()):
         return None
     return statistics_request()[0]
+
+
+def _resend_unsent_job() -> bool:
+    """Send the waiting job again if the broker was down when it was requested (True when there was one)."""
+    unsent = StatisticsJob.objects.filter(status=JobStatus.QUEUED, message=BROKER_DOWN_MESSAGE).first()
+    if unsent is None:
+        return False
+    _send(unsent.pk, countdown=0)
+    return True
 
 
 def data_changed() -> None:

@@ -6,6 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from analysis import services
@@ -16,12 +18,51 @@ from core.selectors import arm_results_visible
 
 def _require_dashboard(user) -> None:
     if not user.has_perm("core.view_dashboards"):
-        raise PermissionDenied("Dashboards are for investigators and statisticians.")
+        raise PermissionDenied(_("Dashboards are for investigators and statisticians."))
 
 
 def _population(request) -> str:
     population = request.GET.get("population", "itt")
     return population if population in services.POPULATIONS else "itt"
+
+
+def _questionnaire_label(key: str) -> str:
+    """A questionnaire row's label in the user's language (the snapshot keeps the English one for the API)."""
+    _qol, instrument, scale, span = key.split(".")
+    values = {"instrument": instrument, "scale": _(scale)}
+    if "-" in span:
+        last, first = span.split("-")
+        return _("%(instrument)s %(scale)s: change %(first)s→%(last)s") % {**values, "first": first, "last": last}
+    return _("%(instrument)s %(scale)s at %(timepoint)s") % {**values, "timepoint": span}
+
+
+def _script_text(*, charts: bool) -> dict[str, str]:
+    """The words static/js/dashboard.js shows (progress; charts only with a snapshot: no arm before
+    the figures exist), in the user's language."""
+    chart_words = {
+        "randomizedCumulative": _("Randomized (cumulative)"),
+        "target": _("Target"),
+        "riskRatioCi": _("Risk ratio (95% CI)"),
+        "riskRatioAxis": _("Risk ratio, EXP / CTRL (log scale) — < 1 favours fewer events with EXP"),
+        "to": pgettext("confidence interval", "to"),
+        "allArms": _("All arms"),
+        "noValues": _("no values"),
+        "median": _("median"),
+        "range": _("range"),
+    }
+    return {
+        **(chart_words if charts else {}),
+        "queued": _("Queued"),
+        "running": _("Running"),
+        "done": _("Done"),
+        "failed": _("Failed"),
+        "recomputationFailed": _("Recomputation failed."),
+        # Translators: keep {status}, the HTTP status code.
+        "statusUnreadable": _("Could not read the job's status (HTTP {status})."),
+        "requesting": _("Requesting a recomputation…"),
+        # Translators: keep {status}, the HTTP status code.
+        "requestRefused": _("The recomputation could not be requested (HTTP {status})."),
+    }
 
 
 def dashboard_view(request):
@@ -33,7 +74,12 @@ def dashboard_view(request):
         by_arm=arm_results_visible(request.user),
         stale=services.snapshot_is_stale(snapshot),
     )
-    return render(request, "analysis/dashboard.html", context)
+    for entry in context.get("questionnaires", []):
+        entry["display_label"] = _questionnaire_label(entry["key"])
+    for point in context.get("charts", {}).get("forest", []):
+        point["label"] = _(point["label"])
+    js_text = _script_text(charts=snapshot is not None)
+    return render(request, "analysis/dashboard.html", {**context, "js_text": js_text})
 
 
 def dashboard_csv_view(request, table: str):

@@ -1,10 +1,21 @@
-"""Request id: one per request, on the response, in every log line and in every audit event."""
+"""Request plumbing: request ids, deny-by-default login, body size limits, a clean answer when the database
+is gone."""
 
 import logging
 import re
 import uuid
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, JsonResponse
+from django.utils.html import escape
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
 from core.audit import current_request_id, reset_request_id, set_request_id
+
+logger = logging.getLogger(__name__)
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -49,3 +60,102 @@ class LoginRequiredExceptApiMiddleware:
         if request.path.startswith("/api/"):
             return None
         return self.pages.process_view(request, view_func, view_args, view_kwargs)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f}"
+
+
+def _plain_error(request, status: int, title: str, message: str, **headers) -> HttpResponse:
+    """A small, self-contained error answer: JSON for the API, a minimal page otherwise. No stack trace."""
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message}, status=status)
+    else:
+        language = get_language() or "en"
+        body = f'<!doctype html><html lang="{language}"><meta charset="utf-8"><title>{escape(title)}</title>'
+        body += f"<h1>{escape(title)}</h1><p>{escape(message)}</p></html>"
+        response = HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+class RequestSizeLimitMiddleware:
+    """Refuse an oversized body by its announced length before a byte of it is read (413, never a 500).
+
+    Django checks DATA_UPLOAD_MAX_MEMORY_SIZE only when it parses form data itself; the API's parsers read
+    the body stream directly, and a multipart upload is spooled to disk whatever its size. Uploads (a lab
+    CSV of up to labs.forms.MAX_IMPORT_BYTES, an allocation list) may be as large as UPLOAD_MAX_REQUEST_BYTES;
+    every other body as large as DATA_UPLOAD_MAX_MEMORY_SIZE.
+    """
+
+    UPLOAD_TYPES = ("multipart/form-data", "text/csv")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # what Django itself reads then: an empty body
+        limit = self.limit_for(request.META.get("CONTENT_TYPE", ""))
+        if length > limit:
+            logger.warning("Refused a %s byte %s body to %s (limit %s)", length, request.method, request.path, limit)
+            return self.too_large(request, limit)
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """Parse a posted form here, before the CSRF check would: Django's own limits inside the body (form
+        fields over DATA_UPLOAD_MAX_MEMORY_SIZE, more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields) then get an
+        answer with a message instead of a bare "Bad Request". JSON and CSV bodies are not read here."""
+        if request.method != "POST":
+            return None
+        try:
+            request.POST  # noqa: B018 (parsing is the point)
+        except RequestDataTooBig:
+            return self.too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        except (TooManyFieldsSent, TooManyFilesSent):
+            message = _("The form sent more fields than the %(count)s accepted. Nothing was saved.") % {
+                "count": settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            }
+            return _plain_error(request, 400, _("Bad request"), message)
+        return None
+
+    @staticmethod
+    def limit_for(content_type: str) -> int:
+        if content_type.split(";")[0].strip().lower() in RequestSizeLimitMiddleware.UPLOAD_TYPES:
+            return settings.UPLOAD_MAX_REQUEST_BYTES
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+    @staticmethod
+    def too_large(request, limit: int) -> HttpResponse:
+        message = _("The request is too large: the largest accepted is %(limit)s MB. Nothing was saved.") % {
+            "limit": _megabytes(limit)
+        }
+        return _plain_error(request, 413, _("Request too large"), message)
+
+
+class DatabaseUnavailableMiddleware:
+    """A view whose database connection failed (server restarted, connection dropped) answers 503.
+
+    Every service writes in one transaction, so nothing is half-saved; saying so (and "reload, try again") is
+    more useful than a bare 500. The broken connection is closed at the end of the request by Django
+    (close_old_connections), so the next request gets a fresh one.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error("Database unavailable during %s %s", request.method, request.path, exc_info=exception)
+        message = _(
+            "The database could not complete this request; no change was saved halfway. "
+            "Reload the page to see what was recorded, then try again in a minute."
+        )
+        return _plain_error(request, 503, _("Service unavailable"), message, **{"Retry-After": "30"})

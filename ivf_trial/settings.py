@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dj_database_url
 import pgtrigger
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -63,8 +64,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below); static files need none.
+    "csp.middleware.CSPMiddleware",
     "core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Language from the user's choice (cookie set by /i18n/setlang/), then Accept-Language, then English.
+    "django.middleware.locale.LocaleMiddleware",
+    # Oversized bodies are refused (413) by their Content-Length before anything reads them.
+    "core.middleware.RequestSizeLimitMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -73,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # A view whose database connection failed answers 503 "nothing was saved", not a bare 500.
+    "core.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "ivf_trial.urls"
@@ -134,6 +143,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=30)
 # An account locks after repeated failures from anywhere, and an address after failures across accounts.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# Lockout log lines name the account and address, so an operator can tell whom to help (axes masks both
+# by default); the password typed is always masked, in the logs and in the stored attempts.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # --- Audit trail -----------------------------------------------------------------------------------
@@ -146,6 +158,11 @@ PGHISTORY_CREATED_AT_FUNCTION = "NOW()"
 
 # --- Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# The compiled catalogue (locale/zh_Hans/LC_MESSAGES/django.mo) is committed: no gettext needed to serve it.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = os.environ.get("DJANGO_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
@@ -166,13 +183,40 @@ STORAGES = {
 
 # Lab CSV uploads wait here between the check (dry run) and the confirmed import.
 LAB_UPLOAD_DIR = Path(os.environ.get("LAB_UPLOAD_DIR", BASE_DIR / "var" / "uploads"))
+# Request bodies (core.middleware.RequestSizeLimitMiddleware answers 413 above these, before reading):
+# form fields and JSON stay small; an upload request (multipart, or a raw text/csv lab file) may carry a
+# lab CSV of up to labs.forms.MAX_IMPORT_BYTES (20 MB), which the import itself refuses above that with
+# its own message. Uploaded files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a temporary file, not memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+UPLOAD_MAX_REQUEST_BYTES = 24 * 1024 * 1024
 
 # --- Security (production) ------------------------------------------------------------------------
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Everything from this origin only: Bootstrap, Chart.js and htmx are vendored, data for scripts comes in
+# json_script blocks (not executed), so no inline script runs. Inline styles are still allowed because
+# templates/analysis/dashboard.html (a <style> block, style="" sizes) and database_lock.html use them,
+# as do the admin's change list and the Swagger UI page; the report-only policy shows what dropping
+# 'unsafe-inline' would block. data: images are Bootstrap's SVG icons inside its CSS.
+_CSP_STRICT = {
+    "default-src": [csp_constants.SELF],
+    "script-src": [csp_constants.SELF],
+    "style-src": [csp_constants.SELF],
+    "img-src": [csp_constants.SELF, "data:"],
+    "font-src": [csp_constants.SELF],
+    "connect-src": [csp_constants.SELF],
+    "object-src": [csp_constants.NONE],
+    "base-uri": [csp_constants.NONE],
+    "form-action": [csp_constants.SELF],
+    "frame-ancestors": [csp_constants.NONE],
+}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {**_CSP_STRICT, "style-src": [csp_constants.SELF, csp_constants.UNSAFE_INLINE]},
+}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_STRICT}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
@@ -181,6 +225,7 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 # --- Celery ----------------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
@@ -233,7 +278,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "core.api.StablePagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Documents the error answers of every operation besides its success (core/api_schema.py).
+    "DEFAULT_SCHEMA_CLASS": "core.api_schema.ApiSchema",
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
@@ -247,6 +293,15 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Requests and responses as separate components: an upload's `file` is binary, output-only fields
+    # stay out of request bodies.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are their own serializers with their own required fields (`reason`, `version`).
+    "COMPONENT_SPLIT_PATCH": False,
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "patients.models.PatientStatus",
+        "QueryStatusEnum": "quality.models.QueryStatus",
+    },
     # Clinics run on closed networks: Swagger UI from the sidecar package, never a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

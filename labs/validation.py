@@ -35,8 +35,14 @@ class ResultProblem:
     message: str
 
 
+MAX_VALUE_LENGTH = 40
+
+
 def check_result(spec: AnalyteSpec, timepoint: str, value_text: str, unit: str) -> CheckedResult | ResultProblem:
     """Parse, convert, apply the hard limit and flag against the time point's reference range."""
+    if len(str(value_text).strip()) > MAX_VALUE_LENGTH:
+        # The value is kept exactly as entered (LabResult.value_as_entered holds 40 characters).
+        return ResultProblem("value", f"{spec.code}: write the value in at most {MAX_VALUE_LENGTH} characters.")
     try:
         parsed = units.parse_value(value_text)
     except units.LabValueError as error:

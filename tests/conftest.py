@@ -94,6 +94,15 @@ def admin_user(db):
     return make_user("admin", "admin", is_staff=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def phi_guard():
+    """Every test-client response and the log records of its request are checked for PHI the user may not see."""
+    from tests import phi_guard
+
+    with phi_guard.installed():
+        yield phi_guard
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness protects real accounts; in tests it only slows the suite."""

@@ -1,0 +1,503 @@
+"""Page-level permission matrix: every HTML page × role → the status SPEC §1 implies.
+
+Every URL pattern of the project must be covered: app pages by a rule in PAGES (keyed by URL name), the
+REST API by tests/api/test_permission_matrix.py (same keys, its own rule table), the Django admin by the
+namespace rule below. A new page without a rule fails `test_every_url_pattern_has_an_access_rule`.
+
+The admin is in the walk, with one rule derived from the role declarations (core.roles): only the
+`admin` persona (is_staff) gets past the admin's login, and inside it only to the models its role may
+view, add or change (no delete anywhere); every other role is sent to the admin login. Checking each admin
+URL keeps a model registered later, or a permission added to the admin role, from widening that silently.
+
+Statuses: an allowed GET answers 200 (or the page's redirect); an allowed POST (empty, or the rule's
+body) re-renders the form, redirects or refuses the input (200/202/302/400) — never 403, 404 or 5xx.
+A role outside the rule gets 403, or 404 where the page must not even exist for it: a patient of a site
+the user cannot read (SPEC: another site's record answers 404) and the allocation pages (concealment).
+
+The module's data is built once (site-A patients carry "PHI-CANARY-" identities, so the suite's PHI
+guard also checks every response here) and every request runs in its own rolled-back savepoint.
+"""
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.apps import apps as django_apps
+from django.contrib import admin
+from django.db import connection, transaction
+from django.test import Client, override_settings
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db
+
+STAFF_A, INVESTIGATOR_A, STAFF_B, MONITOR, STATISTICIAN, ADMIN = (
+    "staff_a",
+    "investigator_a",
+    "staff_b",
+    "monitor",
+    "statistician",
+    "admin",
+)
+ROLES = (STAFF_A, INVESTIGATOR_A, STAFF_B, MONITOR, STATISTICIAN, ADMIN)
+EVERYONE = frozenset(ROLES)
+ENTRY_A = frozenset({STAFF_A, INVESTIGATOR_A})  # enter clinical data at site A
+ENTRY = ENTRY_A | {STAFF_B}  # enter clinical data at some site
+READ_A = ENTRY_A | {MONITOR, STATISTICIAN}  # read site A's patients
+NOT_SITE_A = EVERYONE - READ_A  # for them site A's patients do not exist
+DASHBOARDS = frozenset({INVESTIGATOR_A, STATISTICIAN})
+ONLY_STATISTICIAN = frozenset({STATISTICIAN})
+
+ACCEPTED_POST = frozenset({200, 202, 302, 400})
+CANARY = "PHI-CANARY-"
+
+
+@dataclass(frozen=True)
+class World:
+    """Keys of real site-A records (the main patient has every form) and the role users."""
+
+    users: dict
+    main: str  # randomized, transfer, labs, outcome, AE, questionnaire, query, identity corrected once
+    screened: str  # eligible, not consented
+    pk: dict
+
+
+@dataclass(frozen=True)
+class Page:
+    """Who may use one page (SPEC §1).
+
+    get / post: roles whose GET / POST is served; None: the method is not offered (405).
+    hidden: roles for whom the page does not exist (404) instead of being refused (403).
+    conceal: the 404 comes before the method check (the allocation pages answer 404 even to a wrong method).
+    """
+
+    get: frozenset | None
+    post: frozenset | None
+    hidden: frozenset = frozenset()
+    kwargs: Callable[[World], dict] = lambda w: {}
+    ok_get: int = 200
+    post_data: Callable[[World, str], dict] = lambda w, role: {}
+    conceal: bool = False
+
+
+def _main(w: World) -> dict:
+    return {"study_id": w.main}
+
+
+def _patient_form(**extra) -> Page:
+    """A data-entry form on a site-A patient: her site's staff and investigators only."""
+    return Page(get=ENTRY_A, post=ENTRY_A, hidden=NOT_SITE_A, kwargs=extra.pop("kwargs", _main), **extra)
+
+
+def _pk(key: str, **more) -> Callable[[World], dict]:
+    return lambda w: {"pk": w.pk[key], **more}
+
+
+def _allocation(**extra) -> Page:
+    return Page(hidden=EVERYONE - ONLY_STATISTICIAN, conceal=True, **extra)
+
+
+PAGES: dict[str, Page] = {
+    # Public or personal plumbing.
+    "home": Page(get=EVERYONE, post=EVERYONE, ok_get=302),
+    "login": Page(get=EVERYONE, post=EVERYONE, ok_get=302),  # signed in already: on to the patient list
+    "logout": Page(get=None, post=EVERYONE),
+    "health": Page(get=EVERYONE, post=None),
+    "set_language": Page(get=None, post=EVERYONE, post_data=lambda w, role: {"language": "en", "next": "/patients/"}),
+    # The demo's "about" page: the paper's claims beside the live snapshot, for every signed-in user.
+    "about": Page(get=EVERYONE, post=EVERYONE),
+    # Registry: every signed-in user gets the list, scoped by the selectors (admin: an empty list).
+    "patients:list": Page(get=EVERYONE, post=EVERYONE),
+    "patients:screen": Page(get=ENTRY, post=ENTRY),
+    "patients:detail": Page(get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main),
+    "patients:history": Page(get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main),
+    "patients:identity": _patient_form(),
+    "patients:consent": _patient_form(),
+    "patients:consent_void": _patient_form(),
+    "patients:baseline": _patient_form(),
+    "patients:baseline_void": _patient_form(),
+    "patients:withdraw": _patient_form(),
+    "patients:void": _patient_form(),
+    "patients:transfer": _patient_form(),
+    "patients:luteal_support": _patient_form(),
+    "patients:dalteparin": _patient_form(),
+    "patients:randomize": _patient_form(kwargs=lambda w: {"study_id": w.screened}),
+    "patients:randomization_error": Page(
+        get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN, hidden=NOT_SITE_A, kwargs=_main
+    ),
+    # Allocation lists: the statistician's; to everyone else these URLs do not exist.
+    "allocation:overview": _allocation(get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN),
+    "allocation:detail": _allocation(get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN, kwargs=_pk("allocation")),
+    "allocation:go_live": _allocation(get=None, post=ONLY_STATISTICIAN, kwargs=_pk("allocation")),
+    "allocation:extend": _allocation(get=None, post=ONLY_STATISTICIAN, kwargs=_pk("allocation")),
+    # Labs.
+    "labs:draw_create": _patient_form(),
+    "labs:result_correct": _patient_form(kwargs=_pk("lab_result")),
+    "labs:import": Page(get=ENTRY, post=ENTRY),
+    "labs:import_confirm": Page(get=None, post=ENTRY),
+    # Outcomes.
+    "outcomes:pregnancy": _patient_form(),
+    "outcomes:ae_create": _patient_form(),
+    "outcomes:ae_edit": _patient_form(kwargs=lambda w: {"study_id": w.main, "pk": w.pk["adverse_event"]}),
+    "outcomes:questionnaire": _patient_form(
+        kwargs=lambda w: {"study_id": w.main, "instrument": "RAND36", "timepoint": "BASELINE"}
+    ),
+    # Data quality: lists are scoped by site; a query and a casebook belong to a site-A patient. Staff
+    # answer a query and the monitor closes it; the statistician reads the thread but takes no part.
+    "quality:queries": Page(get=EVERYONE, post=EVERYONE),
+    "quality:query": Page(
+        get=READ_A,
+        post=ENTRY_A | {MONITOR},
+        hidden=NOT_SITE_A,
+        kwargs=_pk("query"),
+        post_data=lambda w, role: {"action": "close" if role in (MONITOR, STATISTICIAN) else "answer", "message": ""},
+    ),
+    "quality:casebook": Page(
+        get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main, post_data=lambda w, role: {"action": "raise"}
+    ),
+    "quality:missing": Page(get=EVERYONE, post=EVERYONE),
+    "quality:database_lock": Page(get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN),
+    # Dashboards: investigators and statisticians.
+    "analysis:dashboard": Page(get=DASHBOARDS, post=DASHBOARDS),
+    "analysis:table_csv": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=lambda w: {"table": w.pk["table"]}),
+    "analysis:recompute": Page(get=None, post=DASHBOARDS),
+    "analysis:job": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=_pk("job")),
+}
+# Rules kept for pages that are not (or no longer) routed produce no case; list them here.
+PENDING: set[str] = set()
+
+
+# --- The URL walk ---------------------------------------------------------------------------------------
+
+
+def walk(patterns, prefix: str = "", namespace: str = ""):
+    """(route, URL name or None) for every pattern, namespaces joined as Django reverses them."""
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern):
+            yield prefix + str(entry.pattern), f"{namespace}{entry.name}" if entry.name else None
+
+
+ROUTES = sorted(set(walk(get_resolver().url_patterns)), key=lambda r: (r[0], r[1] or ""))
+APP_PAGES = sorted(name for route, name in ROUTES if name and not name.startswith(("admin:", "api-")))
+ADMIN_PAGES = sorted(name for route, name in ROUTES if name and name.startswith("admin:"))
+
+
+# --- The module's data: built once, rolled back when the module ends ------------------------------------
+
+_SEED_MIGRATIONS = [
+    "core.migrations.0002_seed_trial_configuration",
+    "labs.migrations.0002_seed_analytes",
+    "outcomes.migrations.0002_seed_instruments",
+]
+
+
+def canary_identity(n: int) -> dict:
+    """Identity values nobody without PHI rights may ever see, distinctive enough to find anywhere."""
+    return {
+        "full_name": f"{CANARY}Name-{n:03d}",
+        "medical_record_number": f"{CANARY}MRN-{n:03d}",
+        "phone": f"{CANARY}Tel-{n:03d}",
+    }
+
+
+def _users(site_a, site_b) -> dict:
+    from tests import factories as f
+
+    return {
+        STAFF_A: f.make_user("staff_a", "site_staff", site_a),
+        INVESTIGATOR_A: f.make_user("investigator_a", "investigator", site_a),
+        STAFF_B: f.make_user("staff_b", "site_staff", site_b),
+        MONITOR: f.make_user("monitor", "monitor"),
+        STATISTICIAN: f.make_user("statistician", "statistician"),
+        ADMIN: f.make_user("admin", "admin", is_staff=True),
+    }
+
+
+def _clinical_records(main, staff) -> dict:
+    """A lab result, outcome, adverse event and questionnaire for the main patient; their keys."""
+    from labs.services import lab_result_add
+    from outcomes import services as outcomes
+
+    today = timezone.localdate()
+    drawn_at = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    result = lab_result_add(
+        patient=main, timepoint="BASELINE", drawn_at=drawn_at, analyte="E2", value="50", unit="pg/mL", by=staff
+    )
+    outcome = outcomes.outcome_record(patient=main, data={"beta_hcg_positive": False}, by=staff)
+    event = outcomes.adverse_event_record(
+        patient=main,
+        data={
+            "term": "injection_site_bruising",
+            "term_other": "",
+            "onset_date": today - timedelta(days=3),
+            "resolution_date": None,
+            "grade": 1,
+            "serious": False,
+            "related_to_dalteparin": "probable",
+            "action_taken": "none",
+            "outcome": "recovering",
+        },
+        by=staff,
+    )
+    questionnaire = outcomes.questionnaire_record(
+        patient=main,
+        instrument="RAND36",
+        timepoint="BASELINE",
+        completed_on=today,
+        answers={str(k): 3 for k in range(3, 13)},
+        by=staff,
+    )
+    return {
+        "lab_result": result.pk,
+        "outcome": outcome.pk,
+        "adverse_event": event.pk,
+        "questionnaire": questionnaire.pk,
+    }
+
+
+def build_world() -> World:
+    """Site A (SZ) with one patient carrying every form, one screened; site B (BJ) with one patient."""
+    from analysis.dashboard_tables import TABLES
+    from analysis.services import statistics_compute, statistics_request
+    from core.roles import roles_sync
+    from patients.models import AllocationList
+    from patients.services import IdentityInput, identity_update
+    from quality.services import query_raise
+    from tests import factories as f
+
+    if not django_apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
+        for module in _SEED_MIGRATIONS:
+            importlib.import_module(module).seed(django_apps, None)
+    roles_sync()
+    site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
+    users = _users(site_a, site_b)
+    staff, statistician = users[STAFF_A], users[STATISTICIAN]
+    main = f.randomized_patient(site_a, staff, statistician, **canary_identity(1))
+    identity = main.identity
+    identity_update(  # the history now holds a former name too
+        patient=main,
+        identity=IdentityInput(**{**canary_identity(2), "date_of_birth": identity.date_of_birth}),
+        by=staff,
+        reason="Name misspelt at registration",
+        expected_version=identity.version,
+    )
+    transfer = f.backdated_transfer(main, staff, embryos=1)
+    keys = {**_clinical_records(main, staff), "transfer": transfer.pk}
+    query = query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=users[MONITOR])
+    screened = f.screen(site_a, staff, **canary_identity(3))
+    f.randomized_patient(site_b, users[STAFF_B], statistician)  # site B's own patient (not a canary)
+    job, _ = statistics_request(by=statistician)
+    statistics_compute(job_id=job.pk)
+    return World(
+        users=users,
+        main=main.study_id,
+        screened=screened.study_id,
+        pk={
+            **keys,
+            "query": query.pk,
+            "job": job.pk,
+            "allocation": AllocationList.objects.filter(site=site_a).first().pk,
+            "table": next(iter(TABLES)),
+        },
+    )
+
+
+def world_for_module(django_db_blocker) -> Iterator[World]:
+    """The world inside a transaction that stays open for the module and is rolled back after it."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+    ):
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            built = build_world()
+            connection.check_constraints()  # fire deferred checks once, not in every case's savepoint
+            yield built
+        finally:
+            transaction.set_rollback(True)
+            outer.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    yield from world_for_module(django_db_blocker)
+
+
+@pytest.fixture(autouse=True)
+def trial_configuration(db):
+    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+
+
+def client_for(world: World, role: str) -> Client:
+    client = Client()
+    client.force_login(world.users[role])
+    return client
+
+
+def request_in_savepoint(client: Client, method: str, url: str, data: dict | None = None):
+    """One request whose writes are rolled back, so every case sees the same world."""
+    with transaction.atomic():
+        response = getattr(client, method)(url, data or {})
+        if getattr(response, "streaming", False):  # read inside the savepoint: the stream queries too
+            response.streamed_body = b"".join(response.streaming_content)
+        transaction.set_rollback(True)
+    return response
+
+
+# --- Expectations ---------------------------------------------------------------------------------------
+
+
+def expected(page: Page, method: str, role: str):
+    """The status (or set of statuses) SPEC §1 implies for this role and method."""
+    allowed = page.get if method == "get" else page.post
+    if page.conceal and role in page.hidden:
+        return 404
+    if allowed is None:
+        return 405
+    if role in allowed:
+        return page.ok_get if method == "get" else ACCEPTED_POST
+    return 404 if role in page.hidden else 403
+
+
+def _matches(want, status: int) -> bool:
+    return status in want if isinstance(want, frozenset) else status == want
+
+
+def _admin_model_permission(name: str) -> tuple[str, str] | None:
+    """admin:<app>_<model>_<view> → ("<app>.<model>", view), for the URL names of registered models."""
+    for model in admin.site._registry:
+        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
+        if name.startswith(prefix):
+            return f"{model._meta.app_label}.{model._meta.model_name}", name.removeprefix(prefix)
+    return None
+
+
+def admin_expected(name: str) -> frozenset[int]:
+    """What the admin persona gets on one admin page, from the permissions of its role (core.roles)."""
+    from core.roles import ADMIN as ADMIN_ROLE
+    from core.roles import ROLE_PERMISSIONS
+
+    found = _admin_model_permission(name)
+    if found is None:
+        return ADMIN_OTHER_PAGES[name]
+    model, view = found
+    app, model_name = model.split(".")
+    held = {a for a in ("view", "add", "change", "delete") if f"{app}.{a}_{model_name}" in ROLE_PERMISSIONS[ADMIN_ROLE]}
+    needs = {"add": {"add"}, "delete": {"delete"}, "password_change": {"change"}}.get(view, {"view", "change"})
+    if view == "history" and not django_apps.get_model(model).objects.exists():
+        return frozenset({302})  # a missing object is redirected to the index before permissions are asked
+    if not held & needs:
+        return frozenset({403})
+    return frozenset({200})
+
+
+ADMIN_OTHER_PAGES = {
+    "admin:index": frozenset({200}),
+    "admin:login": frozenset({302}),  # already signed in as staff: on to the index
+    "admin:logout": frozenset({405}),  # POST only
+    "admin:password_change": frozenset({200}),
+    "admin:password_change_done": frozenset({200}),
+    "admin:jsi18n": frozenset({200}),
+    "admin:autocomplete": frozenset({403}),  # without a model to complete
+    "admin:view_on_site": frozenset({404}),  # no model here has a public page
+    "admin:app_list": frozenset({200}),  # app "core"; apps without a permitted model answer 404
+}
+
+
+def _admin_url(world: World, name: str) -> str:
+    if name == "admin:app_list":
+        return reverse(name, kwargs={"app_label": "core"})
+    if name == "admin:view_on_site":
+        return "/admin/r/1/1/"
+    found = _admin_model_permission(name)
+    if found and found[1] in ("change", "delete", "history", "password_change"):
+        model = django_apps.get_model(found[0])
+        pk = model.objects.order_by("pk").values_list("pk", flat=True).first() or 999_999  # none: a missing one
+        kwargs = {"id": pk} if found[1] == "password_change" else {"object_id": pk}
+        return reverse(name, kwargs=kwargs)
+    return reverse(name)
+
+
+# --- Tests ----------------------------------------------------------------------------------------------
+
+
+def test_every_url_pattern_has_an_access_rule():
+    uncovered = []
+    for route, name in ROUTES:
+        if name is None:
+            if not route.startswith("admin/"):  # the admin's own catch-all and object redirect are unnamed
+                uncovered.append(f"{route} (unnamed: name it and add a rule)")
+        elif name.startswith("api-"):
+            if not route.startswith("api/v1/"):
+                uncovered.append(f"{name} ({route}): api- names are for /api/v1/ only")
+        elif not name.startswith("admin:") and name not in PAGES:
+            uncovered.append(f"{name} ({route})")
+    assert not uncovered, f"URL patterns without an access rule in PAGES: {uncovered}"
+
+
+def test_rules_name_only_existing_or_pending_pages():
+    assert set(PAGES) - set(APP_PAGES) <= PENDING, "a rule for a page that no longer exists"
+
+
+def test_the_walk_covers_the_project():
+    assert len(APP_PAGES) >= 40 and len(ADMIN_PAGES) >= 60
+    assert {"patients:detail", "labs:draw_create", "outcomes:ae_edit", "allocation:detail", "admin:index"} <= {
+        name for _, name in ROUTES
+    }
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", APP_PAGES)
+def test_page_permission_matrix(world, name, role):
+    page = PAGES[name]
+    url = reverse(name, kwargs=page.kwargs(world))
+    client = client_for(world, role)
+    failures = []
+    for method in ("get", "post"):
+        response = request_in_savepoint(client, method, url, page.post_data(world, role) if method == "post" else None)
+        want = expected(page, method, role)
+        if not _matches(want, response.status_code):
+            failures.append(f"{method.upper()} {url} as {role}: expected {want}, got {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_only_the_admin_persona_gets_into_the_admin(world, role):
+    client = client_for(world, role)
+    failures = []
+    for name in ADMIN_PAGES:
+        url = _admin_url(world, name)
+        status = request_in_savepoint(client, "get", url).status_code
+        if role == ADMIN:
+            want = admin_expected(name)
+        elif name == "admin:login":
+            want = frozenset({200})  # the admin's login form, saying this account may not enter
+        else:
+            want = frozenset({302})  # to the admin's login, before anything else (even a wrong method)
+        if status not in want:
+            failures.append(f"GET {url} ({name}) as {role}: expected {sorted(want)}, got {status}")
+    assert not failures, "\n".join(failures)
+
+
+def test_admin_apps_without_a_permitted_model_do_not_exist_for_the_admin_persona(world):
+    client = client_for(world, ADMIN)
+    assert client.get("/admin/core/").status_code == 200
+    for app in ("authtoken", "axes", "analysis"):
+        assert client.get(f"/admin/{app}/").status_code == 404, app
+
+
+def test_other_sites_staff_get_404_on_every_page_of_a_patient(world):
+    """SPEC: a record of another site answers 404, not 403 — for every page naming a patient."""
+    client = client_for(world, STAFF_B)
+    patient_pages = [name for name in APP_PAGES if "study_id" in PAGES[name].kwargs(world)]
+    assert len(patient_pages) >= 20
+    for name in patient_pages:
+        url = reverse(name, kwargs=PAGES[name].kwargs(world))
+        for method in ("get", "post"):
+            assert request_in_savepoint(client, method, url).status_code == 404, f"{method.upper()} {url}"
