@@ -76,7 +76,7 @@ def main() -> None:
                         page.goto(f"{base}/accounts/login/")
                         page.fill("#id_username", user)
                         page.fill("#id_password", PASSWORD)
-                        page.click("button[type=submit]")
+                        page.get_by_role("button", name="Log in").click()
                         page.wait_for_url(lambda url: "/accounts/login/" not in url)
                         page.close()
                     contexts[user] = context
