@@ -1,13 +1,100 @@
-"""Plain rows for the statistics: one per randomized patient, in a constant number of queries."""
+"""Plain data for the statistics: one entry per randomized patient, in a constant number of queries.
+
+Two shapes of the same data. `analysis_rows` gives one dict per patient (the `patients` export and
+anything that reads a patient at a time). `analysis_table` gives the same values as columns
+(`analysis.snapshot.Table`): the statistics need each variable across patients, and at 100,000 patients
+building and walking a hundred-key dict per patient costs more than the statistics themselves.
+`population_statistics` gives identical figures from either (tests/analysis/test_synthetic.py).
+
+Labs and questionnaire scores are read pivoted by PostgreSQL (per patient for the rows, per variable
+for the table). Values are converted exactly as the model fields would give them: numeric → float8
+rounds correctly, as Python's float(Decimal) does, and halving a censored value is the same IEEE
+division in either place.
+"""
 
 from collections import defaultdict
-from decimal import Decimal
+
+import numpy as np
+from django.db import connection
+from django.db.models import Exists, OuterRef
 
 from analysis.models import DataVersion, StatisticsJob, StatisticsSnapshot
-from labs.models import LabResult
-from outcomes.models import QuestionnaireResponse
-from outcomes.selectors import derived_outcomes
-from patients.models import Baseline
+from analysis.snapshot import Table
+from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
+from outcomes.selectors import _received_allocated_treatment  # the per-protocol rule's one definition
+from patients.models import Baseline, DalteparinCourse, EmbryoTransfer, ProtocolDeviation, Randomization
+
+# SPEC §5: a lab value below the detection limit enters as half the limit; above, as the limit.
+LAB_VALUE = "CASE WHEN r.censoring = '<' THEN r.canonical_value::float8 / 2 ELSE r.canonical_value::float8 END"
+LAB_FROM = """
+FROM labs_labresult r
+JOIN labs_labdraw d ON d.id = r.draw_id
+WHERE r.voided_at IS NULL AND d.voided_at IS NULL
+"""
+LABS_BY_PATIENT = f"""
+SELECT d.patient_id,
+       array_agg('lab.' || a.code || '.' || t.code),
+       array_agg({LAB_VALUE}),
+       array_agg('censored.' || a.code || '.' || t.code) FILTER (WHERE r.censoring <> '')
+FROM labs_labresult r
+JOIN labs_labdraw d ON d.id = r.draw_id
+JOIN labs_analyte a ON a.id = r.analyte_id
+JOIN core_timepoint t ON t.id = d.timepoint_id
+WHERE r.voided_at IS NULL AND d.voided_at IS NULL
+GROUP BY d.patient_id
+"""
+LABS_BY_VARIABLE = f"""
+SELECT a.code || '.' || t.code, x.patients, x.values, x.censored
+FROM (SELECT r.analyte_id, d.timepoint_id, array_agg(d.patient_id) AS patients,
+             array_agg({LAB_VALUE}) AS values, array_agg(r.censoring <> '') AS censored
+      {LAB_FROM}
+      GROUP BY r.analyte_id, d.timepoint_id) x
+JOIN labs_analyte a ON a.id = x.analyte_id
+JOIN core_timepoint t ON t.id = x.timepoint_id
+"""
+# A score read as text becomes float8 by the same correct rounding as json.loads; JSON null (a scale
+# without enough answers) is NULL. One array per stored scale, per instrument and time point.
+SCORES_BY_VARIABLE = """
+SELECT t.code, array_agg(q.patient_id), {arrays}
+FROM outcomes_questionnaireresponse q
+JOIN outcomes_instrument i ON i.id = q.instrument_id
+JOIN core_timepoint t ON t.id = q.timepoint_id
+WHERE q.voided_at IS NULL AND i.code = %s
+GROUP BY t.code
+"""
+OUTCOME_FIELDS = (
+    "beta_hcg_positive",
+    "clinical_pregnancy",
+    "gestational_sacs",
+    "miscarriage",
+    "ongoing_pregnancy",
+    "live_birth",
+)
+DERIVED_FIELDS = (
+    "patient_id",
+    "study_id",
+    "site",
+    "arm",
+    "randomized_at",
+    "in_error",
+    "per_protocol",
+    "embryos_transferred",
+    "biochemical_pregnancy",
+    "clinical_pregnancy",
+    "gestational_sacs",
+    "miscarriage",
+    "ongoing_pregnancy",
+    "live_birth",
+    "any_adverse_event",
+    "serious_adverse_event",
+)
+BASELINE_KEYS = (
+    "baseline.age",
+    "baseline.bmi",
+    "baseline.previous_failed_transfers",
+    "baseline.prior_miscarriages",
+    "education",
+)
 
 
 def data_version() -> tuple[int, object]:
@@ -16,65 +103,183 @@ def data_version() -> tuple[int, object]:
     return current or (0, None)
 
 
-def _lab_value(canonical: Decimal, censoring: str) -> float:
-    # SPEC §5: a value below the detection limit enters as half the limit; above, as the limit.
-    return float(canonical) / 2 if censoring == "<" else float(canonical)
+def _derived_tuples() -> list[tuple]:
+    """`outcomes.selectors.derived_outcomes` as tuples in DERIVED_FIELDS order, read without model instances.
 
-
-def _labs_by_patient() -> dict[int, dict]:
-    found: dict[int, dict] = defaultdict(dict)
-    rows = LabResult.objects.filter(voided_at__isnull=True, draw__voided_at__isnull=True).values_list(
-        "draw__patient_id", "analyte__code", "draw__timepoint__code", "canonical_value", "censoring"
+    derived_outcomes is the definition (CPR, EIR, MCR, per-protocol); this is its fast form for the
+    statistics, checked field by field against it on a synthetic trial (tests/analysis/test_synthetic.py).
+    """
+    active = {"voided_at__isnull": True}
+    patient = OuterRef("patient_id")
+    randomizations = (
+        Randomization.objects.filter(**active)
+        .annotate(
+            had_dalteparin=Exists(DalteparinCourse.objects.filter(patient_id=patient, **active)),
+            major_deviation=Exists(ProtocolDeviation.objects.filter(patient_id=patient, major=True, **active)),
+            any_ae=Exists(AdverseEvent.objects.filter(patient_id=patient, **active)),
+            any_sae=Exists(AdverseEvent.objects.filter(patient_id=patient, serious=True, **active)),
+        )
+        .order_by("patient__site__code", "patient__sequence_number")
+        .values_list(
+            "patient_id",
+            "patient__study_id",
+            "patient__site__code",
+            "arm__code",
+            "randomized_at",
+            "in_error",
+            "had_dalteparin",
+            "major_deviation",
+            "any_ae",
+            "any_sae",
+        )
     )
-    for patient_id, analyte, timepoint, value, censoring in rows:
-        found[patient_id][f"lab.{analyte}.{timepoint}"] = _lab_value(value, censoring)
-        if censoring:
-            found[patient_id][f"censored.{analyte}.{timepoint}"] = True
+    outcomes = {
+        o[0]: o[1:] for o in PregnancyOutcome.objects.filter(**active).values_list("patient_id", *OUTCOME_FIELDS)
+    }
+    embryos = dict(EmbryoTransfer.objects.filter(**active).values_list("patient_id", "embryos_transferred"))
+    return [_derived(r, outcomes.get(r[0]), embryos.get(r[0])) for r in randomizations]
+
+
+def _derived(randomization: tuple, outcome: tuple | None, embryos: int | None) -> tuple:
+    patient_id, study_id, site, arm, randomized_at, in_error, dalteparin, major_deviation, ae, sae = randomization
+    hcg, clinical, sacs, miscarriage, ongoing, live_birth = outcome or (None,) * len(OUTCOME_FIELDS)
+    per_protocol = not in_error and not major_deviation and _received_allocated_treatment(arm, dalteparin)
+    sacs = (sacs or 0) if outcome is not None else None
+    return (
+        *(patient_id, study_id, site, arm, randomized_at, in_error, per_protocol, embryos),
+        *(hcg, clinical, sacs, miscarriage, ongoing, live_birth, ae, sae),
+    )
+
+
+def _baselines() -> dict[int, tuple]:
+    """Patient id → the BASELINE_KEYS values (BMI as float, as the statistics read it)."""
+    rows = Baseline.objects.filter(voided_at__isnull=True).values_list(
+        "patient_id", "patient__age_at_enrolment", "bmi", "previous_failed_transfers", "prior_miscarriages", "education"
+    )
+    return {
+        pid: (age, float(bmi), transfers, miscarriages, education)
+        for pid, age, bmi, transfers, miscarriages, education in rows
+    }
+
+
+class _Keys(dict):
+    """One string object per variable name, shared by every row (100,000 rows × 100 keys would otherwise
+    hold ten million copies of a few hundred names)."""
+
+    def __missing__(self, key: str) -> str:
+        self[key] = key
+        return key
+
+
+def _labs_by_patient(keys: _Keys) -> dict[int, dict]:
+    found = {}
+    with connection.cursor() as cursor:
+        cursor.execute(LABS_BY_PATIENT)
+        for patient_id, names, values, censored in cursor:
+            labs = dict(zip(map(keys.__getitem__, names), values, strict=True))
+            if censored:
+                labs.update(dict.fromkeys(map(keys.__getitem__, censored), True))
+            found[patient_id] = labs
     return found
 
 
-def _scores_by_patient() -> dict[int, dict]:
+def _scores_by_patient(keys: _Keys) -> dict[int, dict]:
+    """Every stored scale score, keyed `qol.<instrument>.<scale>.<timepoint>`, as the JSON field decodes it."""
     found: dict[int, dict] = defaultdict(dict)
     rows = QuestionnaireResponse.objects.filter(voided_at__isnull=True).values_list(
         "patient_id", "instrument__code", "timepoint__code", "scores"
     )
     for patient_id, instrument, timepoint, scores in rows:
+        target = found[patient_id]
         for scale, value in scores.items():
-            found[patient_id][f"qol.{instrument}.{scale}.{timepoint}"] = value
+            target[keys[f"qol.{instrument}.{scale}.{timepoint}"]] = value
     return found
-
-
-def _baselines_by_patient() -> dict[int, dict]:
-    rows = Baseline.objects.filter(voided_at__isnull=True).values_list(
-        "patient_id",
-        "patient__age_at_enrolment",
-        "bmi",
-        "previous_failed_transfers",
-        "prior_miscarriages",
-        "education",
-    )
-    return {
-        pid: {
-            "baseline.age": age,
-            "baseline.bmi": float(bmi),
-            "baseline.previous_failed_transfers": transfers,
-            "baseline.prior_miscarriages": miscarriages,
-            "education": education,
-        }
-        for pid, age, bmi, transfers, miscarriages, education in rows
-    }
 
 
 def analysis_rows() -> list[dict]:
     """One plain dict per randomized patient (ITT, allocated arm): outcomes, baseline, labs, scores.
 
-    Six queries whatever the number of patients; the statistics and the `patients` export read these.
+    Seven queries whatever the number of patients; the `patients` export reads these.
     """
-    baselines, labs, scores = _baselines_by_patient(), _labs_by_patient(), _scores_by_patient()
-    return [
-        {**o.__dict__, **baselines.get(o.patient_id, {}), **labs.get(o.patient_id, {}), **scores.get(o.patient_id, {})}
-        for o in derived_outcomes()
-    ]
+    keys = _Keys()
+    baselines, labs, scores = _baselines(), _labs_by_patient(keys), _scores_by_patient(keys)
+    rows = []
+    for derived in _derived_tuples():
+        row = dict(zip(DERIVED_FIELDS, derived, strict=True))
+        patient_id = derived[0]
+        if patient_id in baselines:
+            row.update(zip(BASELINE_KEYS, baselines[patient_id], strict=True))
+        row.update(labs.get(patient_id, ()))
+        row.update(scores.get(patient_id, ()))
+        rows.append(row)
+    return rows
+
+
+class _Positions:
+    """Where each patient id sits in the table's row order (vectorised lookups)."""
+
+    def __init__(self, patient_ids: list[int]):
+        ids = np.asarray(patient_ids, dtype=np.int64)
+        self.size = ids.size
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted = ids[self.order]
+
+    def column(self, patients: list[int], values: list, dtype, fill) -> np.ndarray:
+        """`values[i]` placed at the row of `patients[i]`; rows without a value get `fill`; patients outside
+        the table (not randomized) are dropped."""
+        column = np.full(self.size, fill, dtype=dtype)
+        if self.size == 0 or not patients:
+            return column
+        wanted = np.asarray(patients, dtype=np.int64)
+        at = np.searchsorted(self.sorted, wanted).clip(max=self.size - 1)
+        hit = self.sorted[at] == wanted
+        column[self.order[at[hit]]] = np.asarray(values, dtype=dtype)[hit]  # None → NaN for float
+        return column
+
+
+def _labs(positions: _Positions) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    values, censored = {}, {}
+    with connection.cursor() as cursor:
+        cursor.execute(LABS_BY_VARIABLE)
+        for key, patients, numbers, flags in cursor:
+            values[f"lab.{key}"] = positions.column(patients, numbers, float, np.nan)
+            censored[key] = positions.column(patients, flags, bool, False)
+    return values, censored
+
+
+def _scores(positions: _Positions, scales: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
+    values = {}
+    with connection.cursor() as cursor:
+        for instrument, names in scales.items():
+            arrays = ", ".join(["array_agg((q.scores ->> %s)::float8)"] * len(names))
+            cursor.execute(SCORES_BY_VARIABLE.format(arrays=arrays), [*names, instrument])
+            for timepoint, patients, *columns in cursor:
+                for name, numbers in zip(names, columns, strict=True):
+                    values[f"qol.{instrument}.{name}.{timepoint}"] = positions.column(patients, numbers, float, np.nan)
+    return values
+
+
+def analysis_table(scales: dict[str, tuple[str, ...]]) -> Table:
+    """The analysis rows as columns (`analysis.snapshot.Table`), in the same row order, with the scores of
+    the given scales (instrument → scale keys): what the statistics read. A constant number of queries
+    (five, and one per instrument); no per-patient dict is built."""
+    derived = _derived_tuples()
+    columns = list(zip(*derived, strict=True)) if derived else [()] * len(DERIVED_FIELDS)
+    fields = {name: list(column) for name, column in zip(DERIVED_FIELDS, columns, strict=True)}
+    positions = _Positions(fields["patient_id"])
+    baselines = _baselines()
+    missing = (None,) * len(BASELINE_KEYS)
+    baseline_columns = list(zip(*(baselines.get(pid, missing) for pid in fields["patient_id"]), strict=True))
+    baseline_columns = baseline_columns or [()] * len(BASELINE_KEYS)
+    values = {
+        key: np.array(column, dtype=float)
+        for key, column in zip(BASELINE_KEYS[:-1], baseline_columns[:-1], strict=True)
+    }
+    fields["education"] = list(baseline_columns[-1])
+    labs, censored = _labs(positions)
+    values.update(labs)
+    values.update(_scores(positions, scales))
+    return Table(fields=fields, values=values, censored=censored)
 
 
 def latest_snapshot() -> StatisticsSnapshot | None:

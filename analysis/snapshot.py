@@ -1,29 +1,35 @@
-"""The statistics JSON of SPEC §5 built from plain rows. Pure: no Django, no database.
+"""The statistics JSON of SPEC §5 built from plain rows, or the same as columns (`Table`). Pure: no Django, no database.
 
 Entries carry both the by-arm figures with comparisons and the pooled figures; `population_view`
-then serves one or the other depending on whether the user may see results by arm.
+then serves one or the other depending on whether the user may see results by arm. Labels stay English
+(the statistics API returns them); they are marked for the catalogue, and the dashboard translates them.
 """
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from analysis import stats
+from core.markers import gettext_noop
 
 BINARY_LABELS = {
-    "clinical_pregnancy": "Clinical pregnancy rate (CPR)",
-    "implantation": "Embryo implantation rate (EIR, per embryo)",
-    "miscarriage": "Miscarriage rate (MCR, per clinical pregnancy)",
-    "biochemical_pregnancy": "Biochemical pregnancy (positive β-hCG)",
-    "ongoing_pregnancy": "Ongoing pregnancy at 12 weeks",
-    "live_birth": "Live birth",
-    "any_adverse_event": "Any adverse event",
-    "serious_adverse_event": "Serious adverse event",
+    "clinical_pregnancy": gettext_noop("Clinical pregnancy rate (CPR)"),
+    "implantation": gettext_noop("Embryo implantation rate (EIR, per embryo)"),
+    "miscarriage": gettext_noop("Miscarriage rate (MCR, per clinical pregnancy)"),
+    "biochemical_pregnancy": gettext_noop("Biochemical pregnancy (positive β-hCG)"),
+    "ongoing_pregnancy": gettext_noop("Ongoing pregnancy at 12 weeks"),
+    "live_birth": gettext_noop("Live birth"),
+    "any_adverse_event": gettext_noop("Any adverse event"),
+    "serious_adverse_event": gettext_noop("Serious adverse event"),
 }
 BASELINE_LABELS = {
-    "baseline.age": "Age, years",
-    "baseline.bmi": "BMI, kg/m²",
-    "baseline.previous_failed_transfers": "Previous failed embryo transfers",
-    "baseline.prior_miscarriages": "Prior miscarriages",
+    "baseline.age": gettext_noop("Age, years"),
+    "baseline.bmi": gettext_noop("BMI, kg/m²"),
+    "baseline.previous_failed_transfers": gettext_noop("Previous failed embryo transfers"),
+    "baseline.prior_miscarriages": gettext_noop("Prior miscarriages"),
 }
 
 
@@ -53,37 +59,110 @@ class Design:
         return next(a for a in self.arms if a.is_control)
 
 
-def _count(rows, field: str) -> tuple[int, int]:
-    return sum(1 for r in rows if r.get(field) is True), len(rows)
+FIELDS = (
+    "arm",
+    "per_protocol",
+    "embryos_transferred",
+    "gestational_sacs",
+    "biochemical_pregnancy",
+    "clinical_pregnancy",
+    "miscarriage",
+    "ongoing_pregnancy",
+    "live_birth",
+    "any_adverse_event",
+    "serious_adverse_event",
+)
 
 
-def _implantation(rows) -> tuple[int, int]:
+@dataclass(frozen=True)
+class Table:
+    """The analysis rows as columns, one position per randomized patient in a fixed order.
+
+    `fields` hold per-patient values as the rows do (True/False/None, counts, arm codes); `values` hold
+    each continuous variable as float64 with NaN where it is missing; `censored` marks lab values
+    beyond a detection limit (key `<analyte>.<timepoint>`). Statistics over columns cost a mask per arm
+    instead of a pass over every row's dict per variable.
+    """
+
+    fields: dict[str, list]
+    values: dict[str, np.ndarray]
+    censored: dict[str, np.ndarray]
+    _derived: dict = field(default_factory=dict, compare=False, repr=False)  # arrays made from `fields`
+
+    def __len__(self) -> int:
+        return len(self.fields["arm"])
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[dict], design: "Design") -> "Table":
+        keys = [key for key, _label in continuous_keys(design) if not _is_change(key)]
+        lab_keys = [key.removeprefix("lab.") for key in keys if key.startswith("lab.")]
+        return cls(
+            fields={name: [r.get(name) for r in rows] for name in FIELDS},
+            values={key: np.array([r.get(key) for r in rows], dtype=float) for key in keys},  # None → NaN
+            censored={key: np.array([bool(r.get(f"censored.{key}")) for r in rows], dtype=bool) for key in lab_keys},
+        )
+
+    def records(self, *names: str) -> list[dict]:
+        """Per-patient dicts of a few fields (e.g. arm and education for Table 1's categorical lines)."""
+        return [dict(zip(names, values, strict=True)) for values in zip(*(self.fields[n] for n in names), strict=True)]
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything in the table (fields as JSON, columns as their float64 bytes): equal tables,
+        equal fingerprints, at a fraction of the cost of serialising a dict per patient."""
+        digest = hashlib.sha256(json.dumps(self.fields, sort_keys=True, default=str).encode())
+        for group in (self.values, self.censored):
+            for key in sorted(group):
+                digest.update(key.encode() + b"\0" + np.ascontiguousarray(group[key]).tobytes())
+        return digest.hexdigest()
+
+    def is_true(self, name: str) -> np.ndarray:
+        if ("true", name) not in self._derived:
+            self._derived["true", name] = np.array([value is True for value in self.fields[name]], dtype=bool)
+        return self._derived["true", name]
+
+    def counts(self, name: str) -> np.ndarray:
+        """A count column (embryos, sacs) with missing as 0."""
+        if ("count", name) not in self._derived:
+            self._derived["count", name] = np.array([value or 0 for value in self.fields[name]], dtype=np.int64)
+        return self._derived["count", name]
+
+
+def _count(table: Table, name: str, mask: np.ndarray) -> tuple[int, int]:
+    return int(np.count_nonzero(table.is_true(name) & mask)), int(np.count_nonzero(mask))
+
+
+def _implantation(table: Table, mask: np.ndarray) -> tuple[int, int]:
     # Embryo level: sacs over embryos, a patient's sacs capped at her embryos (twins from one embryo
     # would otherwise make the 2×2 table impossible).
-    with_transfer = [r for r in rows if r.get("embryos_transferred")]
-    sacs = sum(min(r.get("gestational_sacs") or 0, r["embryos_transferred"]) for r in with_transfer)
-    return sacs, sum(r["embryos_transferred"] for r in with_transfer)
+    embryos = table.counts("embryos_transferred")
+    with_transfer = mask & (embryos > 0)
+    sacs = np.minimum(table.counts("gestational_sacs"), embryos)
+    return int(sacs[with_transfer].sum()), int(embryos[with_transfer].sum())
 
 
-def _miscarriage(rows) -> tuple[int, int]:
-    pregnant = [r for r in rows if r.get("clinical_pregnancy") is True]
-    return _count(pregnant, "miscarriage")[0], len(pregnant)
+def _miscarriage(table: Table, mask: np.ndarray) -> tuple[int, int]:
+    pregnant = mask & table.is_true("clinical_pregnancy")
+    return _count(table, "miscarriage", pregnant)[0], int(np.count_nonzero(pregnant))
 
 
-BINARY_COUNTS: dict[str, Callable[[Sequence[dict]], tuple[int, int]]] = {
-    "clinical_pregnancy": lambda rows: _count(rows, "clinical_pregnancy"),
+def _counter(name: str) -> Callable[[Table, np.ndarray], tuple[int, int]]:
+    return lambda table, mask: _count(table, name, mask)
+
+
+BINARY_COUNTS: dict[str, Callable[[Table, np.ndarray], tuple[int, int]]] = {
+    "clinical_pregnancy": _counter("clinical_pregnancy"),
     "implantation": _implantation,
     "miscarriage": _miscarriage,
-    "biochemical_pregnancy": lambda rows: _count(rows, "biochemical_pregnancy"),
-    "ongoing_pregnancy": lambda rows: _count(rows, "ongoing_pregnancy"),
-    "live_birth": lambda rows: _count(rows, "live_birth"),
-    "any_adverse_event": lambda rows: _count(rows, "any_adverse_event"),
-    "serious_adverse_event": lambda rows: _count(rows, "serious_adverse_event"),
+    "biochemical_pregnancy": _counter("biochemical_pregnancy"),
+    "ongoing_pregnancy": _counter("ongoing_pregnancy"),
+    "live_birth": _counter("live_birth"),
+    "any_adverse_event": _counter("any_adverse_event"),
+    "serious_adverse_event": _counter("serious_adverse_event"),
 }
 
 
-def _binary_entry(key: str, by_arm_rows: dict[str, list], design: Design, all_rows: list) -> dict:
-    counts = {code: BINARY_COUNTS[key](rows) for code, rows in by_arm_rows.items()}
+def _binary_entry(key: str, table: Table, arms: dict[str, np.ndarray], design: Design, chosen: np.ndarray) -> dict:
+    counts = {code: BINARY_COUNTS[key](table, mask) for code, mask in arms.items()}
     (e_exp, n_exp), (e_ctrl, n_ctrl) = counts[design.exp.code], counts[design.ctrl.code]
     comparison = stats.compare_proportions(e_exp, n_exp, e_ctrl, n_ctrl).as_dict()
     return {
@@ -91,7 +170,7 @@ def _binary_entry(key: str, by_arm_rows: dict[str, list], design: Design, all_ro
         "label": BINARY_LABELS[key],
         "by_arm": {code: stats.proportion_summary(*c).as_dict() for code, c in counts.items()},
         **comparison,
-        "pooled": stats.proportion_summary(*BINARY_COUNTS[key](all_rows)).as_dict(),
+        "pooled": stats.proportion_summary(*BINARY_COUNTS[key](table, chosen)).as_dict(),
     }
 
 
@@ -112,38 +191,52 @@ def continuous_keys(design: Design) -> list[tuple[str, str]]:
     return keys
 
 
-def _value(row: dict, key: str):
-    if key.count(".") == 3 and "-" in key.rsplit(".", 1)[1]:
+def _is_change(key: str) -> bool:
+    return key.count(".") == 3 and "-" in key.rsplit(".", 1)[1]
+
+
+def _column(table: Table, key: str) -> np.ndarray:
+    """One continuous variable; a change key (`qol.<instrument>.<scale>.<last>-<first>`) is the later value
+    minus the earlier one, missing when either is (NaN propagates as None did)."""
+    if _is_change(key):
         head, span = key.rsplit(".", 1)
         last, first = span.split("-")
-        later, earlier = row.get(f"{head}.{last}"), row.get(f"{head}.{first}")
-        return None if later is None or earlier is None else later - earlier
-    return row.get(key)
+        return _column(table, f"{head}.{last}") - _column(table, f"{head}.{first}")
+    column = table.values.get(key)
+    return np.full(len(table), np.nan) if column is None else column
 
 
-def _continuous_entry(key: str, label: str, by_arm_rows: dict[str, list], design: Design, all_rows) -> dict:
-    values = {code: [_value(r, key) for r in rows] for code, rows in by_arm_rows.items()}
+def _continuous_entry(key: str, label: str, table: Table, arms: dict, design: Design, chosen: np.ndarray) -> dict:
+    column = _column(table, key)
+    # Boolean masks keep row order, so every arm's values (and the pooled ones) are in the order the
+    # rows are: the sums behind means and SDs add up in the same order, to the same last bit.
+    values = {code: column[mask] for code, mask in arms.items()}
     by_arm = {code: stats.describe(v).as_dict() for code, v in values.items()}
     if key.startswith("lab."):
-        censored_key = "censored." + key.removeprefix("lab.")
-        for code, rows in by_arm_rows.items():
-            by_arm[code]["censored"] = sum(1 for r in rows if r.get(censored_key))
-    present = {code: [x for x in v if x is not None] for code, v in values.items()}
-    comparison = stats.compare_means(present[design.exp.code], present[design.ctrl.code]).as_dict()
-    pooled = stats.describe([_value(r, key) for r in all_rows]).as_dict()
+        censored = table.censored.get(key.removeprefix("lab."), np.zeros(len(table), dtype=bool))
+        for code, mask in arms.items():
+            by_arm[code]["censored"] = int(np.count_nonzero(censored & mask))
+    comparison = stats.compare_means(values[design.exp.code], values[design.ctrl.code]).as_dict()
+    pooled = stats.describe(column[chosen]).as_dict()
     return {"key": key, "label": label, "by_arm": by_arm, **comparison, "pooled": pooled}
 
 
-def population_statistics(rows: list[dict], design: Design, population: str) -> dict:
-    """SPEC §5 statistics for one population ("itt": every row; "per_protocol": rows flagged so)."""
-    chosen = rows if population == "itt" else [r for r in rows if r.get("per_protocol")]
-    by_arm_rows = {arm.code: [r for r in chosen if r["arm"] == arm.code] for arm in design.arms}
+def population_statistics(rows: "Sequence[dict] | Table", design: Design, population: str) -> dict:
+    """SPEC §5 statistics for one population ("itt": every row; "per_protocol": rows flagged so).
+
+    `rows` are the analysis rows, or the same as a `Table` (cheaper: built once from the database).
+    """
+    table = rows if isinstance(rows, Table) else Table.from_rows(rows, design)
+    everyone = np.ones(len(table), dtype=bool)
+    chosen = everyone if population == "itt" else np.array([bool(p) for p in table.fields["per_protocol"]], dtype=bool)
+    arm_of = np.array(table.fields["arm"], dtype=object)
+    arms = {arm.code: chosen & (arm_of == arm.code) for arm in design.arms}
     return {
         "population": population,
-        "arms": [{"code": a.code, "label": a.label, "n": len(by_arm_rows[a.code])} for a in design.arms],
-        "binary": [_binary_entry(key, by_arm_rows, design, chosen) for key in BINARY_COUNTS],
+        "arms": [{"code": a.code, "label": a.label, "n": int(np.count_nonzero(arms[a.code]))} for a in design.arms],
+        "binary": [_binary_entry(key, table, arms, design, chosen) for key in BINARY_COUNTS],
         "continuous": [
-            _continuous_entry(key, label, by_arm_rows, design, chosen) for key, label in continuous_keys(design)
+            _continuous_entry(key, label, table, arms, design, chosen) for key, label in continuous_keys(design)
         ],
     }
 
@@ -168,7 +261,9 @@ def population_view(block: dict, *, by_arm: bool) -> dict:
         return {k: v for k, v in item.items() if k not in COMPARISON_KEYS and k != "by_arm"}
 
     arms = (
-        block["arms"] if by_arm else [{"code": "POOLED", "label": "All arms", "n": sum(a["n"] for a in block["arms"])}]
+        block["arms"]
+        if by_arm
+        else [{"code": "POOLED", "label": gettext_noop("All arms"), "n": sum(a["n"] for a in block["arms"])}]
     )
     return {
         "population": block["population"],

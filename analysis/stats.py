@@ -211,6 +211,8 @@ def _is_missing(value) -> bool:
 
 def _present(values: Sequence[float | None]) -> np.ndarray:
     """The non-missing values as a float array."""
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        return values[~np.isnan(values)]  # the same values in the same order, without a Python loop
     return np.array([float(v) for v in values if not _is_missing(v)], dtype=float)
 
 

@@ -11,10 +11,18 @@ import json
 import os
 import pkgutil
 import platform
+import re
+import resource
 import statistics
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from time import perf_counter
+from urllib.parse import quote
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = BENCH_DIR.parent
@@ -210,3 +218,119 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table(figures), f"\nwritten {path.relative_to(PROJECT_DIR)}", sep="\n", flush=True)
     print(f"written {write_readme().relative_to(PROJECT_DIR)}")
     return 0
+
+
+# --- Synthetic trials in databases of their own (statistics, load and randomization benchmarks) ------------------
+
+
+MAINTENANCE_DATABASE = "postgres"
+
+
+@dataclass(frozen=True)
+class SyntheticDatabase:
+    name: str
+    url: str
+    patients: int
+    generated_seconds: float | None  # None: an earlier run made it and it was reused
+    rows: int | None
+
+
+def database_url(name: str) -> str:
+    """A DATABASE_URL for another database on the configured server (same user, host and port)."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    auth = quote(db.get("USER") or "", safe="")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = quote(db.get("HOST") or "", safe="")  # a unix socket directory is percent-encoded
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{name}"
+
+
+@contextmanager
+def using_database(name: str) -> Iterator[None]:
+    """Point Django's default connection at another database of the same server for the block."""
+    from django.db import connection
+
+    previous = connection.settings_dict["NAME"]
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict["NAME"] = previous
+
+
+def child_env(name: str, **extra: str) -> dict[str, str]:
+    """The environment of a process that uses database `name` (e.g. a fresh process measuring memory)."""
+    return {**os.environ, "DATABASE_URL": database_url(name), "PYTHONPATH": str(PROJECT_DIR), **extra}
+
+
+def _database_exists(cursor, name: str) -> bool:
+    cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+    return cursor.fetchone() is not None
+
+
+def _synthetic_patients(name: str) -> int | None:
+    """Women at synthetic sites in database `name`, or None when it holds anything else."""
+    from django.db import connection
+
+    with using_database(name), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE s.code ~ '^SY[A-Z]$'), count(*) FROM patients_patient p "
+            "JOIN core_site s ON s.id = p.site_id"
+        )
+        synthetic, everyone = cursor.fetchone()
+    return synthetic if synthetic == everyone else None
+
+
+def _create_database(name: str) -> None:
+    """An empty, migrated copy of the configured database's schema (a template copy when it holds no
+    patients, which takes a second; otherwise a new database and `migrate`)."""
+    from django.db import connection
+
+    template = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM patients_patient")
+        empty = cursor.fetchone()[0] == 0
+    with using_database(MAINTENANCE_DATABASE), connection.cursor() as cursor:  # a template has no other session
+        if empty:
+            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            return
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=PROJECT_DIR, env=child_env(name), check=True)
+
+
+def synthetic_database(patients: int, *, seed: int = 1, awaiting: int = 0, fresh: bool = False) -> SyntheticDatabase:
+    """A database beside the configured one holding `manage.py generate_synthetic --patients N --seed S`,
+    made once (minutes at 100,000 women) and reused by later runs, unless `fresh`."""
+    from django.db import connection
+
+    base = connection.settings_dict["NAME"]
+    name = f"{base}_syn{patients}" + (f"_a{awaiting}" if awaiting else "")
+    with connection.cursor() as cursor:
+        exists = _database_exists(cursor, name)
+    if exists and fresh:
+        with using_database(MAINTENANCE_DATABASE), connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE "{name}"')
+        exists = False
+    if exists and _synthetic_patients(name) == patients + awaiting:
+        return SyntheticDatabase(name, database_url(name), patients, None, None)
+    if exists:
+        raise SystemExit(f"Database {name} exists but does not hold the expected synthetic trial; drop it first.")
+    _create_database(name)
+    command = [sys.executable, "manage.py", "generate_synthetic", f"--patients={patients}", f"--seed={seed}"]
+    if awaiting:
+        command.append(f"--awaiting-randomization={awaiting}")
+    started = perf_counter()
+    done = subprocess.run(command, cwd=PROJECT_DIR, env=child_env(name), check=True, capture_output=True, text=True)
+    seconds = perf_counter() - started
+    rows = sum(int(n.replace(",", "")) for n in re.findall(r"^\s+\w+: ([\d,]+)$", done.stdout, re.MULTILINE))
+    return SyntheticDatabase(name, database_url(name), patients, seconds, rows)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
