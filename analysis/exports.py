@@ -63,6 +63,7 @@ from outcomes.models import (
     Relatedness,
 )
 from outcomes.scoring import RAND36_SCALES, SSRS_SUBSCALES
+from outcomes.services import AE_FIELDS
 from patients.models import Education
 
 DATASETS = ("patients", "lab-results", "adverse-events", "questionnaires")
@@ -253,19 +254,6 @@ def _lab_rows(user) -> Iterator[list]:
         yield [_cell(value) for value in row]
 
 
-_AE_FIELDS = [
-    "term",
-    "term_other",
-    "onset_date",
-    "resolution_date",
-    "grade",
-    "serious",
-    "related_to_dalteparin",
-    "action_taken",
-    "outcome",
-]
-
-
 def _ae_columns() -> list[Column]:
     return [
         *_subject_columns(),
@@ -288,7 +276,7 @@ def _ae_rows(user) -> Iterator[list]:
         .filter(site_filter(user, "patient__site_id"))
         .annotate(arm=_arm_of("patient__"))
         .order_by("patient__site__code", "patient__sequence_number", "onset_date", "pk")
-        .values_list("patient__study_id", "patient__site__code", "arm", "pk", *_AE_FIELDS)
+        .values_list("patient__study_id", "patient__site__code", "arm", "pk", *AE_FIELDS)
     )
     for row in events.iterator(chunk_size=CHUNK_SIZE):
         yield [_cell(value) for value in row]

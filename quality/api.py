@@ -1,7 +1,6 @@
 """`/api/v1/queries/`: list (site-scoped), raise (monitors), and answer / close / reopen by PATCH."""
 
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -13,7 +12,6 @@ from rest_framework.views import APIView
 from core import access
 from core.api import updated_since
 from core.api_schema import UPDATED_SINCE, error_responses
-from core.exceptions import StaleVersion
 from patients.selectors import patient_get
 from patients.serializers import StrictSerializer
 from quality import selectors, services
@@ -150,12 +148,7 @@ class QueryDetailApi(APIView):
         data = QueryChangeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        expected = values.get("version")
-        if expected is not None and expected != query.version:
-            raise StaleVersion(
-                changed_by=query.latest_message.author_name,
-                changed_at=timezone.localtime(query.updated_at),
-                current_version=query.version,
-            )
-        STEPS[values["status"]](query=query, message=values["message"], by=request.user)
+        STEPS[values["status"]](
+            query=query, message=values["message"], by=request.user, expected_version=values.get("version")
+        )
         return Response(DataQuerySerializer(self._query(request, pk)).data, status=status.HTTP_200_OK)

@@ -29,7 +29,15 @@ from patients.models import (
 )
 from quality import catalogue
 from quality.catalogue import FormRecords, FormStatus, PatientFacts, TimepointWindow
-from quality.models import CasebookLock, CasebookSignature, DataQuery, QueryMessage, QueryStatus, SourceVerification
+from quality.models import (
+    CasebookLock,
+    CasebookSignature,
+    DatabaseLock,
+    DataQuery,
+    QueryMessage,
+    QueryStatus,
+    SourceVerification,
+)
 
 # Forms whose records are part of the signed casebook although none is required.
 UNSCHEDULED_FORMS = {"adverse_events": _("Adverse events"), "deviations": _("Protocol deviations")}
@@ -119,6 +127,14 @@ def _questionnaire_slots(windows: list[TimepointWindow]) -> list[tuple[str, Time
     ]
 
 
+def trial_get() -> Trial | None:
+    return Trial.objects.order_by("pk").first()
+
+
+def database_lock_history(limit: int = 20) -> list[DatabaseLock]:
+    return list(DatabaseLock.objects.select_related("locked_by", "unlocked_by")[:limit])
+
+
 def trial_locked() -> bool:
     return Trial.objects.filter(status=TrialStatus.LOCKED).exists()
 
@@ -188,6 +204,8 @@ def casebooks(patients: list[Patient], *, today=None) -> dict[int, Casebook]:
         valid = signature is not None and signature.content_hash == digest
         lock = locks.get(patient.pk)
         checks = verified.get(patient.pk, {})
+        # Adverse events and deviations are signed with the casebook but never due.
+        unscheduled = [catalogue.ExpectedForm(k, label) for k, label in UNSCHEDULED_FORMS.items() if k in forms]
         statuses = [
             catalogue.form_status(
                 form,
@@ -197,21 +215,8 @@ def casebooks(patients: list[Patient], *, today=None) -> dict[int, Casebook]:
                 locked=lock is not None or locked_trial,
                 today=today,
             )
-            for form in expected
+            for form in [*expected, *unscheduled]
         ]
-        for key, label in UNSCHEDULED_FORMS.items():
-            if key in forms:
-                unscheduled = catalogue.ExpectedForm(key, label)
-                statuses.append(
-                    catalogue.form_status(
-                        unscheduled,
-                        forms[key],
-                        verified_hash=checks[key].content_hash if key in checks else None,
-                        signed=valid,
-                        locked=lock is not None or locked_trial,
-                        today=today,
-                    )
-                )
         result[patient.pk] = Casebook(patient, statuses, manifest, digest, signature, valid, lock, locked_trial, checks)
     return result
 

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 
 from core import access
 from core.audit import audited, require_reason
-from core.exceptions import InvalidTransition, SignatureRefused, ValidationFailed
+from core.exceptions import InvalidTransition, SignatureRefused, StaleVersion, ValidationFailed
 from core.models import Trial, TrialStatus
 from labs.models import LabDraw, LabResult
 from labs.selectors import timepoint_windows
@@ -62,8 +62,16 @@ def _say(query: DataQuery, kind: str, by, text: str) -> QueryMessage:
     )
 
 
-def _locked_query(query: DataQuery) -> DataQuery:
-    return DataQuery.objects.select_for_update().get(pk=query.pk)
+def _locked_query(query: DataQuery, expected_version: int | None) -> DataQuery:
+    """The query's row, locked; refused if it changed since the version the user acted on."""
+    current = DataQuery.objects.select_for_update().get(pk=query.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise StaleVersion(
+            changed_by=current.latest_message.author_name,
+            changed_at=timezone.localtime(current.updated_at),
+            current_version=current.version,
+        )
+    return current
 
 
 def _known_forms(patient: Patient) -> set[str]:
@@ -103,7 +111,7 @@ def query_raise(*, patient: Patient, form: str, field: str, message: str, by) ->
     return query
 
 
-def query_answer(*, query: DataQuery, message: str, by) -> DataQuery:
+def query_answer(*, query: DataQuery, message: str, by, expected_version: int | None = None) -> DataQuery:
     """Site staff answer (and correct the data through its own form if needed)."""
     if not access.can_enter_data(by, query.patient.site_id):
         raise PermissionDenied(_("Only staff of the patient's site answer queries."))
@@ -113,7 +121,7 @@ def query_answer(*, query: DataQuery, message: str, by) -> DataQuery:
         too_long=_("Keep the answer under %(limit)d characters."),
     )
     with audited(by=by, reason="Query answered"):
-        current = _locked_query(query)
+        current = _locked_query(query, expected_version)
         if current.status != QueryStatus.OPEN:
             raise InvalidTransition(
                 _("This query is %(status)s; only an open query can be answered.")
@@ -124,18 +132,18 @@ def query_answer(*, query: DataQuery, message: str, by) -> DataQuery:
     return current
 
 
-def _may_close(by, query: DataQuery) -> bool:
+def _may_close(by) -> bool:
     # Only the raiser's role closes: monitors close theirs, and the system's (after checking the answer).
     return by.has_perm("core.raise_query")
 
 
-def query_close(*, query: DataQuery, message: str, by) -> DataQuery:
-    if not _may_close(by, query):
+def query_close(*, query: DataQuery, message: str, by, expected_version: int | None = None) -> DataQuery:
+    if not _may_close(by):
         raise PermissionDenied(_("Only a monitor (the role that raises queries) can close a query."))
     # The thread is part of the record: its automatic texts stay English whatever the page language.
     message = _text(message, too_long=_("Keep the message under %(limit)d characters.")) or "Closed."
     with audited(by=by, reason="Query closed"):
-        current = _locked_query(query)
+        current = _locked_query(query, expected_version)
         if current.status == QueryStatus.CLOSED:
             raise InvalidTransition(_("This query is already closed."))
         _transition(current, QueryStatus.CLOSED, closed_by=by)
@@ -143,9 +151,9 @@ def query_close(*, query: DataQuery, message: str, by) -> DataQuery:
     return current
 
 
-def query_reopen(*, query: DataQuery, message: str, by) -> DataQuery:
+def query_reopen(*, query: DataQuery, message: str, by, expected_version: int | None = None) -> DataQuery:
     """The answer did not settle it: back to the site with a follow-up question."""
-    if not _may_close(by, query):
+    if not _may_close(by):
         raise PermissionDenied(_("Only a monitor can reopen a query."))
     message = _text(
         message,
@@ -153,7 +161,7 @@ def query_reopen(*, query: DataQuery, message: str, by) -> DataQuery:
         too_long=_("Keep the follow-up question under %(limit)d characters."),
     )
     with audited(by=by, reason="Query reopened"):
-        current = _locked_query(query)
+        current = _locked_query(query, expected_version)
         if current.status == QueryStatus.OPEN:
             raise InvalidTransition(_("This query is already open."))
         if current.origin == QueryOrigin.AUTOMATIC and current.status == QueryStatus.CLOSED:

@@ -12,11 +12,10 @@ from django.views.decorators.http import require_http_methods
 from core import access
 from core.exceptions import DomainError
 from core.forms import add_domain_errors
-from core.models import Trial
 from patients import selectors as patient_selectors
 from quality import selectors, services
 from quality.forms import MessageForm, QueryFilterForm, RaiseQueryForm, ReasonForm, SignForm
-from quality.models import DatabaseLock, QueryStatus
+from quality.models import QueryStatus
 
 
 def query_list_view(request):
@@ -93,13 +92,14 @@ def _casebook_context(request, patient, **forms):
 
 
 def _verify(request, patient, book):
-    form = ReasonForm({"reason": "-"})  # a carrier for the service's refusal
-    form.is_valid()
-    key = request.POST.get("form", "")
-    verify = lambda _data: services.form_verify(patient=patient, form=key, by=request.user)  # noqa: E731
-    if not _run(request, form, verify, _("Verified.")):
-        for error in form.non_field_errors():
-            messages.error(request, error)
+    """One button per form, no fields: a refusal is shown as a message above the casebook."""
+    try:
+        services.form_verify(patient=patient, form=request.POST.get("form", ""), by=request.user)
+    except DomainError as error:
+        for text in (t for texts in error.errors.values() for t in texts):
+            messages.error(request, text)
+    else:
+        messages.success(request, _("Verified."))
     return None
 
 
@@ -169,7 +169,7 @@ def database_lock_view(request):
             return redirect("quality:database_lock")
     context = {
         "form": form,
-        "trial": Trial.objects.first(),
-        "history": DatabaseLock.objects.select_related("locked_by", "unlocked_by")[:20],
+        "trial": selectors.trial_get(),
+        "history": selectors.database_lock_history(),
     }
     return render(request, "quality/database_lock.html", context)

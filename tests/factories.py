@@ -157,3 +157,47 @@ def backdated_transfer(patient, by, *, days_ago: int = 35, embryos: int = 2):
             transfer_date=timezone.localdate() - timedelta(days=days_ago)
         )
     return EmbryoTransfer.objects.get(patient=patient, voided_at__isnull=True)
+
+
+def clinical_records(patient, by) -> dict:
+    """One lab result (drawn two hours ago), a negative outcome, an adverse event and a questionnaire for a
+    randomized patient with a transfer: a record behind every clinical detail URL."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from labs.services import lab_result_add
+    from outcomes import services as outcomes
+
+    today = timezone.localdate()
+    drawn_at = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
+    return {
+        "drawn_at": drawn_at,
+        "lab_result": lab_result_add(
+            patient=patient, timepoint="BASELINE", drawn_at=drawn_at, analyte="E2", value="50", unit="pg/mL", by=by
+        ),
+        "outcome": outcomes.outcome_record(patient=patient, data={"beta_hcg_positive": False}, by=by),
+        "adverse_event": outcomes.adverse_event_record(
+            patient=patient,
+            data={
+                "term": "injection_site_bruising",
+                "term_other": "",
+                "onset_date": today - timedelta(days=3),
+                "resolution_date": None,
+                "grade": 1,
+                "serious": False,
+                "related_to_dalteparin": "probable",
+                "action_taken": "none",
+                "outcome": "recovering",
+            },
+            by=by,
+        ),
+        "questionnaire": outcomes.questionnaire_record(
+            patient=patient,
+            instrument="RAND36",
+            timepoint="BASELINE",
+            completed_on=today,
+            answers={str(k): 3 for k in range(3, 13)},
+            by=by,
+        ),
+    }

@@ -7,6 +7,8 @@ from core.models import Arm, Timepoint
 from core.synthetic.bulk import Table, bind_audit_context, clinical_head, entered_at, reserve_ids, text
 from labs.models import Analyte, LabDraw, LabResult
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
+from outcomes.services import AE_FIELDS
+from outcomes.services import OUTCOME_FIELDS as OUTCOME_FORM_FIELDS
 from patients.models import (
     AllocationSlot,
     Baseline,
@@ -38,35 +40,8 @@ BASELINE_FIELDS = [
     "education",
     "amh_ng_ml",
 ]
-OUTCOME_FIELDS = [
-    "beta_hcg_positive",
-    "beta_hcg_date",
-    "beta_hcg_value",
-    "clinical_pregnancy",
-    "ultrasound_date",
-    "gestational_sacs",
-    "fetal_heartbeat",
-    "ectopic",
-    "miscarriage",
-    "miscarriage_date",
-    "miscarriage_week",
-    "ongoing_pregnancy",
-    "live_birth",
-    "live_birth_date",
-    "infants",
-    "sacs_exceed_embryos_confirmed",
-]
-AE_FIELDS = [
-    "term",
-    "term_other",
-    "onset_date",
-    "resolution_date",
-    "grade",
-    "serious",
-    "related_to_dalteparin",
-    "action_taken",
-    "outcome",
-]
+# The forms' own field lists; the writer also stores the sacs confirmation the form asks for.
+OUTCOME_FIELDS = [*OUTCOME_FORM_FIELDS, "sacs_exceed_embryos_confirmed"]
 TREATMENT_FIELDS = {
     "transfer": ["transfer_date", "cycle_type", "embryo_stage", "embryos_transferred"],
     "luteal": ["drug", "route", "daily_dose", "start_date", "stop_date"],

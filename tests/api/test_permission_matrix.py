@@ -349,8 +349,6 @@ _SEED_MIGRATIONS = [
 def _build_world() -> World:
     from analysis.services import statistics_compute, statistics_request
     from core.roles import roles_sync
-    from labs.services import lab_result_add
-    from outcomes import services as outcomes
     from quality.services import query_raise
     from tests import factories as f
 
@@ -372,33 +370,10 @@ def _build_world() -> World:
     transfer = f.backdated_transfer(main, staff, embryos=1)
     treated = f.randomized_patient(site_a, staff, statistician)
     f.backdated_transfer(treated, staff)
-    drawn_at = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
-    result = lab_result_add(
-        patient=main, timepoint="BASELINE", drawn_at=drawn_at, analyte="E2", value="50", unit="pg/mL", by=staff
-    )
-    outcome = outcomes.outcome_record(patient=main, data={"beta_hcg_positive": False}, by=staff)
-    event = outcomes.adverse_event_record(
-        patient=main,
-        data={
-            "term": "injection_site_bruising",
-            "term_other": "",
-            "onset_date": TODAY - timedelta(days=3),
-            "resolution_date": None,
-            "grade": 1,
-            "serious": False,
-            "related_to_dalteparin": "probable",
-            "action_taken": "none",
-            "outcome": "recovering",
-        },
-        by=staff,
-    )
-    questionnaire = outcomes.questionnaire_record(
-        patient=main,
-        instrument="RAND36",
-        timepoint="BASELINE",
-        completed_on=TODAY,
-        answers={str(k): 3 for k in range(3, 13)},
-        by=staff,
+    records = f.clinical_records(main, staff)
+    drawn_at = records["drawn_at"]
+    result, outcome, event, questionnaire = (
+        records[k] for k in ("lab_result", "outcome", "adverse_event", "questionnaire")
     )
     query = query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=users[MONITOR])
     job, _ = statistics_request(by=statistician)

@@ -21,7 +21,6 @@ guard also checks every response here) and every request runs in its own rolled-
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.apps import apps as django_apps
@@ -29,7 +28,6 @@ from django.contrib import admin
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from django.utils import timezone
 
 pytestmark = pytest.mark.django_db
 
@@ -220,44 +218,10 @@ def _users(site_a, site_b) -> dict:
 
 def _clinical_records(main, staff) -> dict:
     """A lab result, outcome, adverse event and questionnaire for the main patient; their keys."""
-    from labs.services import lab_result_add
-    from outcomes import services as outcomes
+    from tests.factories import clinical_records
 
-    today = timezone.localdate()
-    drawn_at = (timezone.now() - timedelta(hours=2)).replace(microsecond=0)
-    result = lab_result_add(
-        patient=main, timepoint="BASELINE", drawn_at=drawn_at, analyte="E2", value="50", unit="pg/mL", by=staff
-    )
-    outcome = outcomes.outcome_record(patient=main, data={"beta_hcg_positive": False}, by=staff)
-    event = outcomes.adverse_event_record(
-        patient=main,
-        data={
-            "term": "injection_site_bruising",
-            "term_other": "",
-            "onset_date": today - timedelta(days=3),
-            "resolution_date": None,
-            "grade": 1,
-            "serious": False,
-            "related_to_dalteparin": "probable",
-            "action_taken": "none",
-            "outcome": "recovering",
-        },
-        by=staff,
-    )
-    questionnaire = outcomes.questionnaire_record(
-        patient=main,
-        instrument="RAND36",
-        timepoint="BASELINE",
-        completed_on=today,
-        answers={str(k): 3 for k in range(3, 13)},
-        by=staff,
-    )
-    return {
-        "lab_result": result.pk,
-        "outcome": outcome.pk,
-        "adverse_event": event.pk,
-        "questionnaire": questionnaire.pk,
-    }
+    records = clinical_records(main, staff)
+    return {key: records[key].pk for key in ("lab_result", "outcome", "adverse_event", "questionnaire")}
 
 
 def build_world() -> World:

@@ -53,6 +53,9 @@ def test_casebook_review_monitor_verifies_and_raises(client, patient, staff_site
     mon = _client(client, monitor)
     assert mon.post(url, {"action": "verify", "form": "baseline"}).status_code == 302
     assert SourceVerification.objects.get().form == "baseline"
+    refused = mon.post(url, {"action": "verify", "form": "randomization"}, follow=True)
+    assert "only a complete form can be verified" in refused.content.decode()
+    assert SourceVerification.objects.count() == 1
     assert 'data-form="baseline" data-state="verified"' in mon.get(url).content.decode()
     raised = mon.post(url, {"action": "raise", "form": "baseline", "field": "weight_kg", "message": "Scale?"})
     assert raised.status_code == 302 and DataQuery.objects.get().field == "weight_kg"

@@ -277,9 +277,7 @@ def test_missing_forms_lists_overdue_ones_per_site(site_a, site_b, staff_site_a,
     assert selectors.missing_forms(user=staff_site_b) == []
 
 
-def test_missing_forms_costs_the_same_queries_for_3_and_30_patients(
-    site_a, staff_site_a, statistician, django_assert_max_num_queries
-):
+def test_missing_forms_costs_the_same_queries_for_3_and_30_patients(site_a, staff_site_a, statistician):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
