@@ -282,8 +282,10 @@ def analysis_table(scales: dict[str, tuple[str, ...]]) -> Table:
     return Table(fields=fields, values=values, censored=censored)
 
 
-def latest_snapshot() -> StatisticsSnapshot | None:
-    return StatisticsSnapshot.objects.order_by("-computed_at").first()
+def latest_snapshot(*, with_payload: bool = True) -> StatisticsSnapshot | None:
+    """The newest snapshot; without its payload (the figures, megabytes at scale) when only its facts are needed."""
+    snapshots = StatisticsSnapshot.objects.order_by("-computed_at")
+    return (snapshots if with_payload else snapshots.defer("payload")).first()
 
 
 def job_get(pk: int) -> StatisticsJob | None:

@@ -11,6 +11,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from analysis import services
+from analysis.dashboard_page import figures_html
 from analysis.dashboard_tables import TABLES, dashboard_context
 from analysis.selectors import job_get, latest_snapshot
 from core.selectors import arm_results_visible
@@ -24,16 +25,6 @@ def _require_dashboard(user) -> None:
 def _population(request) -> str:
     population = request.GET.get("population", "itt")
     return population if population in services.POPULATIONS else "itt"
-
-
-def _questionnaire_label(key: str) -> str:
-    """A questionnaire row's label in the user's language (the snapshot keeps the English one for the API)."""
-    _qol, instrument, scale, span = key.split(".")
-    values = {"instrument": instrument, "scale": _(scale)}
-    if "-" in span:
-        last, first = span.split("-")
-        return _("%(instrument)s %(scale)s: change %(first)s→%(last)s") % {**values, "first": first, "last": last}
-    return _("%(instrument)s %(scale)s at %(timepoint)s") % {**values, "timepoint": span}
 
 
 def _script_text(*, charts: bool) -> dict[str, str]:
@@ -67,19 +58,18 @@ def _script_text(*, charts: bool) -> dict[str, str]:
 
 def dashboard_view(request):
     _require_dashboard(request.user)
-    snapshot = latest_snapshot()
-    context = dashboard_context(
-        snapshot,
-        population=_population(request),
-        by_arm=arm_results_visible(request.user),
-        stale=services.snapshot_is_stale(snapshot),
-    )
-    for entry in context.get("questionnaires", []):
-        entry["display_label"] = _questionnaire_label(entry["key"])
-    for point in context.get("charts", {}).get("forest", []):
-        point["label"] = _(point["label"])
-    js_text = _script_text(charts=snapshot is not None)
-    return render(request, "analysis/dashboard.html", {**context, "js_text": js_text})
+    snapshot = latest_snapshot(with_payload=False)
+    population = _population(request)
+    context = {
+        "snapshot": snapshot,
+        "population": population,
+        "by_arm": arm_results_visible(request.user),
+        "stale": services.snapshot_is_stale(snapshot),
+        "js_text": _script_text(charts=snapshot is not None),
+    }
+    if snapshot is not None:
+        context["figures_html"] = figures_html(snapshot.pk, population=population, by_arm=context["by_arm"])
+    return render(request, "analysis/dashboard.html", context)
 
 
 def dashboard_csv_view(request, table: str):

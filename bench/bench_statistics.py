@@ -212,6 +212,7 @@ def _breakdown() -> dict:
     seconds: dict[str, float] = {}
     design = _timed(seconds, "design", services.trial_design)
     table = _timed(seconds, "analysis_table", lambda: selectors.analysis_table(design.scales))
+    _timed(seconds, "input_hash", lambda: services.input_hash(table, {}))
     for name in ("consort_counts", "enrollment", "safety", "completeness"):
         _timed(seconds, name, getattr(dashboard_data, name))
     fast = {
@@ -219,7 +220,6 @@ def _breakdown() -> dict:
         for p in ("itt", "per_protocol")
     }
     rows = _timed(seconds, "analysis_rows", selectors.analysis_rows)
-    _timed(seconds, "input_hash", lambda: services.input_hash(rows, {}))
     slow = {
         p: _timed(seconds, f"rows_{p}", lambda p=p: population_statistics(rows, design, p))
         for p in ("itt", "per_protocol")

@@ -113,6 +113,11 @@ else:
     DATABASES = {"default": embedded_database_settings(BASE_DIR / "var" / "pg")}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("IVF Trial Data Manager runs on PostgreSQL only (DATABASE_URL=postgres://...)")
+# JIT off: the dashboards' aggregates are short queries over many rows, where PostgreSQL's cost model
+# turns JIT on and compiling takes longer than running (measured at 10,000 women: CONSORT counts 2.7 s
+# with JIT, 0.12 s without; completeness 9.7 s → 0.75 s).
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_db_options["options"] = " ".join(filter(None, [_db_options.get("options"), "-c jit=off"]))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

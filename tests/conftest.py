@@ -107,3 +107,11 @@ def phi_guard():
 def fast_password_hashing(settings):
     """PBKDF2's deliberate slowness protects real accounts; in tests it only slows the suite."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache: a rolled-back database can give a new snapshot an old one's id."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -1,9 +1,13 @@
 """The dashboard reads the stored snapshot: its cost does not depend on the number of patients."""
 
 import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from analysis import services
+from core.models import Trial
 from tests.factories import live_list, randomized_patient
 
 pytestmark = pytest.mark.django_db
@@ -55,3 +59,49 @@ def test_every_table_downloads_as_csv(client, site_a, staff_site_a, statistician
         assert response.status_code == 200 and response["Content-Type"].startswith("text/csv"), table
         assert b"\n" in response.content
     assert client.get(reverse("analysis:table_csv", args=["nope"])).status_code == 404
+
+
+def _figures(response) -> str:
+    """The cached part of the page: from the section navigation to the page's scripts."""
+    html = response.content.decode()
+    return html[html.index('<nav class="mb-3 small"') : html.index("<script")]
+
+
+def _payload_reads(client, user, **params) -> tuple:
+    client.force_login(user)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("analysis:dashboard"), params)
+    assert response.status_code == 200
+    return response, sum('"payload"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_figures_are_rendered_once_per_snapshot_then_served_from_the_cache(client, site_a, staff_site_a, statistician):
+    randomized_patient(site_a, staff_site_a, statistician)
+    first = _snapshot()
+    rendered, reads = _payload_reads(client, statistician)
+    cached, reads_again = _payload_reads(client, statistician)
+    assert (reads, reads_again) == (1, 0)  # the figures are read and rendered once, then come from the cache
+    assert _figures(cached) == _figures(rendered) and 'data-box="randomized"' in _figures(cached)
+    randomized_patient(site_a, staff_site_a, statistician)
+    assert _snapshot().pk != first.pk
+    newer, reads = _payload_reads(client, statistician)
+    assert reads == 1 and _figures(newer) != _figures(rendered)  # a new snapshot: rendered afresh
+    assert 'data-box="randomized" title="List these patients">2</a>' in _figures(newer)
+
+
+def test_cached_figures_are_kept_apart_by_blinding_population_and_language(
+    client, site_a, staff_site_a, statistician, investigator_site_a
+):
+    randomized_patient(site_a, staff_site_a, statistician)
+    _snapshot()
+    Trial.objects.update(results_blinded=True)
+    unblinded, _reads = _payload_reads(client, statistician)
+    blinded, reads = _payload_reads(client, investigator_site_a)
+    assert reads == 1  # not the statistician's rendering
+    assert 'id="blinded-note"' in blinded.content.decode() and 'data-arm="EXP"' not in _figures(blinded)
+    assert 'data-arm="EXP"' in _figures(unblinded)
+    per_protocol, reads = _payload_reads(client, statistician, population="per_protocol")
+    assert reads == 1 and _figures(per_protocol) != _figures(unblinded)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese, reads = _payload_reads(client, statistician)
+    assert reads == 1 and "CONSORT 流程图" in _figures(chinese) and "CONSORT 流程图" not in _figures(unblinded)

@@ -231,3 +231,58 @@ def test_a_table_fingerprint_follows_its_content(trial):
     assert first.records("arm", "education")[:3] == [
         {"arm": r["arm"], "education": r.get("education")} for r in selectors.analysis_rows()[:3]
     ]
+
+
+def reference_completeness() -> dict[str, dict]:
+    """Per site, per form, randomized women without it: one patient at a time (what the set-based
+    `dashboard_data.completeness` must equal)."""
+    from core.models import Timepoint
+    from outcomes.models import PregnancyOutcome
+    from outcomes.selectors import questionnaire_slots
+    from patients.models import EmbryoTransfer, Patient
+
+    active = {"voided_at__isnull": True}
+    timepoints = list(Timepoint.objects.values_list("code", flat=True))
+    slots = questionnaire_slots()
+    by_site: dict[str, dict] = {}
+    for patient in Patient.objects.filter(randomization__isnull=False, **active).select_related("site"):
+        site = by_site.setdefault(patient.site.code, defaultdict(int))
+        site["randomized"] += 1
+        drawn = set(
+            LabResult.objects.filter(draw__patient=patient, draw__voided_at__isnull=True, **active).values_list(
+                "draw__timepoint__code", flat=True
+            )
+        )
+        answered = set(
+            QuestionnaireResponse.objects.filter(patient=patient, **active).values_list(
+                "instrument__code", "timepoint__code"
+            )
+        )
+        has = {
+            "transfer": EmbryoTransfer.objects.filter(patient=patient, **active).exists(),
+            "outcome": PregnancyOutcome.objects.filter(patient=patient, **active).exists(),
+            **{f"labs_{tp}": tp in drawn for tp in timepoints},
+            **{f"{i}_{tp}": (i, tp) in answered for i, tp in slots},
+        }
+        for form, present in has.items():
+            site[form] += 0 if present else 1
+    return {code: dict(counts) for code, counts in by_site.items()}
+
+
+def test_completeness_counts_equal_a_patient_by_patient_count(trial):
+    from analysis import dashboard_data
+    from core.audit import audited
+
+    # Voiding a draw's only results makes that time point missing again for its patient.
+    voided_draw = LabResult.objects.filter(voided_at__isnull=True).values_list("draw_id", flat=True).first()
+    with audited(by=None, reason="test: void a draw's results"):
+        LabResult.objects.filter(draw_id=voided_draw).update(voided_at="2025-06-01T00:00:00Z")
+    table = dashboard_data.completeness()
+    reference = reference_completeness()
+    assert {row["site__code"]: {k: v for k, v in row.items() if k != "site__code"} for row in table["by_site"]} == (
+        reference
+    )
+    assert set(table["forms"]) == set(next(iter(reference.values()))) - {"randomized"}
+    missing = {form: sum(site[form] for site in reference.values()) for form in table["forms"]}
+    assert missing["labs_ET28"] > 0 and missing["outcome"] > 0 and missing["RAND36_ET28"] > 0
+    assert min(missing.values()) < max(missing.values()) < sum(s["randomized"] for s in reference.values())

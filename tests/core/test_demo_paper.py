@@ -19,7 +19,7 @@ from django.test import override_settings
 from django.utils import timezone
 from pghistory.models import Context
 
-from analysis.selectors import analysis_rows, data_version
+from analysis.selectors import analysis_rows, analysis_table, data_version
 from analysis.services import input_hash, statistics_compute, statistics_request, trial_design
 from analysis.snapshot import population_statistics
 from core.demo import PAPER_CLAIMS, claim_holds, claim_live, claim_printed
@@ -158,7 +158,7 @@ def test_seed_demo_twice_changes_no_row_no_audit_event_and_no_snapshot_input(dem
     assert clinical_counts() == before
     again = statistics_compute(job_id=statistics_request()[0].pk)
     assert again.pk == first.pk and again.input_hash == first.input_hash
-    assert input_hash(analysis_rows(), first.payload["dashboard"]) == first.input_hash
+    assert input_hash(analysis_table(trial_design().scales), first.payload["dashboard"]) == first.input_hash
     numbers = list(PatientIdentity.objects.values_list("medical_record_number", flat=True))
     assert len(numbers) == len(set(numbers)) == Patient.objects.count() == 86
 

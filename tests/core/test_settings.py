@@ -126,3 +126,13 @@ def test_celery_runs_eagerly_and_propagates_errors_without_a_broker():
 def test_celery_uses_the_broker_when_one_is_configured():
     env = {**os.environ, "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0"}
     assert _celery_conf(env)[0] == "False"
+
+
+@pytest.mark.django_db
+def test_database_sessions_run_without_jit():
+    """The dashboards' aggregates lose seconds to JIT compilation at 10,000 women; every session turns it off."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
