@@ -6,16 +6,19 @@ Idempotent: a row equal to what is stored is "unchanged"; a file that changes no
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import access
 from core.audit import audited
+from core.bulk_copy import Table as CopyTable
+from core.bulk_copy import bind_audit_context, record_head, reserve_ids
 from core.services import record_update
 from labs import ranges, selectors
 from labs.import_csv import ImportRow, RowProblem, parse_lab_csv
 from labs.models import Analyte, LabDraw, LabImport, LabResult
-from labs.services import ImportReport, PlannedChange, new_result, result_changes, sha256_of
+from labs.services import ImportReport, PlannedChange, result_changes, sha256_of
 from patients.models import EmbryoTransfer, Patient
 from quality.locks import ensure_unlocked, locked_patient_ids
 from quality.services import automatic_checks_sync
@@ -36,6 +39,9 @@ def _patients_by_study_id(study_ids: set[str], by) -> dict[str, Patient]:
     for patient in patients.values():
         patient.transfer_date = transfers.get(patient.pk)
     return patients
+
+
+RESULT_COLUMNS = ["draw", "analyte", "value_as_entered", "unit_as_entered", "censoring", "canonical_value", "flag"]
 
 
 @dataclass(frozen=True)
@@ -168,19 +174,12 @@ def lab_results_import(
 
 def _apply(report, rows, patients, draws, results, by, reason, filename) -> None:
     actions = {c.row: c.action for c in report.changes}
-    analytes = {a.code: a for a in Analyte.objects.all()}
-    windows = selectors.timepoint_windows()
     with audited(by=by, reason=reason or f"Lab import {filename}"):
-        new_draws = _create_draws(rows, patients, draws, windows, actions, by)
-        new_results = []
         for row in rows:
-            draw = draws.get((patients[row.study_id].pk, row.timepoint)) or new_draws[(row.study_id, row.timepoint)]
-            stored = results.get((draw.pk, row.result.analyte))
             if actions[row.row] == "update":
-                _update(draw, stored, row, by, reason)
-            elif actions[row.row] == "create" and stored is None:
-                new_results.append(new_result(draw, analytes[row.result.analyte], row.result, by))
-        LabResult.objects.bulk_create(new_results, batch_size=5000)
+                draw = draws[(patients[row.study_id].pk, row.timepoint)]
+                _update(draw, results.get((draw.pk, row.result.analyte)), row, by, reason)
+        _copy_new_rows([r for r in rows if actions[r.row] == "create"], patients, draws, by)
         log = LabImport.objects.create(
             file_sha256=report.file_sha256,
             filename=filename[:255],
@@ -196,20 +195,38 @@ def _apply(report, rows, patients, draws, results, by, reason, filename) -> None
     report.imported, report.import_id = True, log.pk
 
 
-def _create_draws(rows, patients, draws, windows, actions, by) -> dict:
-    new: dict[tuple[str, str], LabDraw] = {}
+def _copy_new_rows(rows: list[ImportRow], patients, draws, by) -> None:
+    """New draws and results by COPY: ~10× the rows per second of `bulk_create`, whose cost is Django
+    building a model and an SQL parameter per field. The database's triggers (audit events, hash chain,
+    constraints) see the rows exactly as they see an INSERT, under the import's audit context."""
+    if not rows:
+        return
+    windows = selectors.timepoint_windows()
+    analytes = dict(Analyte.objects.values_list("code", "pk"))
+    head = record_head(timezone.now(), by.pk)
+    new_draws = {}
     for row in rows:
-        key = (row.study_id, row.timepoint)
         patient = patients[row.study_id]
-        if (patient.pk, row.timepoint) in draws or key in new:
-            continue
-        tp, window = windows[row.timepoint]
-        warning = ranges.window_warning(timezone.localdate(row.drawn_at), patient.transfer_date, window, tp.code)
-        new[key] = LabDraw(
-            patient=patient, timepoint=tp, drawn_at=row.drawn_at, window_warning=warning, created_by=by, updated_by=by
-        )
-    LabDraw.objects.bulk_create(new.values(), batch_size=5000)
-    return new
+        if (patient.pk, row.timepoint) not in draws:
+            new_draws.setdefault((patient.pk, row.timepoint), row)
+    with connection.cursor() as cursor:
+        bind_audit_context(cursor)
+        draw_ids = dict(zip(new_draws, reserve_ids(cursor, LabDraw, len(new_draws)), strict=True))
+        draw_table = CopyTable(LabDraw, ["patient", "timepoint", "drawn_at", "window_warning"], with_id=True)
+        for (patient_id, timepoint), row in new_draws.items():
+            tp, window = windows[timepoint]
+            drawn_on, transfer = timezone.localdate(row.drawn_at), patients[row.study_id].transfer_date
+            warning = ranges.window_warning(drawn_on, transfer, window, tp.code)
+            draw_table.add((patient_id, tp.pk, row.drawn_at, warning), head=head, pk=draw_ids[patient_id, timepoint])
+        draw_table.flush(cursor)
+        result_table = CopyTable(LabResult, RESULT_COLUMNS)
+        for row in rows:
+            key = (patients[row.study_id].pk, row.timepoint)
+            draw_id = draws[key].pk if key in draws else draw_ids[key]
+            r = row.result
+            values = (draw_id, analytes[r.analyte], r.value_as_entered, r.unit_as_entered, r.censoring)
+            result_table.add((*values, r.canonical_value, r.flag), head=head)
+        result_table.flush(cursor)
 
 
 def _update(draw, stored, row, by, reason) -> None:

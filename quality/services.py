@@ -4,6 +4,7 @@ verification, e-signatures and locks. Every write is audited (who, when, what, w
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -60,6 +61,10 @@ def _say(query: DataQuery, kind: str, by, text: str) -> QueryMessage:
     return QueryMessage.objects.create(
         query=query, kind=kind, author=by, author_name=by.get_username() if by else SYSTEM, text=text
     )
+
+
+def _system_message(query: DataQuery, kind: str, text: str, at) -> QueryMessage:
+    return QueryMessage(query=query, kind=kind, author=None, author_name=SYSTEM, text=text, at=at)
 
 
 def _locked_query(query: DataQuery, expected_version: int | None) -> DataQuery:
@@ -248,33 +253,36 @@ def automatic_checks_sync(patient_ids) -> dict[str, int]:
             "patient_id", "check_code", "evidence"
         )
     )
-    opened = closed = 0
+    gone = [q for key, q in unresolved.items() if key not in findings or findings[key].evidence != q.evidence]
+    still_open = set(unresolved) - {(q.patient_id, q.check_code) for q in gone}
+    new = [
+        finding
+        for key, finding in findings.items()
+        if key not in still_open and (finding.patient_id, finding.check_code, finding.evidence) not in accepted
+    ]
+    # In bulk: a lab import of thousands of out-of-range values raises thousands of queries at once.
     with audited(by=None, reason="Automatic data check"):
-        for key, query in unresolved.items():
-            finding = findings.get(key)
-            if finding is None or finding.evidence != query.evidence:
-                _transition(query, QueryStatus.CLOSED)
-                _say(
-                    query,
-                    MessageKind.AUTO_CLOSED,
-                    None,
-                    "Closed automatically: the data were corrected and the check passes.",
-                )
-                closed += 1
-        still_open = {key for key, q in unresolved.items() if q.status != QueryStatus.CLOSED}
-        for key, finding in findings.items():
-            if key in still_open or (finding.patient_id, finding.check_code, finding.evidence) in accepted:
-                continue
-            query = DataQuery.objects.create(
-                patient_id=finding.patient_id,
-                form=finding.form,
-                field=finding.field,
+        now = timezone.now()
+        DataQuery.objects.filter(pk__in=[q.pk for q in gone]).update(
+            status=QueryStatus.CLOSED, version=F("version") + 1, closed_at=now, closed_by=None, updated_at=now
+        )
+        raised = DataQuery.objects.bulk_create(
+            DataQuery(
+                patient_id=f.patient_id,
+                form=f.form,
+                field=f.field,
                 origin=QueryOrigin.AUTOMATIC,
-                check_code=finding.check_code,
-                evidence=finding.evidence,
+                check_code=f.check_code,
+                evidence=f.evidence,
+                opened_at=now,
             )
-            _say(query, MessageKind.RAISED, None, finding.message)
-            opened += 1
+            for f in new
+        )
+        QueryMessage.objects.bulk_create(
+            [_system_message(q, MessageKind.AUTO_CLOSED, AUTO_CLOSE_MESSAGE, now) for q in gone]
+            + [_system_message(q, MessageKind.RAISED, f.message, now) for q, f in zip(raised, new, strict=True)]
+        )
+    opened, closed = len(raised), len(gone)
     return {"opened": opened, "closed": closed}
 
 

@@ -18,10 +18,10 @@ from django.db import connection
 
 from core import roles
 from core.audit import audited
+from core.bulk_copy import entered_at, reserve_ids
 from core.exceptions import DomainError
 from core.models import Arm, EligibilityCriterion, Site, SiteMembership, Trial
 from core.synthetic import clinical, enrolment, writer
-from core.synthetic.bulk import entered_at, reserve_ids
 from labs import selectors as lab_selectors
 from outcomes.models import Instrument
 from patients import allocation

@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from core.bulk_copy import Table, bind_audit_context, clinical_head, entered_at, reserve_ids, text
 from core.models import Arm, Timepoint
-from core.synthetic.bulk import Table, bind_audit_context, clinical_head, entered_at, reserve_ids, text
 from labs.models import Analyte, LabDraw, LabResult
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from outcomes.services import AE_FIELDS

@@ -61,6 +61,52 @@ def test_a_good_file_imports_every_row_and_is_recorded(patients, staff_site_a):
     assert e2.canonical_value == Decimal("8") * Decimal("3.671")
 
 
+def test_imported_rows_are_stored_and_audited_as_a_form_entry_would_be(patients, staff_site_a):
+    """The import writes by COPY; the rows, their audit events and the automatic queries must be what the
+    ORM path writes: first versions by the importing user, each insert event under the import's context."""
+    from labs.services import lab_result_add
+    from quality.models import DataQuery
+
+    content = _file(patients[:2]) + _row(patients[2].study_id, "BASELINE", "LH", "95", "IU/L").encode()
+    report = lab_results_import(content=content, filename="site-a.csv", by=staff_site_a)
+    assert report.imported and report.count("create") == 13
+    draws = LabDraw.objects.order_by("pk")
+    assert [d.patient_id for d in draws] == [p.pk for p in patients]
+    assert all(d.window_warning == "" and d.drawn_at.isoformat() == DRAWN_AT for d in draws)
+    results = LabResult.objects.select_related("draw", "analyte").order_by("pk")
+    assert {(r.version, r.created_by, r.updated_by, r.voided_at) for r in results} == {
+        (1, staff_site_a, staff_site_a, None)
+    }
+    assert {r.created_at for r in results} == {r.updated_at for r in results} and len(
+        {r.created_at for r in results}
+    ) == 1
+    lh = results.get(draw__patient=patients[2])
+    assert (lh.value_as_entered, lh.unit_as_entered, lh.canonical_value, lh.flag) == (
+        "95",
+        "IU/L",
+        Decimal("95"),
+        "high",
+    )
+    for model, rows in ((LabDraw, draws), (LabResult, results)):
+        events = model.pgh_event_model.objects.filter(pgh_obj_id__in=[r.pk for r in rows], pgh_label="insert")
+        assert events.count() == len(rows)
+        contexts = {(e.pgh_context.metadata["user"], e.pgh_context.metadata["reason"]) for e in events}
+        assert contexts == {(staff_site_a.pk, "Lab import site-a.csv")}
+    raised = DataQuery.objects.get(patient=patients[2])
+    assert raised.check_code == "lab-range:BASELINE:LH" and raised.messages.get().author_name == "system"
+    # The ids came from the tables' own sequences: the ORM's next insert does not collide.
+    later = lab_result_add(
+        patient=patients[2],
+        timepoint="ET14",
+        drawn_at=timezone.now() - timedelta(minutes=5),
+        analyte="FSH",
+        value="6",
+        unit="IU/L",
+        by=staff_site_a,
+    )
+    assert later.pk > max(r.pk for r in results)
+
+
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(patients, staff_site_a):
     content = _file(patients)
     lab_results_import(content=content, filename="labs.csv", by=staff_site_a)

@@ -1,4 +1,5 @@
-"""Bulk writing for the synthetic trial: rows formatted as COPY text and sent with psycopg2's `copy_expert`.
+"""Bulk writing (the synthetic trial, the lab import): rows formatted as COPY text and sent with psycopg2's
+`copy_expert`.
 
 COPY fires pghistory's statement-level triggers like an INSERT does (one event per row, read from the
 statement's transition table), but it bypasses Django's cursor wrappers, and with them pghistory's
@@ -52,11 +53,15 @@ def entered_at(day: date, at: time = time(12)) -> datetime:
     return timezone.make_aware(datetime.combine(day, at))
 
 
+def record_head(moment: datetime, user_id: int) -> str:
+    """The ClinicalRecord columns of a first version entered at `moment` by `user_id`, as COPY text."""
+    return f"1\t{moment}\t{user_id}\t{moment}\t{user_id}\t{NULL}\t{NULL}\t\t"
+
+
 @lru_cache(maxsize=65536)
 def clinical_head(day: date, user_id: int) -> str:
-    """The ClinicalRecord columns of a first version entered on `day` by `user_id`, as COPY text."""
-    moment = entered_at(day)
-    return f"1\t{moment}\t{user_id}\t{moment}\t{user_id}\t{NULL}\t{NULL}\t\t"
+    """`record_head` of a record entered on `day` (the synthetic trial's back-dated entries)."""
+    return record_head(entered_at(day), user_id)
 
 
 class Table:
