@@ -130,27 +130,28 @@ def completeness() -> dict:
 
     Set-based: one grouped count of the patients who have each kind of form (transfer, outcome, labs per
     time point, questionnaires per slot), subtracted from the randomized per site. Six queries; no
-    per-patient subquery, so the cost grows with the rows read once, not with patients × forms.
+    per-patient subquery, so the cost grows with the rows read once, not with patients × forms. Plain
+    counts, not DISTINCT: the database allows one active record of each form per patient (and time point).
     """
     randomized = Patient.objects.filter(ACTIVE, randomization__isnull=False)
     in_trial = {"patient__voided_at__isnull": True, "patient__randomization__isnull": False}
     site = "patient__site__code"
     having: dict[tuple[str, str], int] = {}
     for form, model in (("transfer", EmbryoTransfer), ("outcome", PregnancyOutcome)):
-        for row in model.objects.filter(ACTIVE, **in_trial).values(site).annotate(n=Count("patient_id", distinct=True)):
+        for row in model.objects.filter(ACTIVE, **in_trial).values(site).annotate(n=Count("pk")):
             having[row[site], form] = row["n"]
     drawn = (
         LabDraw.objects.filter(ACTIVE, **in_trial)
         .filter(Exists(LabResult.objects.filter(ACTIVE, draw_id=OuterRef("pk"))))
         .values_list(site, "timepoint__code")
-        .annotate(n=Count("patient_id", distinct=True))
+        .annotate(n=Count("pk"))
     )
     for code, timepoint, n in drawn:
         having[code, f"labs_{timepoint}"] = n
     answered = (
         QuestionnaireResponse.objects.filter(ACTIVE, **in_trial)
         .values_list(site, "instrument__code", "timepoint__code")
-        .annotate(n=Count("patient_id", distinct=True))
+        .annotate(n=Count("pk"))
     )
     for code, instrument, timepoint, n in answered:
         having[code, f"{instrument}_{timepoint}"] = n

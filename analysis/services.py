@@ -18,6 +18,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from analysis import dashboard_data, selectors
 from analysis.models import DataVersion, JobStatus, StatisticsJob, StatisticsSnapshot
 from analysis.snapshot import Arm, Design, Table, population_statistics, population_view
+from core.consistent_reads import read_consistently
 from core.models import Arm as ArmModel
 from core.models import Timepoint
 from labs.models import Analyte
@@ -129,15 +130,19 @@ def _finish(job_id: int, snapshot: StatisticsSnapshot, message: str) -> None:
     )
 
 
-def _dashboard_figures(table: Table, design: Design) -> dict:
+def _database_figures() -> dict:
     """What the dashboards show beyond SPEC §5 (CONSORT counts screened women, not only randomized)."""
     return {
         "consort": dashboard_data.consort_counts(),
         "enrollment": dashboard_data.enrollment(),
         "safety": dashboard_data.safety(),
         "completeness": dashboard_data.completeness(),
-        "education": dashboard_data.education_table(table.records("arm", "education"), [a.code for a in design.arms]),
     }
+
+
+def _versioned_table(design: Design) -> tuple[int, object, Table]:
+    version, changed_at = selectors.data_version()
+    return version, changed_at, selectors.analysis_table(design.scales)
 
 
 def _payload(job_id: int, table: Table, design: Design, dashboard: dict) -> dict:
@@ -159,12 +164,14 @@ def statistics_compute(*, job_id: int) -> StatisticsSnapshot | None:
     if settings.STATISTICS_FAULT_PAUSE_SECONDS:
         time.sleep(settings.STATISTICS_FAULT_PAUSE_SECONDS)  # lets a crash test kill the worker mid-job
     try:
-        version, changed_at = selectors.data_version()
-        data_as_of = changed_at or timezone.now()
         design = trial_design()
-        # Columns, not a dict per patient: at 100,000 women this halves the job's time and memory.
-        table = selectors.analysis_table(design.scales)
-        dashboard = _dashboard_figures(table, design)
+        # Columns, not a dict per patient (at 100,000 women this halves the job's time and memory), read
+        # beside the dashboard figures on a second connection, both on one snapshot with the data version.
+        (version, changed_at, table), figures = read_consistently(lambda: _versioned_table(design), _database_figures)
+        data_as_of = changed_at or timezone.now()
+        arm_codes = [a.code for a in design.arms]
+        education = dashboard_data.education_table(table.records("arm", "education"), arm_codes)
+        dashboard = {**figures, "education": education}
         digest = input_hash(table, dashboard)
         existing = StatisticsSnapshot.objects.filter(input_hash=digest).first()
         if existing:
