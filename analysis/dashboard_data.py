@@ -4,6 +4,7 @@ Computed by the snapshot job (never on a page request); each in a constant numbe
 """
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
@@ -176,8 +177,8 @@ def completeness() -> dict:
     }
 
 
-def education_table(rows: list[dict], arm_codes: list[str]) -> list[dict]:
-    """Table 1's categorical line: education level counts per arm (from per-patient arm and education)."""
+def education_table(arm_and_education: Iterable[tuple[str, str | None]], arm_codes: list[str]) -> list[dict]:
+    """Table 1's categorical line: education level counts per arm (from each patient's arm and education)."""
     levels = ["junior_high_or_below", "high_school_or_vocational", "college_or_higher"]
-    counts = Counter((r["arm"], r.get("education")) for r in rows)
+    counts = Counter(arm_and_education)
     return [{"level": level, "by_arm": {code: counts[code, level] for code in arm_codes}} for level in levels]

@@ -13,6 +13,7 @@ division in either place.
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 
 import numpy as np
 from django.db import connection
@@ -20,6 +21,9 @@ from django.db.models import Exists, OuterRef
 
 from analysis.models import DataVersion, StatisticsJob, StatisticsSnapshot
 from analysis.snapshot import Table
+from core.bulk_copy import copy_out_columns
+from core.models import Timepoint
+from labs.models import Analyte
 from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
 from outcomes.selectors import _received_allocated_treatment  # the per-protocol rule's one definition
 from patients.models import Baseline, DalteparinCourse, EmbryoTransfer, ProtocolDeviation, Randomization
@@ -43,24 +47,19 @@ JOIN core_timepoint t ON t.id = d.timepoint_id
 WHERE r.voided_at IS NULL AND d.voided_at IS NULL
 GROUP BY d.patient_id
 """
-LABS_BY_VARIABLE = f"""
-SELECT a.code || '.' || t.code, x.patients, x.values, x.censored
-FROM (SELECT r.analyte_id, d.timepoint_id, array_agg(d.patient_id) AS patients,
-             array_agg({LAB_VALUE}) AS values, array_agg(r.censoring <> '') AS censored
-      {LAB_FROM}
-      GROUP BY r.analyte_id, d.timepoint_id) x
-JOIN labs_analyte a ON a.id = x.analyte_id
-JOIN core_timepoint t ON t.id = x.timepoint_id
+# The table's reads, by binary COPY (core.bulk_copy.copy_out_columns): one fixed-width row per value.
+LAB_COLUMNS = f"""
+SELECT r.analyte_id::int4, d.timepoint_id::int4, d.patient_id::int8, {LAB_VALUE}, r.censoring <> ''
+{LAB_FROM}
 """
+LAB_COLUMN_TYPES = [("analyte", "i4"), ("timepoint", "i4"), ("patient", "i8"), ("value", "f8"), ("censored", "?")]
 # A score read as text becomes float8 by the same correct rounding as json.loads; JSON null (a scale
-# without enough answers) is NULL. One array per stored scale, per instrument and time point.
-SCORES_BY_VARIABLE = """
-SELECT t.code, array_agg(q.patient_id), {arrays}
+# without enough answers) becomes NaN, as None does in a float column.
+SCORE_COLUMNS = """
+SELECT q.timepoint_id::int4, q.patient_id::int8, {columns}
 FROM outcomes_questionnaireresponse q
 JOIN outcomes_instrument i ON i.id = q.instrument_id
-JOIN core_timepoint t ON t.id = q.timepoint_id
 WHERE q.voided_at IS NULL AND i.code = %s
-GROUP BY t.code
 """
 OUTCOME_FIELDS = (
     "beta_hcg_positive",
@@ -224,11 +223,11 @@ class _Positions:
         self.order = np.argsort(ids, kind="stable")
         self.sorted = ids[self.order]
 
-    def column(self, patients: list[int], values: list, dtype, fill) -> np.ndarray:
+    def column(self, patients, values, dtype, fill) -> np.ndarray:
         """`values[i]` placed at the row of `patients[i]`; rows without a value get `fill`; patients outside
         the table (not randomized) are dropped."""
         column = np.full(self.size, fill, dtype=dtype)
-        if self.size == 0 or not patients:
+        if self.size == 0 or len(patients) == 0:
             return column
         wanted = np.asarray(patients, dtype=np.int64)
         at = np.searchsorted(self.sorted, wanted).clip(max=self.size - 1)
@@ -237,37 +236,78 @@ class _Positions:
         return column
 
 
-def _labs(positions: _Positions) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    values, censored = {}, {}
+def _lab_rows() -> tuple[np.ndarray, dict[int, str], dict[int, str]]:
+    """Every active lab value as one fixed-width row (analyte id, time point id, patient, value, censored),
+    with the names of the analyte and time point ids."""
     with connection.cursor() as cursor:
-        cursor.execute(LABS_BY_VARIABLE)
-        for key, patients, numbers, flags in cursor:
-            values[f"lab.{key}"] = positions.column(patients, numbers, float, np.nan)
-            censored[key] = positions.column(patients, flags, bool, False)
+        rows = copy_out_columns(cursor, LAB_COLUMNS, [], LAB_COLUMN_TYPES)
+    return rows, dict(Analyte.objects.values_list("pk", "code")), dict(Timepoint.objects.values_list("pk", "code"))
+
+
+def _score_rows(scales: dict[str, tuple[str, ...]]) -> tuple[dict[str, np.ndarray], dict[int, str]]:
+    """Per instrument, one row per questionnaire (time point id, patient, one float per scale, NaN when
+    unscored), with the names of the time point ids."""
+    found = {}
+    with connection.cursor() as cursor:
+        for instrument, names in scales.items():
+            columns = ", ".join(["COALESCE((q.scores ->> %s)::float8, 'NaN')"] * len(names))
+            fields = [("timepoint", "i4"), ("patient", "i8"), *((f"s{i}", "f8") for i in range(len(names)))]
+            sql = SCORE_COLUMNS.format(columns=columns)
+            found[instrument] = copy_out_columns(cursor, sql, [*names, instrument], fields)
+    return found, dict(Timepoint.objects.values_list("pk", "code"))
+
+
+def _lab_columns(positions: _Positions, read) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every lab variable (`lab.<analyte>.<timepoint>`) as a column, with its censoring flags."""
+    rows, analytes, timepoints = read
+    values, censored = {}, {}
+    variable = rows["analyte"].astype(np.int64) << 32 | rows["timepoint"].astype(np.int64)
+    for pair, chosen in _groups(rows, variable):
+        key = f"{analytes[pair >> 32]}.{timepoints[pair & 0xFFFFFFFF]}"
+        values[f"lab.{key}"] = positions.column(chosen["patient"], chosen["value"], float, np.nan)
+        censored[key] = positions.column(chosen["patient"], chosen["censored"], bool, False)
     return values, censored
 
 
-def _scores(positions: _Positions, scales: dict[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
+def _groups(rows: np.ndarray, keys: np.ndarray):
+    """(key, rows with that key) for each distinct key, in key order: one sort, not a pass per key."""
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.diff(ordered)) + 1
+    for indices in np.split(order, starts) if len(order) else []:
+        yield int(keys[indices[0]]), rows[indices]
+
+
+def _score_columns(positions: _Positions, scales: dict[str, tuple[str, ...]], read) -> dict[str, np.ndarray]:
+    """Every scale score (`qol.<instrument>.<scale>.<timepoint>`) as a column; unscored (JSON null) is NaN."""
+    by_instrument, timepoints = read
     values = {}
-    with connection.cursor() as cursor:
-        for instrument, names in scales.items():
-            arrays = ", ".join(["array_agg((q.scores ->> %s)::float8)"] * len(names))
-            cursor.execute(SCORES_BY_VARIABLE.format(arrays=arrays), [*names, instrument])
-            for timepoint, patients, *columns in cursor:
-                for name, numbers in zip(names, columns, strict=True):
-                    values[f"qol.{instrument}.{name}.{timepoint}"] = positions.column(patients, numbers, float, np.nan)
+    for instrument, names in scales.items():
+        rows = by_instrument[instrument]
+        for timepoint_id, chosen in _groups(rows, rows["timepoint"]):
+            for i, name in enumerate(names):
+                key = f"qol.{instrument}.{name}.{timepoints[timepoint_id]}"
+                values[key] = positions.column(chosen["patient"], chosen[f"s{i}"], float, np.nan)
     return values
 
 
-def analysis_table(scales: dict[str, tuple[str, ...]]) -> Table:
-    """The analysis rows as columns (`analysis.snapshot.Table`), in the same row order, with the scores of
-    the given scales (instrument → scale keys): what the statistics read. A constant number of queries
-    (five, and one per instrument); no per-patient dict is built."""
-    derived = _derived_tuples()
+def table_reads(scales: dict[str, tuple[str, ...]]) -> dict[str, Callable[[], object]]:
+    """The independent reads `analysis_table` is assembled from, longest first, so that a caller may run
+    them side by side (`core.consistent_reads`); `table_from_reads` puts their results together."""
+    return {
+        "table.labs": _lab_rows,
+        "table.derived": _derived_tuples,
+        "table.scores": lambda: _score_rows(scales),
+        "table.baselines": _baselines,
+    }
+
+
+def table_from_reads(read: dict[str, object], scales: dict[str, tuple[str, ...]]) -> Table:
+    derived = read["table.derived"]
     columns = list(zip(*derived, strict=True)) if derived else [()] * len(DERIVED_FIELDS)
     fields = {name: list(column) for name, column in zip(DERIVED_FIELDS, columns, strict=True)}
     positions = _Positions(fields["patient_id"])
-    baselines = _baselines()
+    baselines = read["table.baselines"]
     missing = (None,) * len(BASELINE_KEYS)
     baseline_columns = list(zip(*(baselines.get(pid, missing) for pid in fields["patient_id"]), strict=True))
     baseline_columns = baseline_columns or [()] * len(BASELINE_KEYS)
@@ -276,10 +316,17 @@ def analysis_table(scales: dict[str, tuple[str, ...]]) -> Table:
         for key, column in zip(BASELINE_KEYS[:-1], baseline_columns[:-1], strict=True)
     }
     fields["education"] = list(baseline_columns[-1])
-    labs, censored = _labs(positions)
+    labs, censored = _lab_columns(positions, read["table.labs"])
     values.update(labs)
-    values.update(_scores(positions, scales))
+    values.update(_score_columns(positions, scales, read["table.scores"]))
     return Table(fields=fields, values=values, censored=censored)
+
+
+def analysis_table(scales: dict[str, tuple[str, ...]]) -> Table:
+    """The analysis rows as columns (`analysis.snapshot.Table`), in the same row order, with the scores of
+    the given scales (instrument → scale keys): what the statistics read. A constant number of queries
+    (eight, and one per instrument); no per-patient dict is built."""
+    return table_from_reads({name: read() for name, read in table_reads(scales).items()}, scales)
 
 
 def latest_snapshot(*, with_payload: bool = True) -> StatisticsSnapshot | None:

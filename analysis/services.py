@@ -130,19 +130,27 @@ def _finish(job_id: int, snapshot: StatisticsSnapshot, message: str) -> None:
     )
 
 
-def _database_figures() -> dict:
-    """What the dashboards show beyond SPEC §5 (CONSORT counts screened women, not only randomized)."""
-    return {
-        "consort": dashboard_data.consort_counts(),
-        "enrollment": dashboard_data.enrollment(),
-        "safety": dashboard_data.safety(),
-        "completeness": dashboard_data.completeness(),
+# What the dashboards show beyond SPEC §5 (CONSORT counts screened women, not only randomized), longest
+# first: reads start in the order given.
+DASHBOARD_FIGURES = ("completeness", "consort_counts", "safety", "enrollment")
+
+
+def _consistent_inputs(design: Design) -> tuple[int, object, Table, dict]:
+    """The data version, the analysis table and the dashboard figures, read side by side on two connections
+    sharing one snapshot: all three describe the same moment, whoever commits meanwhile."""
+    figures = {f"figure.{name}": getattr(dashboard_data, name) for name in DASHBOARD_FIGURES}
+    done = read_consistently({**selectors.table_reads(design.scales), **figures, "version": selectors.data_version})
+    table = selectors.table_from_reads(done, design.scales)
+    dashboard = {
+        "consort": done["figure.consort_counts"],
+        "enrollment": done["figure.enrollment"],
+        "safety": done["figure.safety"],
+        "completeness": done["figure.completeness"],
+        "education": dashboard_data.education_table(
+            zip(table.fields["arm"], table.fields["education"], strict=True), [a.code for a in design.arms]
+        ),
     }
-
-
-def _versioned_table(design: Design) -> tuple[int, object, Table]:
-    version, changed_at = selectors.data_version()
-    return version, changed_at, selectors.analysis_table(design.scales)
+    return *done["version"], table, dashboard
 
 
 def _payload(job_id: int, table: Table, design: Design, dashboard: dict) -> dict:
@@ -165,13 +173,9 @@ def statistics_compute(*, job_id: int) -> StatisticsSnapshot | None:
         time.sleep(settings.STATISTICS_FAULT_PAUSE_SECONDS)  # lets a crash test kill the worker mid-job
     try:
         design = trial_design()
-        # Columns, not a dict per patient (at 100,000 women this halves the job's time and memory), read
-        # beside the dashboard figures on a second connection, both on one snapshot with the data version.
-        (version, changed_at, table), figures = read_consistently(lambda: _versioned_table(design), _database_figures)
+        # Columns, not a dict per patient: at 100,000 women this halves the job's time and memory.
+        version, changed_at, table, dashboard = _consistent_inputs(design)
         data_as_of = changed_at or timezone.now()
-        arm_codes = [a.code for a in design.arms]
-        education = dashboard_data.education_table(table.records("arm", "education"), arm_codes)
-        dashboard = {**figures, "education": education}
         digest = input_hash(table, dashboard)
         existing = StatisticsSnapshot.objects.filter(input_hash=digest).first()
         if existing:

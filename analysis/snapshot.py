@@ -102,10 +102,6 @@ class Table:
             censored={key: np.array([bool(r.get(f"censored.{key}")) for r in rows], dtype=bool) for key in lab_keys},
         )
 
-    def records(self, *names: str) -> list[dict]:
-        """Per-patient dicts of a few fields (e.g. arm and education for Table 1's categorical lines)."""
-        return [dict(zip(names, values, strict=True)) for values in zip(*(self.fields[n] for n in names), strict=True)]
-
     def fingerprint(self) -> str:
         """SHA-256 of everything in the table (fields as JSON, columns as their float64 bytes): equal tables,
         equal fingerprints, at a fraction of the cost of serialising a dict per patient."""

@@ -1,5 +1,5 @@
-"""Bulk writing (the synthetic trial, the lab import): rows formatted as COPY text and sent with psycopg2's
-`copy_expert`.
+"""COPY in bulk. Writing (the synthetic trial, the lab import): rows formatted as COPY text and sent with
+psycopg2's `copy_expert`. Reading (the statistics): fixed-width rows by binary COPY into numpy.
 
 COPY fires pghistory's statement-level triggers like an INSERT does (one event per row, read from the
 statement's transition table), but it bypasses Django's cursor wrappers, and with them pghistory's
@@ -13,6 +13,7 @@ import json
 from datetime import date, datetime, time
 from functools import lru_cache
 
+import numpy as np
 import pghistory.config
 from django.utils import timezone
 from pghistory import runtime
@@ -110,3 +111,36 @@ def bind_audit_context(cursor) -> None:
         "SELECT set_config('pghistory.context_id', %s, true), set_config('pghistory.context_metadata', %s, true)",
         [str(current.id), metadata],
     )
+
+
+# --- Reading: fixed-width rows by binary COPY, straight into numpy ---------------------------------------
+
+_PGCOPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags 0, no header extension
+_PGCOPY_TRAILER = b"\xff\xff"
+
+
+def copy_out_columns(cursor, sql: str, params: list, fields: list[tuple[str, str]]) -> np.ndarray:
+    """The rows of `sql` as a numpy structured array, by `COPY (…) TO STDOUT (FORMAT binary)`.
+
+    `fields` name each column and its numpy type: "i4" (int4), "i8" (int8), "f8" (float8) or "?" (bool),
+    in the query's order. Every value must be non-NULL (COALESCE a float to 'NaN'): then every row has
+    the same bytes, and one `frombuffer` decodes a million rows in milliseconds, where fetching tuples or
+    text arrays costs seconds. A row that does not have that layout raises rather than being misread.
+    """
+    layout = [("columns", ">i2")]
+    for name, kind in fields:
+        layout += [(f"{name}_length", ">i4"), (name, ">" + kind if kind != "?" else "?")]
+    dtype = np.dtype(layout)
+    buffer = io.BytesIO()
+    cursor.copy_expert(f"COPY ({cursor.mogrify(sql, params).decode()}) TO STDOUT (FORMAT binary)", buffer)
+    data = buffer.getvalue()
+    if not (data.startswith(_PGCOPY_HEADER) and data.endswith(_PGCOPY_TRAILER)):
+        raise ValueError("Not a binary COPY stream with the expected header and trailer.")
+    body = memoryview(data)[len(_PGCOPY_HEADER) : -len(_PGCOPY_TRAILER)]
+    if len(body) % dtype.itemsize:
+        raise ValueError("Binary COPY rows are not fixed width: a NULL or a column of another type?")
+    rows = np.frombuffer(body, dtype=dtype)
+    sizes = {name: dtype.fields[name][0].itemsize for name, _kind in fields}
+    if (rows["columns"] != len(fields)).any() or any((rows[f"{n}_length"] != s).any() for n, s in sizes.items()):
+        raise ValueError("Binary COPY rows do not have the expected columns (a NULL value?).")
+    return rows

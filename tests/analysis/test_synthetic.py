@@ -217,8 +217,9 @@ def test_the_fast_selectors_run_a_constant_number_of_queries(trial, django_asser
     # EXISTS flags), pregnancy outcomes, transfers
     with django_assert_num_queries(6):
         selectors.analysis_rows()
-    # table: randomizations, outcomes, transfers, baselines, labs per variable, one per instrument
-    with django_assert_num_queries(5 + len(trial.scales)):
+    # table: randomizations, outcomes, transfers, baselines, the labs' COPY with analyte and time point names,
+    # one COPY per instrument with the time point names (each read may run on a connection of its own)
+    with django_assert_num_queries(8 + len(trial.scales)):
         selectors.analysis_table(trial.scales)
 
 
@@ -228,9 +229,9 @@ def test_a_table_fingerprint_follows_its_content(trial):
     changed = {**again.values, "baseline.bmi": again.values["baseline.bmi"].copy()}
     changed["baseline.bmi"][0] += 0.01
     assert Table(fields=again.fields, values=changed, censored=again.censored).fingerprint() != first.fingerprint()
-    assert first.records("arm", "education")[:3] == [
-        {"arm": r["arm"], "education": r.get("education")} for r in selectors.analysis_rows()[:3]
-    ]
+    rows = selectors.analysis_rows()
+    assert first.fields["education"] == [r.get("education") for r in rows]
+    assert first.fields["arm"] == [r["arm"] for r in rows]
 
 
 def reference_completeness() -> dict[str, dict]:

@@ -1,4 +1,4 @@
-"""Reads on two connections see one snapshot: a commit landing between them is seen by neither."""
+"""Reads on several connections see one snapshot: a commit landing between them is seen by none."""
 
 import threading
 
@@ -21,29 +21,43 @@ def _commit_a_site_elsewhere(code: str) -> None:
     writer.join()
 
 
+def _codes() -> set[str]:
+    return set(Site.objects.values_list("code", flat=True))
+
+
 @pytest.mark.django_db(transaction=True)
-def test_both_reads_see_the_snapshot_taken_before_a_concurrent_commit():
+def test_every_read_sees_the_snapshot_taken_before_a_concurrent_commit():
     Site.objects.create(code="S1", name="Before")
-    main_done = threading.Event()
-    seen = {}
+    committed = threading.Event()
+    threads = set()
 
-    def main():
-        seen["main_thread"] = threading.get_ident()
-        before = set(Site.objects.values_list("code", flat=True))
+    def first():
+        threads.add(threading.get_ident())
+        before = _codes()
         _commit_a_site_elsewhere("S2")
-        after = set(Site.objects.values_list("code", flat=True))  # same snapshot: the commit is not seen
-        main_done.set()
-        return before, after
+        committed.set()
+        return before, _codes()  # same snapshot: the commit is not seen
 
-    def helper():
-        main_done.wait(timeout=30)  # the commit has landed by now
-        seen["helper_thread"] = threading.get_ident()
-        return set(Site.objects.values_list("code", flat=True))
+    def later():
+        committed.wait(timeout=30)  # the commit has landed by now
+        threads.add(threading.get_ident())
+        return _codes()
 
-    (before, after), helped = read_consistently(main, helper)
-    assert "S1" in before and before == after == helped and "S2" not in helped
-    assert seen["main_thread"] != seen["helper_thread"]  # really two connections, side by side
-    assert "S2" in set(Site.objects.values_list("code", flat=True))  # committed, seen once the reads end
+    results = read_consistently({"first": first, "second": later, "third": later})
+    before, after = results["first"]
+    assert "S1" in before and before == after == results["second"] == results["third"]
+    assert "S2" not in results["third"]
+    assert len(threads) == 2 and threading.get_ident() not in threads  # side by side, on helper connections
+    assert "S2" in _codes()  # committed, and seen once the reads are over
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_read_raises_here():
+    def broken():
+        raise RuntimeError("the read failed")
+
+    with pytest.raises(RuntimeError, match="the read failed"):
+        read_consistently({"ok": _codes, "broken": broken})
 
 
 @pytest.mark.django_db
@@ -55,5 +69,5 @@ def test_inside_a_transaction_the_reads_run_here_and_see_its_uncommitted_rows():
         threads.append(threading.get_ident())
         return Site.objects.filter(code="S9").exists()
 
-    assert read_consistently(read, read) == (True, True)
+    assert read_consistently({"a": read, "b": read}) == {"a": True, "b": True}
     assert threads == [threading.get_ident()] * 2
