@@ -8,7 +8,6 @@ ratios EXP / CTRL). Results never contain NaN or infinity: undefined quantities 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,10 +39,6 @@ class Estimate:
 
 
 _UNDEFINED = Estimate(None, None, None)
-# Constant or nearly constant arms make scipy warn about precision loss; the result is still reported.
-# Filtered once here: warnings.catch_warnings around each test would not be thread-safe (the statistics
-# of the two populations are computed in threads).
-warnings.filterwarnings("ignore", message="Precision loss occurred in moment calculation", category=RuntimeWarning)
 
 
 def _estimate(estimate, lo, hi) -> Estimate:
@@ -235,16 +230,23 @@ def describe(values: Sequence[float | None]) -> Description:
     )
 
 
-def _welch_difference(exp: np.ndarray, ctrl: np.ndarray) -> Estimate:
-    """Mean difference with the Welch 95% CI (Welch–Satterthwaite df, t quantile)."""
+def _welch(exp: np.ndarray, ctrl: np.ndarray) -> tuple[Estimate, float | None]:
+    """Mean difference with the Welch 95% CI, and the two-sided Welch t-test p (Welch–Satterthwaite df).
+
+    Computed here rather than by scipy's ttest_ind, which warns through `warnings` when the arms are nearly
+    constant: silencing that needs warnings.catch_warnings, which is not thread-safe (the populations'
+    statistics run in threads). Same formulas; scipy's p is kept for two constant arms (0 when they differ).
+    """
     difference = exp.mean() - ctrl.mean()
     v_exp, v_ctrl = exp.var(ddof=1) / exp.size, ctrl.var(ddof=1) / ctrl.size
     se2 = v_exp + v_ctrl
     if not se2 > 0:  # both arms constant: df is 0/0 and the interval undefined
-        return _estimate(difference, None, None)
+        return _estimate(difference, None, None), (0.0 if difference != 0 else None)
     df = se2**2 / (v_exp**2 / (exp.size - 1) + v_ctrl**2 / (ctrl.size - 1))
-    half = stats.t.ppf(0.975, df) * math.sqrt(se2)
-    return _estimate(difference, difference - half, difference + half)
+    se = math.sqrt(se2)
+    half = stats.t.ppf(0.975, df) * se
+    p_value = 2 * stats.t.sf(abs(difference) / se, df)
+    return _estimate(difference, difference - half, difference + half), _finite(p_value)
 
 
 def compare_means(exp: Sequence[float], ctrl: Sequence[float]) -> ContinuousComparison:
@@ -253,8 +255,6 @@ def compare_means(exp: Sequence[float], ctrl: Sequence[float]) -> ContinuousComp
     if exp_data.size < 2 or ctrl_data.size < 2:
         return ContinuousComparison(_UNDEFINED, None, None)
     with np.errstate(all="ignore"):  # context-local, unlike warnings.catch_warnings: safe in threads
-        welch = stats.ttest_ind(exp_data, ctrl_data, equal_var=False)
+        difference, welch_p = _welch(exp_data, ctrl_data)
         mann_whitney = stats.mannwhitneyu(exp_data, ctrl_data, alternative="two-sided")
-    return ContinuousComparison(
-        _welch_difference(exp_data, ctrl_data), _finite(welch.pvalue), _finite(mann_whitney.pvalue)
-    )
+    return ContinuousComparison(difference, welch_p, _finite(mann_whitney.pvalue))

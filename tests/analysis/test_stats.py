@@ -412,3 +412,11 @@ def test_compare_means_ignores_missing_values():
 def test_compare_means_warns_nothing_for_constant_arms(recwarn):
     compare_means([1.0, 1.0], [1.0, 1.0])
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_welch_p_equals_scipys_ttest_ind(seed):
+    rng = np.random.default_rng(seed)
+    exp, ctrl = rng.normal(10, 2, 30 + seed), rng.normal(11, 5, 25)
+    expected = sps.ttest_ind(exp, ctrl, equal_var=False).pvalue
+    assert compare_means(list(exp), list(ctrl)).p_value == pytest.approx(expected, rel=1e-12)
