@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from core import access
 from core.api import require_any_data_entry, updated_since
+from core.api_lists import ValuesListMixin
 from core.api_schema import UPDATED_SINCE, error_responses
 from core.exceptions import DomainError
 from labs import forms as lab_forms
@@ -89,7 +90,7 @@ def _results_for(user):
 WRITE_ERRORS = error_responses(409, 423)
 
 
-class LabResultListApi(ListAPIView):
+class LabResultListApi(ValuesListMixin, ListAPIView):
     serializer_class = LabResultSerializer
 
     @extend_schema(parameters=[UPDATED_SINCE])

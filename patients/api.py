@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from core import access
 from core.api import require_any_data_entry, updated_since
+from core.api_lists import ValuesListMixin
 from core.api_schema import UPDATED_SINCE, error_responses
 from core.models import Site
 from core.services import record_update
@@ -35,7 +36,7 @@ def _patients_for(user):
     return selectors.patient_list(user=user).select_related("screening", "randomization__arm")
 
 
-class PatientListApi(ListAPIView):
+class PatientListApi(ValuesListMixin, ListAPIView):
     """GET the patients of your sites; POST registers a screened woman (identity is write-only)."""
 
     serializer_class = PatientSerializer

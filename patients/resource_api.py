@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from core import access
 from core.api import require_any_data_entry, updated_since
+from core.api_lists import ValuesListMixin
 from core.api_schema import UPDATED_SINCE, error_responses
 from patients.selectors import patient_get
 from patients.serializers import StrictSerializer
@@ -67,7 +68,7 @@ WRITE_ERRORS = error_responses(409, 423)
 
 
 def resource_list_api(resource: ClinicalResource):
-    class ResourceListApi(ListAPIView):
+    class ResourceListApi(ValuesListMixin, ListAPIView):
         serializer_class = resource.output
 
         @extend_schema(parameters=[UPDATED_SINCE])

@@ -16,6 +16,13 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StoredDateTimeField(serializers.DateTimeField):
+    """A moment as stored (ISO 8601 in UTC, `+00:00`), not converted to the server's time zone."""
+
+    def to_representation(self, value) -> str:
+        return value.isoformat()
+
+
 class PatientSerializer(serializers.ModelSerializer):
     """A patient as the API shows her: never any identity field."""
 
@@ -23,8 +30,8 @@ class PatientSerializer(serializers.ModelSerializer):
     screening_date = serializers.DateField(source="screening.screening_date")
     eligible = serializers.BooleanField(source="screening.eligible")
     failed_criteria = serializers.ListField(source="screening.failed_criteria", child=serializers.CharField())
-    arm = serializers.SerializerMethodField()
-    randomized_at = serializers.SerializerMethodField()
+    arm = serializers.CharField(source="randomization.arm.code", allow_null=True, read_only=True)
+    randomized_at = StoredDateTimeField(source="randomization.randomized_at", allow_null=True, read_only=True)
 
     class Meta:
         model = Patient
@@ -42,17 +49,6 @@ class PatientSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-
-    def _randomization(self, patient):
-        return getattr(patient, "randomization", None)
-
-    def get_arm(self, patient) -> str | None:
-        randomization = self._randomization(patient)
-        return randomization.arm.code if randomization else None
-
-    def get_randomized_at(self, patient) -> str | None:
-        randomization = self._randomization(patient)
-        return randomization.randomized_at.isoformat() if randomization else None
 
 
 class PatientCreateSerializer(StrictSerializer):
