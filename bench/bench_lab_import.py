@@ -21,13 +21,25 @@ from bench import trial_data
 from bench.harness import figure
 from labs.importing import lab_results_import
 from labs.models import LabDraw, LabImport
+from quality.models import DataQuery
 
 FILENAME = "bench-lab-import.csv"
 COPY_FLOOR = "COPY into temp table"
 COPY_TABLE = "bench_lab_copy"
 COPY_RUNS_PER_REPEAT = 5
-# Children before parents; the event tables are pghistory's audit trail of draws and results.
-LAB_TABLES = ["labs_labresultevent", "labs_labresult", "labs_labdrawevent", "labs_labdraw", "labs_labimport"]
+# Children before parents; the event tables are pghistory's audit trail of draws and results. The data
+# queries the import's automatic checks raise go too: each repeat must raise them afresh, as the first did.
+LAB_TABLES = [
+    "labs_labresultevent",
+    "labs_labresult",
+    "labs_labdrawevent",
+    "labs_labdraw",
+    "labs_labimport",
+    "quality_querymessageevent",
+    "quality_querymessage",
+    "quality_dataqueryevent",
+    "quality_dataquery",
+]
 # The delete-protection triggers that a scoped clean-up must step past (TRUNCATE fires none of them).
 PROTECTION = [
     "labs.LabResult:no_delete_void_instead",
@@ -35,16 +47,25 @@ PROTECTION = [
     "labs.LabImport:import_log_append_only",
     "labs.LabResultEvent:append_only",
     "labs.LabDrawEvent:append_only",
+    "quality.DataQuery:queries_are_closed_not_deleted",
+    "quality.QueryMessage:append_only_no_delete",
+    "quality.DataQueryEvent:append_only",
+    "quality.QueryMessageEvent:append_only",
 ]
 # Positional parameters only: pgtrigger.ignore prepends its own %s to each statement.
 SITE_DRAWS = "SELECT d.id FROM labs_labdraw d JOIN patients_patient p ON p.id = d.patient_id WHERE p.site_id = %s"
 SITE_PATIENTS = "SELECT id FROM patients_patient WHERE site_id = %s"
+SITE_QUERIES = f"SELECT id FROM quality_dataquery WHERE patient_id IN ({SITE_PATIENTS})"
 SCOPED_DELETES = [  # (statement, "site" or "staff")
     (f"DELETE FROM labs_labresultevent WHERE draw_id IN ({SITE_DRAWS})", "site"),
     (f"DELETE FROM labs_labresult WHERE draw_id IN ({SITE_DRAWS})", "site"),
     (f"DELETE FROM labs_labdrawevent WHERE patient_id IN ({SITE_PATIENTS})", "site"),
     (f"DELETE FROM labs_labdraw WHERE patient_id IN ({SITE_PATIENTS})", "site"),
     ("DELETE FROM labs_labimport WHERE imported_by_id = %s", "staff"),
+    (f"DELETE FROM quality_querymessageevent WHERE query_id IN ({SITE_QUERIES})", "site"),
+    (f"DELETE FROM quality_querymessage WHERE query_id IN ({SITE_QUERIES})", "site"),
+    (f"DELETE FROM quality_dataqueryevent WHERE patient_id IN ({SITE_PATIENTS})", "site"),
+    (f"DELETE FROM quality_dataquery WHERE patient_id IN ({SITE_PATIENTS})", "site"),
 ]
 
 
@@ -167,6 +188,7 @@ def clear_lab_data(trial) -> str:
     """
     others = LabDraw.objects.exclude(patient__site=trial.site).exists()
     others = others or LabImport.objects.exclude(imported_by=trial.staff).exists()
+    others = others or DataQuery.objects.exclude(patient__site=trial.site).exists()
     with connection.cursor() as cursor:
         if not others:
             cursor.execute(f"TRUNCATE {', '.join(LAB_TABLES)}")
