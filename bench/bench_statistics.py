@@ -9,12 +9,13 @@ For 10,000 women and for `--scale` women (default 100,000), each in a database o
   2. compute: `statistics_compute` of a new job in a fresh process, as a worker runs it (stored snapshots
      are removed first, so the job computes instead of reusing a snapshot of identical input): wall time
      and the process's peak RSS.
-Then once per size, in another fresh process, where the time goes: each step of the job timed alone, and
-the columnar path (`analysis_table` → `population_statistics`) checked to give the identical payload.
+Then once per size, in another fresh process, where the time goes: each step of the job timed alone and in
+turn (the job itself runs its reads two at a time on one snapshot, `core.consistent_reads`), and the
+columnar path the job takes (`analysis_table` → `population_statistics`) checked to give the payload of the
+row-by-row path (`analysis_rows`).
 """
 
 import json
-import statistics
 import subprocess
 import sys
 from time import perf_counter
@@ -135,15 +136,8 @@ def _figures(size, database, floor, compute, rss, steps) -> list[dict]:
             "s",
             **floor_kw,
             notes=f"statistics_compute in a fresh process on {steps['patients']:,} randomized of {size:,} screened "
-            f"women (target at 100,000: ≤ 10 s and ≤ 3× floor). One run's steps: {order}",
-        ),
-        figure(
-            f"statistics.table_path_{size}",
-            [steps["table_path"]],
-            "s",
-            **{**floor_kw, "floor_runs": [statistics.median(floor)]},
-            notes="one run: analysis_table + dashboard figures + population_statistics(table) for both populations "
-            "(what statistics_compute costs once it reads the table); payload identical to the rows path: "
+            f"women (target at 100,000: ≤ 10 s and ≤ 3× floor). One run's steps, each alone and in turn (the job "
+            f"runs the reads two at a time): {order}; columnar payload identical to the row-by-row path: "
             f"{steps['identical']}",
         ),
         figure(
@@ -224,11 +218,9 @@ def _breakdown() -> dict:
         p: _timed(seconds, f"rows_{p}", lambda p=p: population_statistics(rows, design, p))
         for p in ("itt", "per_protocol")
     }
-    dashboard = sum(seconds[k] for k in ("consort_counts", "enrollment", "safety", "completeness"))
     return {
         "patients": len(table),
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
-        "table_path": seconds["analysis_table"] + dashboard + seconds["table_itt"] + seconds["table_per_protocol"],
         "identical": json.dumps(fast, sort_keys=True) == json.dumps(slow, sort_keys=True),
         "baseline_rss_mb": baseline_rss,
     }
