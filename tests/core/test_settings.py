@@ -136,3 +136,13 @@ def test_database_sessions_run_without_jit():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def test_the_wsgi_application_imports_every_view_when_the_worker_boots():
+    """Otherwise a new gunicorn worker's first request pays for importing the views (and scipy): ~2 s."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    modules = ("analysis.views", "patients.views", "scipy")
+    probe = f"import sys, ivf_trial.wsgi; print(all(m in sys.modules for m in {modules!r}))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
