@@ -1,23 +1,26 @@
 """Randomization under concurrency: `patients.randomization.patient_randomize` from 20 clients at once.
 
-A fresh database per run holds `manage.py generate_synthetic --patients 1000 --seed 1` plus women who
-are consented with a baseline and wait for randomization (`--awaiting-randomization`), spread over the
-synthetic sites' strata (site × age group), each with a live allocation list. Per repeat:
-  1. floor: CLIENTS threads, each committing one transaction per allocation that takes the stratum's row
+Each client is a process of its own, as gunicorn's workers are. A fresh database per run holds
+`manage.py generate_synthetic --patients 1000 --seed 1` plus women who are consented with a baseline and
+wait for randomization (`--awaiting-randomization`), spread over the synthetic sites' strata (site × age
+group), each with a live allocation list. Per repeat:
+  1. floor: CLIENTS processes, each committing one transaction per allocation that takes the stratum's row
      lock and increments a counter (the serialisation every allocation needs, and its commit), for the
      same strata in the same order as the real run;
-  2. randomize: CLIENTS threads, each with its own connection, randomizing its share of the waiting women
+  2. randomize: CLIENTS processes, each with its own connection, randomizing its share of the waiting women
      through the service as a view calls it (row locks, audit events, hash chain and all).
 Afterwards every stratum must have used exactly slots 1..k (no gap, no slot twice) and no call may fail.
 """
 
-import threading
+import multiprocessing
 from collections import defaultdict
 from functools import partial
+from importlib import import_module
 from time import perf_counter
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 
 from bench import bench_statistics
 from bench.harness import figure, synthetic_database, using_database
@@ -42,9 +45,11 @@ def run(repeats: int, *, scale: int) -> list[dict]:
         for repeat in range(repeats):
             batch = waiting[repeat * per_repeat : (repeat + 1) * per_repeat]
             shares = [batch[i::CLIENTS] for i in range(CLIENTS)]
-            samples["floor"].append(per_repeat / _run_clients(shares, _floor_client))
-            errors: list[str] = []
-            seconds = _run_clients(shares, partial(_randomize_client, staff=staff, errors=errors))
+            floor_seconds, floor_errors = _run_clients(shares, _floor_client)
+            if floor_errors:
+                raise RuntimeError(f"The floor failed: {floor_errors[0]}")
+            samples["floor"].append(per_repeat / floor_seconds)
+            seconds, errors = _run_clients(shares, partial(_randomize_client, staff=staff))
             samples["randomize"].append(per_repeat / seconds)
             if errors:
                 raise RuntimeError(f"{len(errors)} randomizations failed, e.g. {errors[0]}")
@@ -69,35 +74,56 @@ def _staff() -> list:
     return list(get_user_model().objects.filter(username__startswith="synthetic_staff_"))
 
 
-def _run_clients(shares: list[list], client) -> float:
-    """Start CLIENTS threads together; seconds until the last one finished."""
-    barrier = threading.Barrier(len(shares) + 1)
+def _run_clients(shares: list[list], client) -> tuple[float, list[str]]:
+    """Start one process per share together; (seconds until the last finished, the errors they reported).
 
-    def body(share) -> None:
-        try:
-            barrier.wait()
-            client(share)
-        finally:
-            connection.close()  # each thread has its own connection
-
-    threads = [threading.Thread(target=body, args=(share,)) for share in shares]
-    for thread in threads:
-        thread.start()
+    Processes, not threads: each client has its own interpreter and connection, as gunicorn's workers
+    do. Threads of this one process would share its GIL, and the figure would be this harness's Python
+    (~20 ms per allocation) instead of the server's throughput.
+    """
+    # Booted like a gunicorn worker (ivf_trial/wsgi.py): every view and what it imports already loaded, so
+    # no client process pays seconds of imports (numpy, scipy) on its first allocation.
+    import_module(settings.ROOT_URLCONF)
+    context = multiprocessing.get_context("fork")
+    connections.close_all()  # a forked child must open its own connection, not share this one's socket
+    barrier = context.Barrier(len(shares) + 1)
+    reports = context.Queue()
+    processes = [context.Process(target=_client_process, args=(client, share, barrier, reports)) for share in shares]
+    for process in processes:
+        process.start()
     barrier.wait()
     started = perf_counter()
-    for thread in threads:
-        thread.join()
-    return perf_counter() - started
+    errors = [error for _ in processes for error in reports.get()]
+    for process in processes:
+        process.join()
+    seconds = perf_counter() - started
+    if any(process.exitcode != 0 for process in processes):
+        raise RuntimeError(f"A client process failed: {errors[:3]}")
+    return seconds, errors
 
 
-def _randomize_client(share: list, *, staff: dict, errors: list[str]) -> None:
+def _client_process(client, share: list, barrier, reports) -> None:
+    errors: list[str] = []
+    try:
+        barrier.wait()
+        errors = client(share)
+    except Exception as error:  # reported, and the benchmark fails
+        errors.append(f"client process: {error!r}")
+    finally:
+        reports.put(errors)
+        connection.close()
+
+
+def _randomize_client(share: list, *, staff: dict) -> list[str]:
     from patients.randomization import patient_randomize
 
+    errors = []
     for patient in share:
         try:
             patient_randomize(patient=patient, by=staff[patient.site.code])
         except Exception as error:  # counted and reported: the benchmark demands none
             errors.append(f"{patient.study_id}: {error!r}")
+    return errors
 
 
 def _stratum(patient) -> str:
@@ -106,12 +132,13 @@ def _stratum(patient) -> str:
     return f"{patient.site.code} {age_group_of(patient.age_at_enrolment)}"
 
 
-def _floor_client(share: list) -> None:
+def _floor_client(share: list) -> list[str]:
     with connection.cursor() as cursor:
         for patient in share:
             with transaction.atomic():
                 cursor.execute(f"SELECT n FROM {FLOOR_TABLE} WHERE stratum = %s FOR UPDATE", [_stratum(patient)])
                 cursor.execute(f"UPDATE {FLOOR_TABLE} SET n = n + 1 WHERE stratum = %s", [_stratum(patient)])
+    return []
 
 
 def _ensure_floor_table(strata: list[str]) -> None:
@@ -138,7 +165,7 @@ def _check_consecutive() -> int:
 def _figures(samples, strata: int, database) -> list[dict]:
     floor = {"floor_runs": samples["floor"], "floor_name": "row lock + counter UPDATE + commit"}
     notes = (
-        f"{CLIENTS} threads × {PER_CLIENT} women each, one connection per thread, {strata} strata "
+        f"{CLIENTS} processes × {PER_CLIENT} women each, one connection per process, {strata} strata "
         "(site × age group); zero errors and consecutive slots in every stratum checked after each repeat"
     )
     found = [
