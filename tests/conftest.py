@@ -1,19 +1,11 @@
 """Shared fixtures: trial configuration, roles and persona users for one-line permission tests."""
 
-import importlib
 import os
 
 import pytest
-from django.apps import apps as django_apps
 
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-_SEED_MIGRATIONS = [
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-]
 
 
 def _uses_database(request) -> bool:
@@ -30,10 +22,10 @@ def trial_configuration(request):
     marker = request.node.get_closest_marker("django_db")
     transactional = "live_server" in request.fixturenames or bool(marker and marker.kwargs.get("transaction"))
     request.getfixturevalue("transactional_db" if transactional else "db")
-    if not django_apps.get_model("core", "Arm").objects.exists():
-        for module in _SEED_MIGRATIONS:
-            importlib.import_module(module).seed(django_apps, None)
     from core.roles import roles_sync
+    from tests.factories import ensure_trial_configuration
+
+    ensure_trial_configuration()
 
     roles_sync()
 

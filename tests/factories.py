@@ -27,6 +27,25 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
 
+SEED_MIGRATIONS = (
+    "core.migrations.0002_seed_trial_configuration",
+    "labs.migrations.0002_seed_analytes",
+    "outcomes.migrations.0002_seed_instruments",
+)
+
+
+def ensure_trial_configuration() -> None:
+    """The configuration the migrations seed (arms, criteria, time points, analytes, instruments), seeded
+    again when a transactional test's flush emptied every table."""
+    import importlib
+
+    from django.apps import apps
+
+    if not apps.get_model("core", "Arm").objects.exists():
+        for module in SEED_MIGRATIONS:
+            importlib.import_module(module).seed(apps, None)
+
+
 def make_user(username: str, role: str, *sites: Site, **extra):
     user = UserFactory(username=username, **extra)
     user.save()

@@ -7,13 +7,11 @@ computed row by row. The fast path (`analysis_rows`, `analysis_table`, columnar 
 must give the same rows and the same JSON to the last bit.
 """
 
-import importlib
 import json
 from collections import defaultdict
 
 import numpy as np
 import pytest
-from django.apps import apps
 from django.db import transaction
 
 from analysis import selectors, services, stats
@@ -24,7 +22,7 @@ from labs.models import LabResult
 from outcomes.models import QuestionnaireResponse
 from outcomes.selectors import derived_outcomes
 from patients.models import Baseline
-from tests.conftest import _SEED_MIGRATIONS
+from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +31,7 @@ pytestmark = pytest.mark.django_db
 def trial_once(django_db_setup, django_db_blocker):
     """One synthetic trial for the module, rolled back when it ends (each test runs in a savepoint)."""
     with django_db_blocker.unblock(), transaction.atomic():
-        if not apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
-            for module in _SEED_MIGRATIONS:
-                importlib.import_module(module).seed(apps, None)
+        ensure_trial_configuration()
         synthetic_trial_generate(patients=400, seed=21, sites=3)
         yield
         transaction.set_rollback(True)

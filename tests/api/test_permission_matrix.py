@@ -6,13 +6,11 @@ PENDING) produces no case until the route lands. Detail URLs point at real recor
 once for the module through the services (tests/factories.py); each case runs in its own savepoint.
 """
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test import override_settings
@@ -22,6 +20,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ivf_trial import api_urls
+from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db
 
@@ -339,12 +338,6 @@ def _cases():
 
 # --- The module's data: built once, rolled back when the module ends ----------------------------------
 
-_SEED_MIGRATIONS = [
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-]
-
 
 def _build_world() -> World:
     from analysis.services import statistics_compute, statistics_request
@@ -352,9 +345,7 @@ def _build_world() -> World:
     from quality.services import query_raise
     from tests import factories as f
 
-    if not django_apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
-        for module in _SEED_MIGRATIONS:
-            importlib.import_module(module).seed(django_apps, None)
+    ensure_trial_configuration()
     roles_sync()
     site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
     users = {

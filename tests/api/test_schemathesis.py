@@ -12,14 +12,12 @@ Every generated request is sent and checked; failures are collected, not stopped
 naming each distinct one (the schema documents every error answer: core/api_schema.py).
 """
 
-import importlib
 import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 import schemathesis
-from django.apps import apps as django_apps
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection, transaction
@@ -37,6 +35,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db
 
@@ -66,12 +66,6 @@ OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operat
 
 # --- The module's data: built once, rolled back when the module ends ----------------------------------
 
-_SEED_MIGRATIONS = [
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-]
-
 
 def _build_world() -> dict:
     """Site-A patients at every stage and one with every record; staff and statistician auth headers."""
@@ -82,9 +76,7 @@ def _build_world() -> dict:
     from quality.services import query_raise
     from tests import factories as f
 
-    if not django_apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
-        for module in _SEED_MIGRATIONS:
-            importlib.import_module(module).seed(django_apps, None)
+    ensure_trial_configuration()
     roles_sync()
     site_a = f.site("SZ")
     staff = f.make_user("staff_a", "site_staff", site_a)

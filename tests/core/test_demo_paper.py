@@ -6,7 +6,6 @@ snapshot functions, and compared with the paper's values typed in here from pape
 demo's own constants. The pure parts of the solver are checked without a database at the end.
 """
 
-import importlib
 import random
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -28,6 +27,7 @@ from labs.models import LabDraw, LabResult
 from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
 from patients.models import DalteparinCourse, EmbryoTransfer, LutealSupport, Patient, PatientIdentity, Randomization
 from quality.models import DataQuery
+from tests.factories import ensure_trial_configuration
 
 PAPER_OUTCOMES = {  # paper.md: percentages and the counts consistent with them
     "clinical_pregnancy": {"EXP": (16, 40, "40%"), "CTRL": (12, 40, "30%")},
@@ -58,11 +58,6 @@ NOT_REPRODUCIBLE = {
     "clinical_pregnancy.p",
     "miscarriage.p",
 }
-SEED_CONFIGURATION = (
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-)
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +65,7 @@ def demo_trial(django_db_setup, django_db_blocker):
     """seed_demo once for the module; rolled back when the module ends."""
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=fast), transaction.atomic():
-        if not apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
-            for module in SEED_CONFIGURATION:
-                importlib.import_module(module).seed(apps, None)
+        ensure_trial_configuration()
         call_command("seed_demo", password="demo-pass-for-tests")
         yield
         transaction.set_rollback(True)

@@ -32,6 +32,7 @@ from core.exceptions import ValidationFailed
 from labs.import_csv import HEADER, RowProblem, parse_lab_csv
 from outcomes import scoring
 from outcomes.instruments import INSTRUMENT_ITEMS
+from tests.factories import ensure_trial_configuration
 from tests.labs.test_validation import SPECS, TIMEPOINTS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -196,12 +197,6 @@ def _assert_scores(instrument, scores) -> None:
 
 
 # --- Data for the database-backed properties ------------------------------------------------------------
-
-_SEED_MIGRATIONS = [
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-]
 COUNTED_MODELS = [
     "patients.Patient",
     "patients.PatientIdentity",
@@ -245,9 +240,7 @@ def subjects(django_db_setup, django_db_blocker):
         outer = transaction.atomic()
         outer.__enter__()
         try:
-            if not django_apps.get_model("core", "Arm").objects.exists():
-                for module in _SEED_MIGRATIONS:
-                    importlib.import_module(module).seed(django_apps, None)
+            ensure_trial_configuration()
             roles_sync()
             site = f.site("SZ")
             staff = f.make_user("staff_a", "site_staff", site)

@@ -18,7 +18,6 @@ The module's data is built once (site-A patients carry "PHI-CANARY-" identities,
 guard also checks every response here) and every request runs in its own rolled-back savepoint.
 """
 
-import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -28,6 +27,8 @@ from django.contrib import admin
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db
 
@@ -187,12 +188,6 @@ ADMIN_PAGES = sorted(name for route, name in ROUTES if name and name.startswith(
 
 # --- The module's data: built once, rolled back when the module ends ------------------------------------
 
-_SEED_MIGRATIONS = [
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-]
-
 
 def canary_identity(n: int) -> dict:
     """Identity values nobody without PHI rights may ever see, distinctive enough to find anywhere."""
@@ -234,9 +229,7 @@ def build_world() -> World:
     from quality.services import query_raise
     from tests import factories as f
 
-    if not django_apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
-        for module in _SEED_MIGRATIONS:
-            importlib.import_module(module).seed(django_apps, None)
+    ensure_trial_configuration()
     roles_sync()
     site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
     users = _users(site_a, site_b)

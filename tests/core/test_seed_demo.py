@@ -4,11 +4,9 @@ seed_demo runs once for the module (it enters the whole trial, which is slow), i
 rolled back when the module ends; each test runs in a savepoint of it.
 """
 
-import importlib
 from statistics import mean
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import transaction
@@ -18,24 +16,16 @@ from pghistory.models import Context
 
 from patients.demo_profiles import PAPER_BASELINE, demo_profiles
 from patients.models import AllocationList, Baseline, Patient, Randomization
+from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db
-
-
-SEED_CONFIGURATION = (
-    "core.migrations.0002_seed_trial_configuration",
-    "labs.migrations.0002_seed_analytes",
-    "outcomes.migrations.0002_seed_instruments",
-)
 
 
 @pytest.fixture(scope="module")
 def seeded_once(django_db_setup, django_db_blocker):
     fast = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=fast), transaction.atomic():
-        if not apps.get_model("core", "Arm").objects.exists():  # a transactional test truncated it
-            for module in SEED_CONFIGURATION:
-                importlib.import_module(module).seed(apps, None)
+        ensure_trial_configuration()
         call_command("seed_demo", password="demo-pass-for-tests")
         yield
         transaction.set_rollback(True)
