@@ -196,32 +196,38 @@ def _load(port: int, path: str, headers: dict[str, str], *, seconds: float, clie
     }
 
 
+def _latency_figures(page: str, suffix: str, samples: dict, floor: dict, notes: str) -> list[dict]:
+    """p95, p50 and requests/s of one page at one load, each beside /healthz/ at the same load."""
+    return [
+        figure(
+            f"load.{page}_p95{suffix}",
+            samples["p95"],
+            "ms",
+            floor_runs=floor["p95"],
+            floor_name="/healthz/ p95",
+            higher_is_better=False,
+            notes=notes,
+        ),
+        figure(
+            f"load.{page}_p50{suffix}",
+            samples["p50"],
+            "ms",
+            floor_runs=floor["p50"],
+            floor_name="/healthz/ p50",
+            higher_is_better=False,
+        ),
+        figure(f"load.{page}_rps{suffix}", samples["rps"], "req/s", floor_runs=floor["rps"], floor_name="/healthz/"),
+    ]
+
+
 def _figures(samples, queries: dict[int, dict[str, int]], scale: int) -> list[dict]:
-    floor = samples["healthz"]
+    floor, steady = samples["healthz"], f"_{STEADY}_clients"
     load = f"{CONCURRENCY} clients × {SECONDS:.0f} s per run against {WORKERS} gunicorn sync workers, DJANGO_DEBUG=0"
     found = []
     for page, path, _auth in PAGES:
-        s = samples[page]
         target = f"target p95 < {TARGET_P95_MS[page]} ms"
-        found += [
-            figure(
-                f"load.{page}_p95",
-                s["p95"],
-                "ms",
-                floor_runs=floor["p95"],
-                floor_name="/healthz/ p95",
-                higher_is_better=False,
-                notes=f"GET {path} at {scale:,} women; {target}; {load}",
-            ),
-            figure(
-                f"load.{page}_p50",
-                s["p50"],
-                "ms",
-                floor_runs=floor["p50"],
-                floor_name="/healthz/ p50",
-                higher_is_better=False,
-            ),
-            figure(f"load.{page}_rps", s["rps"], "req/s", floor_runs=floor["rps"], floor_name="/healthz/"),
+        found += _latency_figures(page, "", samples[page], floor, f"GET {path} at {scale:,} women; {target}; {load}")
+        found.append(
             figure(
                 f"load.{page}_queries",
                 [queries[scale][page]],
@@ -229,29 +235,11 @@ def _figures(samples, queries: dict[int, dict[str, int]], scale: int) -> list[di
                 higher_is_better=False,
                 notes=f"queries per request: {queries[SMALL][page]} at {SMALL:,} women, "
                 f"{queries[scale][page]} at {scale:,} (must not grow with the trial)",
-            ),
-        ]
-    steady_floor = samples[f"healthz_{STEADY}_clients"]
+            )
+        )
     for page, path, _auth in PAGES:
-        s = samples[f"{page}_{STEADY}_clients"]
-        found += [
-            figure(
-                f"load.{page}_p95_{STEADY}_clients",
-                s["p95"],
-                "ms",
-                floor_runs=steady_floor["p95"],
-                floor_name="/healthz/ p95",
-                higher_is_better=False,
-                notes=f"GET {path} at {scale:,} women; {STEADY} clients (as many as cores), same server",
-            ),
-            figure(
-                f"load.{page}_rps_{STEADY}_clients",
-                s["rps"],
-                "req/s",
-                floor_runs=steady_floor["rps"],
-                floor_name="/healthz/",
-            ),
-        ]
+        notes = f"GET {path} at {scale:,} women; {STEADY} clients (as many as cores), same server"
+        found += _latency_figures(page, steady, samples[page + steady], samples["healthz" + steady], notes)
     found.append(figure("load.healthz_p95", floor["p95"], "ms", higher_is_better=False, notes="the floor"))
     found.append(figure("load.healthz_rps", floor["rps"], "req/s", notes=f"the floor; {os.cpu_count()} CPUs shared"))
     return found
