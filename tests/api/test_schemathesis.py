@@ -70,8 +70,6 @@ OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operat
 def _build_world() -> dict:
     """Site-A patients at every stage and one with every record; staff and statistician auth headers."""
     from core.roles import roles_sync
-    from labs.services import lab_result_add
-    from outcomes import services as outcomes
     from patients.models import Patient
     from quality.services import query_raise
     from tests import factories as f
@@ -85,22 +83,13 @@ def _build_world() -> dict:
     main, treated = (f.randomized_patient(site_a, staff, statistician) for _ in range(2))
     transfer = f.backdated_transfer(main, staff, embryos=1)
     f.backdated_transfer(treated, staff)
-    today, an_hour_ago = timezone.localdate(), (timezone.now() - timedelta(hours=1)).replace(microsecond=0)
+    today, clinical = timezone.localdate(), f.clinical_records(main, staff)
     records = {
         "transfers": transfer,
-        "lab-results": lab_result_add(
-            patient=main, timepoint="BASELINE", drawn_at=an_hour_ago, analyte="E2", value="50", unit="pg/mL", by=staff
-        ),
-        "outcomes": outcomes.outcome_record(patient=main, data={"beta_hcg_positive": False}, by=staff),
-        "adverse-events": outcomes.adverse_event_record(patient=main, data=_adverse_event(today), by=staff),
-        "questionnaires": outcomes.questionnaire_record(
-            patient=main,
-            instrument="RAND36",
-            timepoint="BASELINE",
-            completed_on=today,
-            answers={str(k): 3 for k in range(3, 13)},
-            by=staff,
-        ),
+        "lab-results": clinical["lab_result"],
+        "outcomes": clinical["outcome"],
+        "adverse-events": clinical["adverse_event"],
+        "questionnaires": clinical["questionnaire"],
         "queries": query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=monitor),
     }
     return {
@@ -115,21 +104,7 @@ def _build_world() -> dict:
         "fresh": f.randomized_patient(site_a, staff, statistician).study_id,
         "treated": treated.study_id,
         "today": today.isoformat(),
-        "an_hour_ago": (an_hour_ago + timedelta(minutes=30)).isoformat(),
-    }
-
-
-def _adverse_event(today) -> dict:
-    return {
-        "term": "injection_site_bruising",
-        "term_other": "",
-        "onset_date": today - timedelta(days=3),
-        "resolution_date": None,
-        "grade": 1,
-        "serious": False,
-        "related_to_dalteparin": "probable",
-        "action_taken": "none",
-        "outcome": "recovering",
+        "an_hour_ago": (timezone.now() - timedelta(minutes=30)).replace(microsecond=0).isoformat(),
     }
 
 
