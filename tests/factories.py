@@ -178,6 +178,26 @@ def backdated_transfer(patient, by, *, days_ago: int = 35, embryos: int = 2):
     return EmbryoTransfer.objects.get(patient=patient, voided_at__isnull=True)
 
 
+def adverse_event_form(**overrides) -> dict:
+    """The adverse event form's fields: a grade 1 injection-site bruise of yesterday, resolved."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    yesterday = timezone.localdate() - timedelta(days=1)
+    return {
+        "term": "injection_site_bruising",
+        "term_other": "",
+        "onset_date": yesterday,
+        "resolution_date": yesterday,
+        "grade": 1,
+        "serious": False,
+        "related_to_dalteparin": "probable",
+        "action_taken": "none",
+        "outcome": "recovered",
+    } | overrides
+
+
 def clinical_records(patient, by) -> dict:
     """One lab result (drawn two hours ago), a negative outcome, an adverse event and a questionnaire for a
     randomized patient with a transfer: a record behind every clinical detail URL."""
@@ -198,17 +218,7 @@ def clinical_records(patient, by) -> dict:
         "outcome": outcomes.outcome_record(patient=patient, data={"beta_hcg_positive": False}, by=by),
         "adverse_event": outcomes.adverse_event_record(
             patient=patient,
-            data={
-                "term": "injection_site_bruising",
-                "term_other": "",
-                "onset_date": today - timedelta(days=3),
-                "resolution_date": None,
-                "grade": 1,
-                "serious": False,
-                "related_to_dalteparin": "probable",
-                "action_taken": "none",
-                "outcome": "recovering",
-            },
+            data=adverse_event_form(onset_date=today - timedelta(days=3), resolution_date=None, outcome="recovering"),
             by=by,
         ),
         "questionnaire": outcomes.questionnaire_record(

@@ -21,7 +21,7 @@ from analysis.models import ExportLog
 from core.audit import reset_request_id, set_request_id
 from labs.services import lab_draw_record
 from outcomes.services import adverse_event_record
-from tests.factories import make_user, randomized_patient
+from tests.factories import adverse_event_form, make_user, randomized_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -37,22 +37,7 @@ def lab_trial(site_a, site_b, staff_site_a, staff_site_b, statistician):
     for _ in range(2):
         patient = randomized_patient(site_a, staff_site_a, statistician)
         lab_draw_record(patient=patient, timepoint="BASELINE", drawn_at=drawn_at, entries=entries, by=staff_site_a)
-    yesterday = timezone.localdate() - timedelta(days=1)
-    adverse_event_record(
-        patient=patient,
-        data={
-            "term": "injection_site_bruising",
-            "term_other": "",
-            "onset_date": yesterday,
-            "resolution_date": yesterday,
-            "grade": 1,
-            "serious": False,
-            "related_to_dalteparin": "probable",
-            "action_taken": "none",
-            "outcome": "recovered",
-        },
-        by=staff_site_a,
-    )
+    adverse_event_record(patient=patient, data=adverse_event_form(), by=staff_site_a)
     b1 = randomized_patient(site_b, staff_site_b, statistician)
     lab_draw_record(patient=b1, timepoint="BASELINE", drawn_at=drawn_at, entries=entries[:2], by=staff_site_b)
 

@@ -25,7 +25,7 @@ from labs.services import lab_draw_record
 from outcomes.models import AdverseEvent, QuestionnaireResponse
 from outcomes.services import adverse_event_record, outcome_record, questionnaire_record
 from patients.models import Baseline, Randomization
-from tests.factories import backdated_transfer, make_user, randomized_patient, screen
+from tests.factories import adverse_event_form, backdated_transfer, make_user, randomized_patient, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -122,22 +122,6 @@ class Trial4:
     b1: object
 
 
-def _ae(**overrides) -> dict:
-    yesterday = timezone.localdate() - timedelta(days=1)
-    values = {
-        "term": "injection_site_bruising",
-        "term_other": "",
-        "onset_date": yesterday,
-        "resolution_date": yesterday,
-        "grade": 1,
-        "serious": False,
-        "related_to_dalteparin": "probable",
-        "action_taken": "none",
-        "outcome": "recovered",
-    }
-    return values | overrides
-
-
 def _questionnaire(patient, instrument, timepoint, answers, by):
     return questionnaire_record(
         patient=patient,
@@ -176,7 +160,7 @@ def trial(site_a, site_b, staff_site_a, staff_site_b, statistician) -> Trial4:
     a1 = randomized_patient(site_a, staff_site_a, statistician, **IDENTITIES["a1"])
     transfer = backdated_transfer(a1, staff_site_a, embryos=2)
     outcome_record(patient=a1, data=_pregnant(transfer), by=staff_site_a)
-    adverse_event_record(patient=a1, data=_ae(), by=staff_site_a)
+    adverse_event_record(patient=a1, data=adverse_event_form(), by=staff_site_a)
     _draw(a1, "BASELINE", [("E2", "50", "pg/mL"), ("FSH", "<0.5", "mIU/mL"), ("LH", "5", "IU/L")], staff_site_a)
     _questionnaire(a1, "RAND36", "BASELINE", RAND36_ANSWERS, staff_site_a)
     _questionnaire(a1, "SSRS", "BASELINE", SSRS_ANSWERS, staff_site_a)
@@ -186,14 +170,14 @@ def trial(site_a, site_b, staff_site_a, staff_site_b, statistician) -> Trial4:
     void = {"by": staff_site_a, "reason": "entered in error"}
     record_void(baseline.results.get(analyte__code="LH"), **void)
     record_void(_draw(a2, "ET14", [("BHCG", "250", "IU/L")], staff_site_a), **void)
-    record_void(adverse_event_record(patient=a2, data=_ae(), by=staff_site_a), **void)
+    record_void(adverse_event_record(patient=a2, data=adverse_event_form(), by=staff_site_a), **void)
     record_void(_questionnaire(a2, "SSRS", "BASELINE", SSRS_ANSWERS, staff_site_a), **void)
 
     a3 = screen(site_a, staff_site_a, eligible=False, **IDENTITIES["a3"])
 
     b1 = randomized_patient(site_b, staff_site_b, statistician, **IDENTITIES["b1"])
     _draw(b1, "BASELINE", [("CA125", "20", "kU/L")], staff_site_b)
-    adverse_event_record(patient=b1, data=_ae(term="bleeding", grade=2), by=staff_site_b)
+    adverse_event_record(patient=b1, data=adverse_event_form(term="bleeding", grade=2), by=staff_site_b)
     _questionnaire(b1, "SSRS", "ET28", SSRS_ANSWERS, staff_site_b)
     return Trial4(a1, a2, a3, b1)
 

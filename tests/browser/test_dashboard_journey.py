@@ -14,7 +14,7 @@ from core.models import Trial
 from labs.services import lab_draw_record
 from outcomes.services import adverse_event_record
 from tests.browser.helpers import log_in
-from tests.factories import randomized_patient
+from tests.factories import adverse_event_form, randomized_patient
 from tests.factories import screen as screen_patient
 
 TIMEOUT_MS = 10_000
@@ -43,23 +43,8 @@ def _small_trial(site, staff, statistician, n: int = 6) -> list:
         entries = [("FSH", value, "IU/L"), ("LH", "5.0", "IU/L"), ("E2", "300", "pmol/L")]
         lab_draw_record(patient=patient, timepoint="BASELINE", drawn_at=drawn_at, entries=entries, by=staff)
     for patient in patients[:2]:
-        adverse_event_record(patient=patient, data=_bruising(), by=staff)
+        adverse_event_record(patient=patient, data=adverse_event_form(), by=staff)
     return patients
-
-
-def _bruising() -> dict:
-    yesterday = timezone.localdate() - timedelta(days=1)
-    return {
-        "term": "injection_site_bruising",
-        "term_other": "",
-        "onset_date": yesterday,
-        "resolution_date": yesterday,
-        "grade": 1,
-        "serious": False,
-        "related_to_dalteparin": "probable",
-        "action_taken": "none",
-        "outcome": "recovered",
-    }
 
 
 def _first_snapshot() -> StatisticsSnapshot:
