@@ -17,16 +17,18 @@ from collections.abc import Callable
 
 import numpy as np
 from django.db import connection
-from django.db.models import Exists, OuterRef
 
 from analysis.models import DataVersion, StatisticsJob, StatisticsSnapshot
 from analysis.snapshot import Table
 from core.bulk_copy import copy_out_columns
 from core.models import Timepoint
 from labs.models import Analyte
-from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
-from outcomes.selectors import _received_allocated_treatment  # the per-protocol rule's one definition
-from patients.models import Baseline, DalteparinCourse, EmbryoTransfer, ProtocolDeviation, Randomization
+from outcomes.models import PregnancyOutcome, QuestionnaireResponse
+from outcomes.selectors import (
+    flagged_randomizations,
+    received_allocated_treatment,  # the per-protocol rule's one definition
+)
+from patients.models import Baseline, EmbryoTransfer
 
 # SPEC §5: a lab value below the detection limit enters as half the limit; above, as the limit.
 LAB_VALUE = "CASE WHEN r.censoring = '<' THEN r.canonical_value::float8 / 2 ELSE r.canonical_value::float8 END"
@@ -109,28 +111,17 @@ def _derived_tuples() -> list[tuple]:
     statistics, checked field by field against it on a synthetic trial (tests/analysis/test_synthetic.py).
     """
     active = {"voided_at__isnull": True}
-    patient = OuterRef("patient_id")
-    randomizations = (
-        Randomization.objects.filter(**active)
-        .annotate(
-            had_dalteparin=Exists(DalteparinCourse.objects.filter(patient_id=patient, **active)),
-            major_deviation=Exists(ProtocolDeviation.objects.filter(patient_id=patient, major=True, **active)),
-            any_ae=Exists(AdverseEvent.objects.filter(patient_id=patient, **active)),
-            any_sae=Exists(AdverseEvent.objects.filter(patient_id=patient, serious=True, **active)),
-        )
-        .order_by("patient__site__code", "patient__sequence_number")
-        .values_list(
-            "patient_id",
-            "patient__study_id",
-            "patient__site__code",
-            "arm__code",
-            "randomized_at",
-            "in_error",
-            "had_dalteparin",
-            "major_deviation",
-            "any_ae",
-            "any_sae",
-        )
+    randomizations = flagged_randomizations().values_list(
+        "patient_id",
+        "patient__study_id",
+        "patient__site__code",
+        "arm__code",
+        "randomized_at",
+        "in_error",
+        "had_dalteparin",
+        "major_deviation",
+        "any_ae",
+        "any_sae",
     )
     outcomes = {
         o[0]: o[1:] for o in PregnancyOutcome.objects.filter(**active).values_list("patient_id", *OUTCOME_FIELDS)
@@ -142,7 +133,7 @@ def _derived_tuples() -> list[tuple]:
 def _derived(randomization: tuple, outcome: tuple | None, embryos: int | None) -> tuple:
     patient_id, study_id, site, arm, randomized_at, in_error, dalteparin, major_deviation, ae, sae = randomization
     hcg, clinical, sacs, miscarriage, ongoing, live_birth = outcome or (None,) * len(OUTCOME_FIELDS)
-    per_protocol = not in_error and not major_deviation and _received_allocated_treatment(arm, dalteparin)
+    per_protocol = not in_error and not major_deviation and received_allocated_treatment(arm, dalteparin)
     sacs = (sacs or 0) if outcome is not None else None
     return (
         *(patient_id, study_id, site, arm, randomized_at, in_error, per_protocol, embryos),

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients.models import DalteparinCourse, EmbryoTransfer, ProtocolDeviation, Randomization
@@ -37,18 +37,18 @@ class DerivedOutcomes:
     serious_adverse_event: bool
 
 
-def _received_allocated_treatment(arm: str, had_dalteparin: bool) -> bool:
+def received_allocated_treatment(arm: str, had_dalteparin: bool) -> bool:
     # EXP receives dalteparin on top of LPS; CTRL receives LPS alone.
     return had_dalteparin if arm == EXPERIMENTAL_ARM else not had_dalteparin
 
 
-def derived_outcomes() -> list[DerivedOutcomes]:
-    """Every randomized patient's derived outcomes in three queries, whatever the trial size."""
+def flagged_randomizations() -> QuerySet[Randomization]:
+    """Active randomizations in study order, each with what the derived outcomes and the per-protocol rule
+    need beyond the row: had_dalteparin, major_deviation, any_ae, any_sae."""
     active = {"voided_at__isnull": True}
     patient_ref = OuterRef("patient_id")
-    randomizations = (
+    return (
         Randomization.objects.filter(**active)
-        .select_related("patient__site", "arm")
         .annotate(
             had_dalteparin=Exists(DalteparinCourse.objects.filter(patient_id=patient_ref, **active)),
             major_deviation=Exists(ProtocolDeviation.objects.filter(patient_id=patient_ref, major=True, **active)),
@@ -57,6 +57,12 @@ def derived_outcomes() -> list[DerivedOutcomes]:
         )
         .order_by("patient__site__code", "patient__sequence_number")
     )
+
+
+def derived_outcomes() -> list[DerivedOutcomes]:
+    """Every randomized patient's derived outcomes in three queries, whatever the trial size."""
+    active = {"voided_at__isnull": True}
+    randomizations = flagged_randomizations().select_related("patient__site", "arm")
     outcomes = {o.patient_id: o for o in PregnancyOutcome.objects.filter(**active)}
     embryos = dict(EmbryoTransfer.objects.filter(**active).values_list("patient_id", "embryos_transferred"))
     return [_row(r, outcomes.get(r.patient_id), embryos.get(r.patient_id)) for r in randomizations]
@@ -67,7 +73,7 @@ def _row(randomization, outcome, embryos) -> DerivedOutcomes:
     per_protocol = (
         not randomization.in_error
         and not randomization.major_deviation
-        and _received_allocated_treatment(arm, randomization.had_dalteparin)
+        and received_allocated_treatment(arm, randomization.had_dalteparin)
     )
     return DerivedOutcomes(
         patient_id=randomization.patient_id,
