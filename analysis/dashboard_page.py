@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from analysis.dashboard_tables import dashboard_context
 from analysis.models import StatisticsSnapshot
+from analysis.selectors import snapshot_get
 
 # Bump when the fragment's template or context changes shape: cached renderings of the old one then go unused.
 FRAGMENT_VERSION = 1
@@ -41,7 +42,7 @@ def figures_html(snapshot_id: int, *, population: str, by_arm: bool) -> str:
     key = fragment_cache_key(snapshot_id, population=population, by_arm=by_arm)
     html = cache.get(key)
     if html is None:
-        html = _render(StatisticsSnapshot.objects.get(pk=snapshot_id), population=population, by_arm=by_arm)
+        html = _render(snapshot_get(snapshot_id), population=population, by_arm=by_arm)
         cache.set(key, html, CACHE_SECONDS)
     return mark_safe(html)  # our own template's output, escaped when it was rendered
 

@@ -326,5 +326,9 @@ def latest_snapshot(*, with_payload: bool = True) -> StatisticsSnapshot | None:
     return (snapshots if with_payload else snapshots.defer("payload")).first()
 
 
+def snapshot_get(pk: int) -> StatisticsSnapshot:
+    return StatisticsSnapshot.objects.get(pk=pk)
+
+
 def job_get(pk: int) -> StatisticsJob | None:
     return StatisticsJob.objects.filter(pk=pk).first()
