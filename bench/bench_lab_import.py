@@ -4,7 +4,11 @@ Per repeat, on the same in-memory file of `scale` rows and in this order:
   1. floor: `COPY ... FROM STDIN` of the file into a temporary (unlogged) table with the CSV's columns;
   2. dry run: validation and planning only, against no stored results (the preview before an import);
   3. import: every row a create (draws, results, audit events and the import log written);
-  4. re-import: the same file again, every row unchanged (the idempotency path; nothing written).
+  4. re-import: the same file again, every row unchanged (the idempotency path; nothing written);
+  5. second floor, "store": the rows that import wrote (draws, results, the automatic queries and their
+     messages), removed and inserted again by `INSERT … SELECT` in one audited transaction. The same
+     constraint checks, audit events and hash-chain links as the import, with no parsing, validation
+     or planning: what PostgreSQL itself needs to keep these rows.
 Before each repeat the bench site's lab data is removed, so every repeat starts from the same state.
 """
 
@@ -19,12 +23,15 @@ from django.db import connection
 
 from bench import trial_data
 from bench.harness import figure
+from core.audit import audited
+from core.bulk_copy import bind_audit_context
 from labs.importing import lab_results_import
 from labs.models import LabDraw, LabImport
 from quality.models import DataQuery
 
 FILENAME = "bench-lab-import.csv"
 COPY_FLOOR = "COPY into temp table"
+STORE_FLOOR = "INSERT of the same rows, constraints and audit"
 COPY_TABLE = "bench_lab_copy"
 COPY_RUNS_PER_REPEAT = 5
 # Children before parents; the event tables are pghistory's audit trail of draws and results. The data
@@ -56,6 +63,13 @@ PROTECTION = [
 SITE_DRAWS = "SELECT d.id FROM labs_labdraw d JOIN patients_patient p ON p.id = d.patient_id WHERE p.site_id = %s"
 SITE_PATIENTS = "SELECT id FROM patients_patient WHERE site_id = %s"
 SITE_QUERIES = f"SELECT id FROM quality_dataquery WHERE patient_id IN ({SITE_PATIENTS})"
+# The tables an import writes, parents first, each with the condition selecting the bench site's rows.
+STORED_ROWS = {
+    "labs_labdraw": f"patient_id IN ({SITE_PATIENTS})",
+    "labs_labresult": f"draw_id IN ({SITE_DRAWS})",
+    "quality_dataquery": f"patient_id IN ({SITE_PATIENTS})",
+    "quality_querymessage": f"query_id IN ({SITE_QUERIES})",
+}
 SCOPED_DELETES = [  # (statement, "site" or "staff")
     (f"DELETE FROM labs_labresultevent WHERE draw_id IN ({SITE_DRAWS})", "site"),
     (f"DELETE FROM labs_labresult WHERE draw_id IN ({SITE_DRAWS})", "site"),
@@ -77,7 +91,7 @@ def run(repeats: int, *, scale: int) -> list[dict]:
     setup_seconds = perf_counter() - started
     _warm_up(trial)
     content = trial_data.lab_csv(trial.study_ids, scale)
-    samples: dict[str, list[float]] = {"copy": [], "dry_run": [], "import": [], "reimport": []}
+    samples: dict[str, list[float]] = {"copy": [], "dry_run": [], "import": [], "reimport": [], "store": []}
     for repeat in range(1, repeats + 1):
         method = _one_repeat(content, trial, scale, samples)
         print(f"  repeat {repeat}: " + ", ".join(f"{k} {v[-1]:,.0f} rows/s" for k, v in samples.items()), flush=True)
@@ -93,6 +107,9 @@ def _one_repeat(content: bytes, trial, rows: int, samples: dict[str, list[float]
     samples["import"].append(rows / _timed(lambda: _import(content, trial, rows, "create")))
     _analyze()
     samples["reimport"].append(rows / _timed(lambda: _import(content, trial, rows, "unchanged")))
+    _keep_stored_rows(trial)
+    clear_lab_data(trial)
+    samples["store"].append(rows / _timed(lambda: _store_again(trial)))
     return method
 
 
@@ -116,6 +133,9 @@ def _warm_up(trial) -> None:
     _import(small, trial, rows, "create", dry_run=True)
     _import(small, trial, rows, "create")
     _import(small, trial, rows, "unchanged")
+    _keep_stored_rows(trial)
+    clear_lab_data(trial)
+    _store_again(trial)
 
 
 def _figures(samples, setup_seconds: float, trial, scale: int, method: str) -> list[dict]:
@@ -123,6 +143,15 @@ def _figures(samples, setup_seconds: float, trial, scale: int, method: str) -> l
     clean_up = f"state reset before each repeat by {method}"
     return [
         figure("lab_import.import", samples["import"], "rows/s", **floor, notes=f"all creates; {clean_up}"),
+        figure(
+            "lab_import.import_vs_store",
+            samples["import"],
+            "rows/s",
+            floor_runs=samples["store"],
+            floor_name=STORE_FLOOR,
+            notes="the import against PostgreSQL storing its rows (draws, results, automatic queries and "
+            "messages) with every constraint check, audit event and hash-chain link, nothing else",
+        ),
         figure("lab_import.reimport", samples["reimport"], "rows/s", **floor, notes="same file again: all unchanged"),
         figure("lab_import.dry_run", samples["dry_run"], "rows/s", **floor, notes="dry_run=True, nothing stored yet"),
         figure(
@@ -171,6 +200,23 @@ def copy_floor(content: bytes) -> None:
     """The same bytes through COPY into a plain table: what moving the rows into PostgreSQL costs at least."""
     with connection.cursor() as cursor:
         cursor.copy_expert(f"COPY {COPY_TABLE} FROM STDIN WITH (FORMAT csv, HEADER true)", io.BytesIO(content))
+
+
+def _keep_stored_rows(trial) -> None:
+    """Copies of every row the import stored at the bench site, for the store floor."""
+    with connection.cursor() as cursor:
+        for table, owned in STORED_ROWS.items():
+            cursor.execute(f"DROP TABLE IF EXISTS bench_stored_{table}")
+            cursor.execute(
+                f"CREATE TEMP TABLE bench_stored_{table} AS SELECT * FROM {table} WHERE {owned}", [trial.site.pk]
+            )
+
+
+def _store_again(trial) -> None:
+    with audited(by=trial.staff, reason="Benchmark: store floor"), connection.cursor() as cursor:
+        bind_audit_context(cursor)
+        for table in STORED_ROWS:
+            cursor.execute(f"INSERT INTO {table} TABLE bench_stored_{table}")
 
 
 def _analyze() -> None:

@@ -386,3 +386,34 @@ def test_line_numbers_stay_right_after_a_quoted_cell_spanning_lines():
     rows, problems = parse(content)
     assert [r.row for r in rows] == [2]
     assert [(p.row, p.column) for p in problems] == [(4, "value")]
+
+
+# --- each distinct input judged on its own (the file-wide memo of checks) ---
+
+
+def test_a_value_repeated_under_other_time_points_units_analytes_and_dates_is_judged_for_each():
+    # The checks are remembered per distinct (analyte, time point, value, unit) and per drawn_at text within
+    # a file; every part of the key changes the result here, so a memo keyed on less would mix them up.
+    rows, problems = parse(
+        csv_bytes(
+            HEADER_LINE,
+            "P001,BASELINE,2025-03-14 08:30,BHCG,6,mIU/mL",  # above the baseline range
+            "P001,ET14,2025-03-28 08:30,BHCG,6,mIU/mL",  # no range after transfer
+            "P002,BASELINE,2025-03-14T08:30:00Z,BHCG,6,mIU/mL",  # same value again, another drawn_at text
+            "P002,BASELINE,2025-03-14T08:30:00Z,E2,6,pg/mL",
+            "P003,BASELINE,2025-03-14 08:30,E2,6,pmol/L",
+            "P003,BASELINE,2025-03-14 08:30,BHCG,6,g/L",  # an unit refused for this row only
+            "P004,BASELINE,2025-03-14 08:30,BHCG,6,mIU/mL",  # a repeat: the same judgement as line 2
+        )
+    )
+    judged = [(r.row, r.result.flag, r.result.canonical_value, r.drawn_at) for r in rows]
+    local = datetime(2025, 3, 14, 8, 30, tzinfo=SHANGHAI)
+    assert judged == [
+        (2, HIGH, Decimal("6.0000"), local),
+        (3, NORMAL, Decimal("6.0000"), datetime(2025, 3, 28, 8, 30, tzinfo=SHANGHAI)),
+        (4, HIGH, Decimal("6.0000"), datetime(2025, 3, 14, 8, 30, tzinfo=UTC)),
+        (5, rows[3].result.flag, Decimal("22.0260"), datetime(2025, 3, 14, 8, 30, tzinfo=UTC)),
+        (6, rows[4].result.flag, Decimal("6.0000"), local),
+        (8, HIGH, Decimal("6.0000"), local),
+    ]
+    assert [(p.row, p.column) for p in problems] == [(7, "unit")]
