@@ -3,9 +3,10 @@
 from dataclasses import dataclass
 from datetime import time, timedelta
 
-from core.bulk_copy import Table, bind_audit_context, clinical_head, entered_at, reserve_ids, text
+from core.bulk_copy import Table, bind_audit_context, clinical_head, entered_at, reserve_ids
 from core.models import Arm, Timepoint
-from labs.models import Analyte, LabDraw, LabResult
+from labs import copy_rows
+from labs.models import Analyte, LabDraw
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from outcomes.services import AE_FIELDS
 from outcomes.services import OUTCOME_FIELDS as OUTCOME_FORM_FIELDS
@@ -83,11 +84,8 @@ class Tables:
         self.dalteparin = Table(
             DalteparinCourse, ["patient", "daily_dose_iu", "start_date", "stop_date", "missed_doses", "deviation"]
         )
-        self.draw = Table(LabDraw, ["patient", "timepoint", "drawn_at", "window_warning"], with_id=True)
-        self.result = Table(
-            LabResult,
-            ["draw", "analyte", "value_as_entered", "unit_as_entered", "censoring", "canonical_value", "flag"],
-        )
+        self.draw = copy_rows.draw_table()
+        self.result = copy_rows.result_table()
         self.outcome = Table(PregnancyOutcome, ["patient", *OUTCOME_FIELDS])
         self.adverse_event = Table(AdverseEvent, ["patient", *AE_FIELDS, "sae_notified_at"])
         self.questionnaire = Table(
@@ -208,10 +206,7 @@ def _labs(tables: Tables, ids: Ids, woman, pk: int, course, draw_ids) -> None:
             pk=draw_pk,
         )
         for r in draw.results:
-            tables.result.add_line(
-                f"{head}{draw_pk}\t{ids.analytes[r.analyte]}\t{text(r.value_as_entered)}\t{r.unit_as_entered}\t"
-                f"{r.censoring}\t{r.canonical_value}\t{r.flag}\n"
-            )
+            tables.result.add_line(copy_rows.result_line(head, draw_pk, ids.analytes[r.analyte], r))
 
 
 def _outcomes(tables: Tables, ids: Ids, woman, pk: int, course) -> None:
