@@ -103,9 +103,9 @@ def _memoized_checks(specs: dict[str, AnalyteSpec], default_tz: tzinfo) -> _Chec
     """The value and date checks, each computed once per distinct input within one file.
 
     Both are pure, and a lab file repeats itself: one drawn_at per draw (six results share it) and
-    values of a few significant digits, so a 100,000-row file holds a few thousand distinct
-    (analyte, time point, value, unit). Judging each once halves the validation time of such a file.
-    The memo lives for one file only: messages are in the language of the request that reads it.
+    values of a few significant digits. Even the benchmark's file of random values repeats 58% of its
+    (analyte, time point, value, unit); judging each once made its dry run 1.3× faster. The memo lives
+    for one file only: messages are in the language of the request that reads it.
     """
     results: dict[tuple[str, str, str, str], CheckedResult | ResultProblem] = {}
     dates: dict[str, datetime | None] = {}

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition, Locked, ReasonRequired, SignatureRefused, StaleVersion, ValidationFailed
@@ -179,6 +179,26 @@ def test_an_out_of_range_lab_value_opens_exactly_one_query_and_correcting_it_clo
     assert query.status == "closed" and query.closed_by is None
     assert query.messages.last().kind == "auto_closed"
     assert _automatic(treated).count() == 1
+
+
+def test_automatic_queries_and_their_messages_are_audited_in_the_writers_context_and_chained(treated, staff_site_a):
+    # Raised by COPY (a lab import raises thousands): each query and message still gets its audit event,
+    # under the context of the change that raised it, and its link in the hash chain.
+    _labs(treated, staff_site_a, IL6="40")
+    query = _automatic(treated).get()
+    message = query.messages.get()
+    query_event = DataQuery.pgh_event_model.objects.select_related("pgh_context").get(pgh_obj_id=query.pk)
+    message_event = QueryMessage.pgh_event_model.objects.select_related("pgh_context").get(pgh_obj_id=message.pk)
+    assert (query_event.status, query_event.check_code, query_event.version) == ("open", "lab-range:ET14:IL6", 1)
+    assert (message_event.kind, message_event.author_name, message_event.text) == ("raised", "system", message.text)
+    for event in (query_event, message_event):
+        assert event.pgh_context.metadata["username"] == staff_site_a.username
+    assert query_event.pgh_context_id == message_event.pgh_context_id
+    # Queued for the hash chain, which links them at commit (the test's transaction never commits).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT table_name, unnest(event_ids) FROM ivf_audit_chain_pending")
+        queued = set(cursor.fetchall())
+    assert {("quality_dataqueryevent", query_event.pk), ("quality_querymessageevent", message_event.pk)} <= queued
 
 
 def test_a_value_the_monitor_accepted_is_not_raised_again_but_a_new_value_is(treated, staff_site_a, monitor):
