@@ -189,16 +189,31 @@ def _section(payload: dict) -> str:
     return "\n".join([header, markdown_table(payload["figures"]), "", *notes])
 
 
+def _sections_written(path: Path) -> dict[str, str]:
+    """The README's sections by benchmark name, as last written."""
+    if not path.exists():
+        return {}
+    parts = re.split(r"(?m)^(?=## )", path.read_text())
+    return {part.split("\n", 1)[0][3:].strip(): part.rstrip("\n") for part in parts if part.startswith("## ")}
+
+
 def write_readme() -> Path:
-    """The table of every result file present, so `--only` refreshes one section and keeps the rest."""
-    sections = [_section(json.loads(p.read_text())) for p in sorted(RESULTS_DIR.glob("*.json"))]
+    """The table of every benchmark: from its result file when present, else its section as last written.
+
+    The result files are not committed but the README is, so on a fresh checkout `--only` refreshes one
+    section and keeps the others rather than dropping them.
+    """
+    path = RESULTS_DIR / "README.md"
+    sections = _sections_written(path)
+    for result in RESULTS_DIR.glob("*.json"):
+        payload = json.loads(result.read_text())
+        sections[payload["benchmark"]] = _section(payload)
     intro = (
         "# Benchmark results\n\n"
         "Written by `make bench` (see `bench/README.md`); figures depend on the machine. "
         "Each value is the median of its runs; ratio = how many times the floor's cost it is.\n"
     )
-    path = RESULTS_DIR / "README.md"
-    path.write_text("\n".join([intro, *sections]) + "\n")
+    path.write_text("\n".join([intro, *(sections[name] for name in sorted(sections))]) + "\n")
     return path
 
 
