@@ -198,24 +198,20 @@ def _load(port: int, path: str, headers: dict[str, str], *, seconds: float, clie
 
 def _latency_figures(page: str, suffix: str, samples: dict, floor: dict, notes: str) -> list[dict]:
     """p95, p50 and requests/s of one page at one load, each beside /healthz/ at the same load."""
+    quantiles = [
+        figure(
+            f"load.{page}_{q}{suffix}",
+            samples[q],
+            "ms",
+            floor_runs=floor[q],
+            floor_name=f"/healthz/ {q}",
+            higher_is_better=False,
+            notes=notes if q == "p95" else "",
+        )
+        for q in ("p95", "p50")
+    ]
     return [
-        figure(
-            f"load.{page}_p95{suffix}",
-            samples["p95"],
-            "ms",
-            floor_runs=floor["p95"],
-            floor_name="/healthz/ p95",
-            higher_is_better=False,
-            notes=notes,
-        ),
-        figure(
-            f"load.{page}_p50{suffix}",
-            samples["p50"],
-            "ms",
-            floor_runs=floor["p50"],
-            floor_name="/healthz/ p50",
-            higher_is_better=False,
-        ),
+        *quantiles,
         figure(f"load.{page}_rps{suffix}", samples["rps"], "req/s", floor_runs=floor["rps"], floor_name="/healthz/"),
     ]
 

@@ -105,3 +105,26 @@ def test_cached_figures_are_kept_apart_by_blinding_population_and_language(
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
     chinese, reads = _payload_reads(client, statistician)
     assert reads == 1 and "CONSORT 流程图" in _figures(chinese) and "CONSORT 流程图" not in _figures(unblinded)
+
+
+def test_consort_follow_up_and_analysis_stages_show_each_arms_count_linked_to_its_patients(
+    client, site_a, staff_site_a, statistician
+):
+    for _ in range(3):
+        randomized_patient(site_a, staff_site_a, statistician)
+    counts = _snapshot().payload["dashboard"]["consort"]["counts"]
+    client.force_login(statistician)
+    page = client.get(reverse("analysis:dashboard")).content.decode()
+    patients = reverse("patients:list")
+    for stage, label, prefix in (
+        ("Follow-up", "Discontinued (withdrawn or lost to follow-up)", "discontinued_"),
+        ("Analysis", "Analysed, intention to treat", "analysed_itt_"),
+    ):
+        assert f'<div class="consort-stage text-muted mb-1 mt-3">{stage}</div>' in page
+        for arm in ("CTRL", "EXP"):
+            box = f"{prefix}{arm}"
+            link = f'href="{patients}?consort={box}" data-box="{box}"'
+            assert link in page and f'{label} (n = <a class="consort-count" {link}' in page
+            assert f'data-box="{box}" title="List these patients">{counts[box]}</a>' in page
+    assert page.index(">Follow-up<") < page.index("discontinued_CTRL") < page.index(">Analysis<")
+    assert page.index(">Analysis<") < page.index('data-box="analysed_itt_CTRL"')
