@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     name = "core"
 
     def ready(self):
+        import core.lookups  # noqa: F401  (registers the `__any` lookup)
         from core.audit_chain import install_chain_triggers
 
         # After every migrate (and test-database flush): audit tables added by any app join the chain.

@@ -5,7 +5,8 @@ Idempotent: a row equal to what is stored is "unchanged"; a file that changes no
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db import connection
 from django.utils import timezone
@@ -38,12 +39,12 @@ def _patients_by_study_id(study_ids: set[str], by) -> dict[str, ImportPatient]:
     """Only patients whose data the user may enter; any other id is reported as unknown (not revealed)."""
     visible = list(
         Patient.objects.filter(
-            study_id__in=study_ids, site_id__in=access.data_entry_site_ids(by), voided_at__isnull=True
+            study_id__any=study_ids, site_id__in=access.data_entry_site_ids(by), voided_at__isnull=True
         ).values_list("study_id", "pk", "randomization__id")
     )
     # Windows count from each patient's transfer: fetch them all at once, not once per draw.
     transfers = dict(
-        EmbryoTransfer.objects.filter(patient_id__in=[pk for _, pk, _ in visible], voided_at__isnull=True).values_list(
+        EmbryoTransfer.objects.filter(patient_id__any=[pk for _, pk, _ in visible], voided_at__isnull=True).values_list(
             "patient_id", "transfer_date"
         )
     )
@@ -62,14 +63,20 @@ class StoredResult:
     unit_as_entered: str
 
 
+class StoredDraw(NamedTuple):
+    pk: int
+    drawn_at: datetime
+
+
 def _stored(patients: dict[str, ImportPatient]):
+    """The patients' active draws and results, as just the values planning compares (not models)."""
     draws = {
-        (d.patient_id, d.timepoint.code): d
-        for d in LabDraw.objects.filter(
-            patient_id__in=[p.pk for p in patients.values()], voided_at__isnull=True
-        ).select_related("timepoint")
+        (patient_id, timepoint): StoredDraw(pk, drawn_at)
+        for pk, patient_id, timepoint, drawn_at in LabDraw.objects.filter(
+            patient_id__any=[p.pk for p in patients.values()], voided_at__isnull=True
+        ).values_list("pk", "patient_id", "timepoint__code", "drawn_at")
     }
-    rows = LabResult.objects.filter(draw__in=draws.values(), voided_at__isnull=True).values_list(
+    rows = LabResult.objects.filter(draw_id__any=[d.pk for d in draws.values()], voided_at__isnull=True).values_list(
         "pk", "draw_id", "analyte__code", "value_as_entered", "unit_as_entered"
     )
     results = {(draw_id, code): StoredResult(pk, value, unit) for pk, draw_id, code, value, unit in rows}
@@ -185,10 +192,11 @@ def lab_results_import(
 def _apply(report, rows, patients, draws, results, by, reason, filename) -> None:
     actions = {c.row: c.action for c in report.changes}
     with audited(by=by, reason=reason or f"Lab import {filename}"):
+        moved: set[int] = set()  # draws whose drawn_at this import has already changed
         for row in rows:
             if actions[row.row] == "update":
                 draw = draws[(patients[row.study_id].pk, row.timepoint)]
-                _update(draw, results.get((draw.pk, row.result.analyte)), row, by, reason)
+                _update(draw, results.get((draw.pk, row.result.analyte)), row, by, reason, moved)
         _copy_new_rows([r for r in rows if actions[r.row] == "create"], patients, draws, by)
         log = LabImport.objects.create(
             file_sha256=report.file_sha256,
@@ -238,10 +246,11 @@ def _copy_new_rows(rows: list[ImportRow], patients, draws, by) -> None:
         result_table.flush(cursor)
 
 
-def _update(draw, stored, row, by, reason) -> None:
-    if draw.drawn_at != row.drawn_at:
-        record_update(draw, changes={"drawn_at": row.drawn_at}, by=by, reason=reason, expected_version=None)
-        draw.drawn_at = row.drawn_at
+def _update(draw: StoredDraw, stored, row, by, reason, moved: set[int]) -> None:
+    if draw.drawn_at != row.drawn_at and draw.pk not in moved:
+        moved.add(draw.pk)
+        record = LabDraw.objects.get(pk=draw.pk)
+        record_update(record, changes={"drawn_at": row.drawn_at}, by=by, reason=reason, expected_version=None)
     if stored is not None:
         result = LabResult.objects.get(pk=stored.pk)
         record_update(result, changes=result_changes(row.result), by=by, reason=reason, expected_version=None)

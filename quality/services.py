@@ -192,7 +192,7 @@ def _findings(patient_ids: list[int]) -> list[checks.Finding]:
     results = [
         checks.LabResultFact(patient_id, tp, analyte, flag, f"{censoring}{value.normalize():f}", unit)
         for patient_id, tp, analyte, flag, censoring, value, unit in LabResult.objects.filter(
-            draw__patient_id__in=patient_ids, voided_at__isnull=True, draw__voided_at__isnull=True
+            draw__patient_id__any=patient_ids, voided_at__isnull=True, draw__voided_at__isnull=True
         )
         .exclude(flag=Flag.NORMAL)
         .values_list(
@@ -206,12 +206,12 @@ def _findings(patient_ids: list[int]) -> list[checks.Finding]:
         )
     ]
     transfers = dict(
-        EmbryoTransfer.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True).values_list(
+        EmbryoTransfer.objects.filter(patient_id__any=patient_ids, voided_at__isnull=True).values_list(
             "patient_id", "transfer_date"
         )
     )
     embryos = dict(
-        EmbryoTransfer.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True).values_list(
+        EmbryoTransfer.objects.filter(patient_id__any=patient_ids, voided_at__isnull=True).values_list(
             "patient_id", "embryos_transferred"
         )
     )
@@ -220,7 +220,7 @@ def _findings(patient_ids: list[int]) -> list[checks.Finding]:
     draws = [
         checks.LabDrawFact(patient_id, tp, drawn_at.astimezone(tz).date(), transfers.get(patient_id), windows[tp][1])
         for patient_id, tp, drawn_at in LabDraw.objects.filter(
-            patient_id__in=patient_ids, voided_at__isnull=True
+            patient_id__any=patient_ids, voided_at__isnull=True
         ).values_list("patient_id", "timepoint__code", "drawn_at")
     ]
     outcomes = [
@@ -234,7 +234,7 @@ def _findings(patient_ids: list[int]) -> list[checks.Finding]:
             o.fetal_heartbeat,
             o.ongoing_pregnancy,
         )
-        for o in PregnancyOutcome.objects.filter(patient_id__in=patient_ids, voided_at__isnull=True)
+        for o in PregnancyOutcome.objects.filter(patient_id__any=patient_ids, voided_at__isnull=True)
     ]
     return checks.lab_range_findings(results) + checks.lab_window_findings(draws) + checks.outcome_findings(outcomes)
 
@@ -250,7 +250,7 @@ def automatic_checks_sync(patient_ids) -> dict[str, int]:
     if not patient_ids:
         return {"opened": 0, "closed": 0}
     findings = {(f.patient_id, f.check_code): f for f in _findings(patient_ids)}
-    automatic = DataQuery.objects.filter(patient_id__in=patient_ids, origin=QueryOrigin.AUTOMATIC)
+    automatic = DataQuery.objects.filter(patient_id__any=patient_ids, origin=QueryOrigin.AUTOMATIC)
     unresolved = {(q.patient_id, q.check_code): q for q in automatic.exclude(status=QueryStatus.CLOSED)}
     accepted = set(
         automatic.filter(status=QueryStatus.CLOSED, closed_by__isnull=False).values_list(

@@ -165,6 +165,18 @@ def test_a_changed_value_is_an_update_that_needs_a_reason(patients, staff_site_a
     assert event.pgh_context.metadata["reason"] == "Reanalysed sample"
 
 
+def test_a_corrected_drawn_at_updates_the_draw_once_for_all_its_results(patients, staff_site_a):
+    lab_results_import(content=_file(patients[:1]), filename="a", by=staff_site_a)
+    earlier = (timezone.now() - timedelta(hours=3)).replace(microsecond=0).isoformat()
+    moved = _file(patients[:1]).decode().replace(DRAWN_AT, earlier).encode()
+    done = lab_results_import(content=moved, filename="b", by=staff_site_a, reason="Time misread from the tube")
+    assert done.imported and done.count("update") == 6
+    draw = LabDraw.objects.get()
+    assert (draw.drawn_at.isoformat(), draw.version) == (earlier, 2)
+    assert LabDraw.pgh_event_model.objects.filter(pgh_obj_id=draw.pk).count() == 2  # insert, one update
+    assert set(LabResult.objects.values_list("version", flat=True)) == {1}  # values unchanged
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
