@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import pghistory
 import pgtrigger
 from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
@@ -160,6 +161,11 @@ PGHISTORY_APPEND_ONLY = True
 # context row once per row, which makes a 100,000-row bulk insert quadratic (measured: 491 rows/s).
 PGHISTORY_LEVEL = pgtrigger.Statement
 PGHISTORY_CREATED_AT_FUNCTION = "NOW()"
+# Event tables copy every foreign key of the tracked row; none is indexed but the object and context
+# (pghistory's own) and what core.models.tracked_by names: the others were never read by.
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)  # both inherit the setting above
+PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
 
 # --- Internationalisation --------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

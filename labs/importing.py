@@ -103,38 +103,38 @@ def _patient_problems(rows: list[ImportRow], patients: dict[str, ImportPatient])
 def _plan(rows, patients, draws, results, reason: str) -> tuple[list[PlannedChange], list[RowProblem]]:
     changes, problems = [], []
     for row in rows:
-        patient = patients[row.study_id]
-        draw = draws.get((patient.pk, row.timepoint))
-        stored = results.get((draw.pk, row.result.analyte)) if draw else None
-        new = f"{row.result.value_as_entered} {row.result.unit_as_entered}"
-        change = PlannedChange(row.row, row.study_id, row.timepoint, row.result.analyte, "create", new=new)
-        if draw is not None and draw.drawn_at != row.drawn_at:
-            drawn = f"{timezone.localtime(draw.drawn_at):%Y-%m-%d %H:%M}"
-            change.action, change.old = "update", _("drawn at %(at)s") % {"at": drawn}
-        if stored is not None:
-            old = f"{stored.value_as_entered} {stored.unit_as_entered}"
-            same = old == new and change.action != "update"
-            change.action, change.old = ("unchanged", old) if same else ("update", old)
-        if change.action == "update" and not reason.strip():
-            problems.append(
-                RowProblem(
-                    row.row,
-                    "value",
-                    _(
-                        "%(study_id)s %(timepoint)s %(analyte)s is stored as %(old)s; "
-                        "give a reason to change it to %(new)s."
-                    )
-                    % {
-                        "study_id": row.study_id,
-                        "timepoint": row.timepoint,
-                        "analyte": row.result.analyte,
-                        "old": change.old,
-                        "new": new,
-                    },
-                )
-            )
+        result = row.result
+        draw = draws.get((patients[row.study_id].pk, row.timepoint))
+        new = f"{result.value_as_entered} {result.unit_as_entered}"
+        change = PlannedChange(row.row, row.study_id, row.timepoint, result.analyte, "create", "", new)
+        if draw is not None:  # a new draw (the common case of an import) holds only creates
+            _compare_with_stored(change, row, draw, results.get((draw.pk, result.analyte)))
+            if change.action == "update" and not reason.strip():
+                problems.append(_reason_needed(change))
         changes.append(change)
     return changes, problems
+
+
+def _compare_with_stored(change: PlannedChange, row, draw: StoredDraw, stored: StoredResult | None) -> None:
+    if draw.drawn_at != row.drawn_at:
+        drawn = f"{timezone.localtime(draw.drawn_at):%Y-%m-%d %H:%M}"
+        change.action, change.old = "update", _("drawn at %(at)s") % {"at": drawn}
+    if stored is not None:
+        old = f"{stored.value_as_entered} {stored.unit_as_entered}"
+        same = old == change.new and change.action != "update"
+        change.action, change.old = ("unchanged", old) if same else ("update", old)
+
+
+def _reason_needed(change: PlannedChange) -> RowProblem:
+    message = _("%(study_id)s %(timepoint)s %(analyte)s is stored as %(old)s; give a reason to change it to %(new)s.")
+    values = {
+        "study_id": change.study_id,
+        "timepoint": change.timepoint,
+        "analyte": change.analyte,
+        "old": change.old,
+        "new": change.new,
+    }
+    return RowProblem(change.row, "value", message % values)
 
 
 def _window_warnings(rows, patients) -> list[tuple[int, str]]:

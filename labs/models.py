@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.models import ClinicalRecord, Timepoint, clinical_triggers
+from core.models import ClinicalRecord, Timepoint, clinical_triggers, tracked_by
 
 
 @pghistory.track()
@@ -52,12 +52,17 @@ class Flag(models.TextChoices):
     HIGH = "high", _("High")
 
 
-@pghistory.track()
+@tracked_by("patient")
 class LabDraw(ClinicalRecord):
     """One blood draw of a patient at a time point; its results hang off it."""
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="lab_draws")
-    timepoint = models.ForeignKey(Timepoint, on_delete=models.PROTECT, related_name="+")
+    # Keys checked per statement (core.foreign_keys): the lab import writes draws and results by COPY.
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="lab_draws", db_constraint=False
+    )
+    timepoint = models.ForeignKey(
+        Timepoint, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     drawn_at = models.DateTimeField()
     window_warning = models.CharField(max_length=300, blank=True)
 
@@ -75,10 +80,13 @@ class LabDraw(ClinicalRecord):
         return f"{self.patient_id} {self.timepoint_id} {self.drawn_at:%Y-%m-%d}"
 
 
-@pghistory.track()
+@tracked_by("draw")
 class LabResult(ClinicalRecord):
-    draw = models.ForeignKey(LabDraw, on_delete=models.PROTECT, related_name="results")
-    analyte = models.ForeignKey(Analyte, on_delete=models.PROTECT, related_name="+")
+    draw = models.ForeignKey(LabDraw, on_delete=models.PROTECT, related_name="results", db_constraint=False)
+    # Six analytes: an index on the column would never be chosen, and cost every insert.
+    analyte = models.ForeignKey(
+        Analyte, on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
     value_as_entered = models.CharField(max_length=40)
     unit_as_entered = models.CharField(max_length=20)
     censoring = models.CharField(max_length=1, blank=True, help_text="'<' or '>' for a value beyond a limit")

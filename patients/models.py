@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from core.models import Arm, ClinicalRecord, Site, clinical_triggers
+from core.models import Arm, ClinicalRecord, Site, clinical_triggers, tracked_by
 
 
 class PatientStatus(models.TextChoices):
@@ -58,7 +58,7 @@ class Patient(ClinicalRecord):
         return self.study_id
 
 
-@pghistory.track()
+@tracked_by("patient")
 class PatientIdentity(ClinicalRecord):
     """Protected health information: only staff of the patient's own site ever see this table."""
 
@@ -73,7 +73,7 @@ class PatientIdentity(ClinicalRecord):
         triggers = clinical_triggers()
 
 
-@pghistory.track()
+@tracked_by("patient")
 class Screening(ClinicalRecord):
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="screening")
     screening_date = models.DateField()
@@ -86,7 +86,7 @@ class Screening(ClinicalRecord):
         triggers = clinical_triggers()
 
 
-@pghistory.track()
+@tracked_by("patient")
 class Consent(ClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="consents")
     form_version = models.CharField(max_length=40)
@@ -104,7 +104,7 @@ class Consent(ClinicalRecord):
         triggers = clinical_triggers()
 
 
-@pghistory.track()
+@tracked_by("patient")
 class Baseline(ClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="baselines")
     height_cm = models.DecimalField(max_digits=4, decimal_places=1)
@@ -205,7 +205,7 @@ class AllocationSlot(models.Model):
         return f"{self.allocation_list} #{self.sequence}"
 
 
-@pghistory.track()
+@tracked_by("patient")
 class Randomization(ClinicalRecord):
     patient = models.OneToOneField(Patient, on_delete=models.PROTECT, related_name="randomization")
     slot = models.OneToOneField(AllocationSlot, on_delete=models.PROTECT, related_name="randomization")
@@ -240,7 +240,7 @@ class Route(models.TextChoices):
     SUBCUTANEOUS = "subcutaneous", _("Subcutaneous")
 
 
-@pghistory.track()
+@tracked_by("patient")
 class EmbryoTransfer(ClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="transfers")
     transfer_date = models.DateField()
@@ -263,7 +263,7 @@ class EmbryoTransfer(ClinicalRecord):
         return f"{self.patient} ET {self.transfer_date}"
 
 
-@pghistory.track()
+@tracked_by("patient")
 class LutealSupport(ClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="luteal_supports")
     drug = models.CharField(max_length=100)
@@ -279,7 +279,7 @@ class LutealSupport(ClinicalRecord):
         return f"{self.drug} {self.daily_dose}"
 
 
-@pghistory.track()
+@tracked_by("patient")
 class ProtocolDeviation(ClinicalRecord):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="deviations")
     occurred_on = models.DateField()
@@ -293,7 +293,7 @@ class ProtocolDeviation(ClinicalRecord):
         return f"{self.patient}: {self.description[:40]}"
 
 
-@pghistory.track()
+@tracked_by("patient")
 class DalteparinCourse(ClinicalRecord):
     """Only for EXP patients; for anyone else it exists only with a recorded protocol deviation."""
 

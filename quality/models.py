@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.foreign_keys import statement_foreign_keys
+
 
 def append_only() -> list:
     """Sign-off records are evidence: once written they are never changed or deleted."""
@@ -35,7 +37,10 @@ class QueryOrigin(models.TextChoices):
 class DataQuery(models.Model):
     """A question about one field of one form of one patient, raised by a monitor or by a check."""
 
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="data_queries")
+    # Keys checked per statement (core.foreign_keys): a lab import raises thousands of queries by COPY.
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="data_queries", db_constraint=False
+    )
     form = models.CharField(max_length=60, help_text="Form key, e.g. baseline, labs:ET14, questionnaire:SSRS:ET28")
     field = models.CharField(max_length=60)
     status = models.CharField(max_length=10, choices=QueryStatus.choices, default=QueryStatus.OPEN)
@@ -45,13 +50,25 @@ class DataQuery(models.Model):
     check_code = models.CharField(max_length=120, blank=True)
     evidence = models.CharField(max_length=300, blank=True)
     raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     version = models.PositiveIntegerField(default=1)
 
@@ -66,7 +83,10 @@ class DataQuery(models.Model):
             )
         ]
         indexes = [models.Index(fields=["status", "patient"])]
-        triggers = [pgtrigger.Protect(name="queries_are_closed_not_deleted", operation=pgtrigger.Delete)]
+        triggers = [
+            pgtrigger.Protect(name="queries_are_closed_not_deleted", operation=pgtrigger.Delete),
+            *statement_foreign_keys(),
+        ]
 
     def __str__(self):
         return f"Query {self.pk} on {self.form}.{self.field}"
@@ -91,16 +111,23 @@ class MessageKind(models.TextChoices):
 
 @pghistory.track()
 class QueryMessage(models.Model):
-    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages")
+    query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages", db_constraint=False)
     kind = models.CharField(max_length=12, choices=MessageKind.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     author_name = models.CharField(max_length=150)
     text = models.TextField()
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["at", "pk"]
-        triggers = append_only()
+        triggers = [*append_only(), *statement_foreign_keys()]
 
     def __str__(self):
         return f"{self.kind} by {self.author_name}"
