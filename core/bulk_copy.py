@@ -10,6 +10,7 @@ reason) as the ORM writes around them.
 
 import io
 import json
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from functools import lru_cache
 
@@ -87,10 +88,46 @@ class Table:
     def flush(self, cursor) -> None:
         if not self.lines:
             return
-        columns = ", ".join(f'"{c}"' for c in self.columns)
-        cursor.copy_expert(f'COPY "{self.table}" ({columns}) FROM STDIN', io.StringIO("".join(self.lines)))
-        self.written += len(self.lines)
+        self.stream(cursor, self.lines)
         self.lines = []
+
+    def stream(self, cursor, lines: Iterable[str]) -> None:
+        """COPY rows formatted as the server reads them: PostgreSQL stores the first rows (on the other
+        core) while later ones are still being formatted, instead of after the last one."""
+        columns = ", ".join(f'"{c}"' for c in self.columns)
+        reader = _LineReader(lines)
+        cursor.copy_expert(f'COPY "{self.table}" ({columns}) FROM STDIN', reader, COPY_CHUNK)
+        self.written += reader.lines
+
+
+COPY_CHUNK = 1 << 16
+
+
+class _LineReader(io.TextIOBase):
+    """A text file over an iterable of COPY lines, read in chunks of at least `size` characters."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines = iter(lines)
+        self._rest = ""
+        self.lines = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> str:
+        parts, length = [self._rest], len(self._rest)
+        for line in self._lines:
+            parts.append(line)
+            length += len(line)
+            self.lines += 1
+            if size is not None and 0 <= size <= length:
+                break
+        data = "".join(parts)
+        if size is None or size < 0 or len(data) <= size:
+            self._rest = ""
+            return data
+        self._rest = data[size:]
+        return data[:size]
 
 
 def reserve_ids(cursor, model, count: int) -> list[int]:

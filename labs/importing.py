@@ -238,12 +238,14 @@ def _copy_new_rows(rows: list[ImportRow], patients, draws, by) -> None:
             warning = ranges.window_warning(drawn_on, transfer, window, tp.code)
             draw_table.add((patient_id, tp.pk, row.drawn_at, warning), head=head, pk=draw_ids[patient_id, timepoint])
         draw_table.flush(cursor)
-        result_table = copy_rows.result_table()
-        for row in rows:
-            key = (patients[row.study_id].pk, row.timepoint)
-            draw_id = draws[key].pk if key in draws else draw_ids[key]
-            result_table.add_line(result_line(head, draw_id, analytes[row.result.analyte], row.result))
-        result_table.flush(cursor)
+        draw_pk = {key: draw.pk for key, draw in draws.items()} | draw_ids
+        lines = (
+            result_line(
+                head, draw_pk[patients[row.study_id].pk, row.timepoint], analytes[row.result.analyte], row.result
+            )
+            for row in rows
+        )
+        copy_rows.result_table().stream(cursor, lines)
 
 
 def _update(draw: StoredDraw, stored, row, by, reason, moved: set[int]) -> None:
