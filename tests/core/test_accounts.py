@@ -1,13 +1,18 @@
 """Log in, lock out after repeated failures, time out when idle, log out."""
 
+import time
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.middleware import SessionIdleTimeoutMiddleware
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +58,39 @@ def test_session_expires_after_the_idle_timeout(client, staff_site_a):
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
     response = client.get(reverse("patients:list"))
     assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def _session_writes(client) -> list[str]:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("patients:list")).status_code == 200
+    return [q["sql"] for q in queries if q["sql"].startswith(("UPDATE", "INSERT")) and "django_session" in q["sql"]]
+
+
+def test_page_views_within_a_minute_write_no_session(client, staff_site_a):
+    _login(client, staff_site_a.username, PASSWORD)
+    assert len(_session_writes(client)) == 1  # the first view after login starts the refresh clock
+    assert _session_writes(client) == []
+    assert _session_writes(client) == []
+
+
+def test_a_request_a_minute_after_the_last_refresh_pushes_the_expiry_forward(client, staff_site_a):
+    _login(client, staff_site_a.username, PASSWORD)
+    client.get(reverse("patients:list"))
+    key = Session.objects.get().session_key
+    stored = SessionStore(session_key=key)
+    stored[SessionIdleTimeoutMiddleware.KEY] = int(time.time()) - SessionIdleTimeoutMiddleware.REFRESH_SECONDS - 1
+    stored.save()
+    Session.objects.update(expire_date=timezone.now() + timedelta(minutes=5))
+    assert len(_session_writes(client)) == 1
+    expiry = Session.objects.get(session_key=key).expire_date
+    assert expiry > timezone.now() + timedelta(minutes=settings.SESSION_IDLE_MINUTES - 1)
+
+
+def test_logging_out_saves_no_new_session(client, staff_site_a):
+    _login(client, staff_site_a.username, PASSWORD)
+    client.get(reverse("patients:list"))
+    client.post(reverse("logout"))
+    assert not Session.objects.exists()
 
 
 def test_logout_ends_the_session(client, staff_site_a):
