@@ -169,27 +169,30 @@ def clinical_triggers() -> list:
     ]
 
 
-_WHO = {
-    "to": settings.AUTH_USER_MODEL,
-    "on_delete": models.PROTECT,
-    "related_name": "+",
-    "db_constraint": False,
-    "db_index": False,
-}
+def user_key(**options) -> models.ForeignKey:
+    """Who did something (entered, changed, voided, raised, wrote): checked per statement
+    (core.foreign_keys) and not indexed, since nothing looks records up by their author and each index
+    cost every bulk insert ~2 µs a row."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+        **options,
+    )
 
 
 class ClinicalRecord(models.Model):
     """Who entered and changed a record, its version (optimistic locking) and its void state."""
 
-    # Who entered, changed and voided: checked per statement (core.foreign_keys), not indexed (nothing
-    # looks records up by their author; each index cost every bulk insert ~2 µs a row).
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(**_WHO)
+    created_by = user_key()
     updated_at = models.DateTimeField(auto_now=True)
-    updated_by = models.ForeignKey(**_WHO)
+    updated_by = user_key()
     voided_at = models.DateTimeField(null=True, blank=True)
-    voided_by = models.ForeignKey(**_WHO, null=True, blank=True)
+    voided_by = user_key(null=True, blank=True)
     void_reason = models.TextField(blank=True)
 
     class Meta:

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.foreign_keys import statement_foreign_keys
+from core.models import user_key
 
 
 def append_only() -> list:
@@ -49,27 +50,11 @@ class DataQuery(models.Model):
     # value a monitor already accepted does not reopen it.
     check_code = models.CharField(max_length=120, blank=True)
     evidence = models.CharField(max_length=300, blank=True)
-    raised_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    raised_by = user_key(null=True, blank=True)
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    closed_by = user_key(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -113,14 +98,7 @@ class MessageKind(models.TextChoices):
 class QueryMessage(models.Model):
     query = models.ForeignKey(DataQuery, on_delete=models.PROTECT, related_name="messages", db_constraint=False)
     kind = models.CharField(max_length=12, choices=MessageKind.choices)
-    author = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
+    author = user_key(null=True)
     author_name = models.CharField(max_length=150)
     text = models.TextField()
     at = models.DateTimeField(default=timezone.now)
