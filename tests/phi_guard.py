@@ -102,10 +102,12 @@ class Forbidden:
 def _identity_rows():
     from patients.models import PatientIdentity, PatientIdentityEvent
 
-    current = PatientIdentity.objects.values_list(
+    # In creation order: which leak a failure names must not depend on where PostgreSQL's heap put an
+    # updated row (an identity corrected after a later patient was registered).
+    current = PatientIdentity.objects.order_by("pk").values_list(
         "patient__site_id", "patient__study_id", "full_name", "medical_record_number", "phone"
     )
-    former = PatientIdentityEvent.objects.values_list(
+    former = PatientIdentityEvent.objects.order_by("pk").values_list(
         "pgh_obj__patient__site_id", "pgh_obj__patient__study_id", "full_name", "medical_record_number", "phone"
     )
     return [*current[: MAX_VALUES + 1], *former[: MAX_VALUES + 1]]
