@@ -35,7 +35,7 @@ def claim_rows(payload: dict) -> list[ClaimRow]:
 
 def about_view(request):
     snapshot = latest_snapshot()
-    visible = arm_results_visible(request.user)
+    visible = arm_results_visible(request.user, request=request)
     rows = claim_rows(snapshot.payload) if snapshot is not None and visible else []
     groups = [
         (verdict, [r for r in rows if r.verdict == verdict]) for verdict in (REPRODUCED, NOT_REPRODUCED, INVENTED)

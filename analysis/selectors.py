@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 from django.db import connection
+from django.db.models import Subquery
+from django.db.models.functions import Coalesce
 
 from analysis.models import DataVersion, StatisticsJob, StatisticsSnapshot
 from analysis.snapshot import Table
@@ -321,8 +323,15 @@ def analysis_table(scales: dict[str, tuple[str, ...]]) -> Table:
 
 
 def latest_snapshot(*, with_payload: bool = True) -> StatisticsSnapshot | None:
-    """The newest snapshot; without its payload (the figures, megabytes at scale) when only its facts are needed."""
-    snapshots = StatisticsSnapshot.objects.order_by("-computed_at")
+    """The newest snapshot; without its payload (the figures, megabytes at scale) when only its facts are needed.
+
+    It carries `data_version_now`, the data's version as of this read, so that a page can tell whether it
+    is stale without a second query (`analysis.services.snapshot_is_stale(..., data_version=...)`).
+    """
+    now = DataVersion.objects.filter(pk=1).values("version")
+    snapshots = StatisticsSnapshot.objects.order_by("-computed_at").annotate(
+        data_version_now=Coalesce(Subquery(now), 0)
+    )
     return (snapshots if with_payload else snapshots.defer("payload")).first()
 
 

@@ -209,10 +209,13 @@ def statistics_compute(*, job_id: int) -> StatisticsSnapshot | None:
     return snapshot
 
 
-def snapshot_is_stale(snapshot: StatisticsSnapshot | None) -> bool:
+def snapshot_is_stale(snapshot: StatisticsSnapshot | None, *, data_version: int | None = None) -> bool:
+    """Whether data changed after the snapshot was computed: against `data_version` when the caller read it
+    with the snapshot (`selectors.latest_snapshot`'s `data_version_now`, one query less), else as of now."""
     if snapshot is None:
         return True
-    return selectors.data_version()[0] > snapshot.data_version
+    current = selectors.data_version()[0] if data_version is None else data_version
+    return current > snapshot.data_version
 
 
 def statistics_refresh_if_stale() -> StatisticsJob | None:

@@ -63,8 +63,8 @@ def dashboard_view(request):
     context = {
         "snapshot": snapshot,
         "population": population,
-        "by_arm": arm_results_visible(request.user),
-        "stale": services.snapshot_is_stale(snapshot),
+        "by_arm": arm_results_visible(request.user, request=request),
+        "stale": services.snapshot_is_stale(snapshot, data_version=getattr(snapshot, "data_version_now", None)),
         "js_text": _script_text(charts=snapshot is not None),
     }
     if snapshot is not None:

@@ -1,13 +1,35 @@
-"""Django's ModelBackend with a user's permissions read in one query.
+"""Django's ModelBackend with a user's permissions read in one small query.
 
 Every page and API call checks a role permission (`has_perm`), and ModelBackend reads the user's own
-permissions and her groups' in two queries on each request's fresh user object. One query with both
-gives the same set (tested against ModelBackend) at the cost of one of them: their UNION planned in
-1.3 ms and ran in 0.4 ms here, each alone in 1.2 ms and 0.3–0.4 ms (measured with EXPLAIN ANALYZE).
+permissions and her groups' in two queries on each request's fresh user object. One query gives the
+same set (tested against ModelBackend). It is written as SQL rather than as the ORM's UNION of two
+four-table joins: that form took 0.45 ms to plan and run on a warm connection and ~1 ms of Python to
+compile on every request; this one (the permission ids first, then one join for their names) 0.19 ms
+and no compilation (measured with EXPLAIN ANALYZE and cProfile on the dashboard, session 6).
 """
 
+from functools import cache
+
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+
+
+@cache
+def _permissions_sql() -> str:
+    """The query, with table names from the models (built once: they cannot change while running)."""
+    user_model = Permission.user_set.rel.related_model
+    own = user_model.user_permissions.through._meta.db_table
+    membership = user_model.groups.through._meta.db_table
+    granted = Group.permissions.through._meta.db_table
+    return (
+        f"SELECT ct.app_label, p.codename FROM {Permission._meta.db_table} p "
+        f"JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id "
+        f"WHERE p.id IN (SELECT permission_id FROM {own} WHERE user_id = %s "
+        f"UNION ALL SELECT gp.permission_id FROM {granted} gp "
+        f"JOIN {membership} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)"
+    )
 
 
 class ModelBackendOneQuery(ModelBackend):
@@ -17,8 +39,7 @@ class ModelBackendOneQuery(ModelBackend):
         if user_obj.is_superuser:
             return super().get_all_permissions(user_obj, obj)
         if not hasattr(user_obj, "_perm_cache"):
-            own = Permission.objects.filter(user=user_obj).values_list("content_type__app_label", "codename")
-            groups = Permission.objects.filter(group__user=user_obj).values_list("content_type__app_label", "codename")
-            rows = own.order_by().union(groups.order_by())  # UNION drops duplicates; no ordering needed
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
+            with connection.cursor() as cursor:
+                cursor.execute(_permissions_sql(), [user_obj.pk, user_obj.pk])
+                user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in cursor.fetchall()}
         return user_obj._perm_cache

@@ -79,10 +79,21 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
     return entries
 
 
-def arm_results_visible(user) -> bool:
+def current_trial(request=None) -> Trial | None:
+    """The trial's row (name and status for the page header, the blinding), read once per request: the
+    header and the dashboard's by-arm decision each cost a query before (~0.3 ms of a 6 ms page)."""
+    if request is not None and hasattr(request, "_current_trial"):
+        return request._current_trial
+    trial = Trial.objects.only("name", "status", "results_blinded").first()
+    if request is not None:
+        request._current_trial = trial
+    return trial
+
+
+def arm_results_visible(user, *, request=None) -> bool:
     """Whether the user sees results by arm: always in an open trial; when blinded, only with permission.
 
     The one decision dashboards, statistics API and exports make before showing anything by arm.
     """
-    trial = Trial.objects.only("results_blinded").first()
+    trial = current_trial(request)
     return trial is None or not trial.results_blinded or user.has_perm("core.view_unblinded_results")

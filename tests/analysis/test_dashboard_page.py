@@ -19,9 +19,11 @@ def _snapshot():
 
 
 def _dashboard_queries(client, django_assert_max_num_queries) -> int:
-    # session, user, user and group permissions, latest snapshot, data version, trial (header), blinding.
-    # The session is saved at most once a minute (idle timeout), never on these views: see the warm-up.
-    with django_assert_max_num_queries(9) as captured:
+    # session, user, her permissions (own and groups'), the latest snapshot with the data's version (is
+    # it stale?), the trial (header and blinding, read once), and here the snapshot's figures: each call
+    # is the first view of a new snapshot, whose rendered figures are not cached yet. The session is saved
+    # at most once a minute (idle timeout), never on these views: see the warm-up.
+    with django_assert_max_num_queries(6) as captured:
         response = client.get(reverse("analysis:dashboard"))
     assert response.status_code == 200
     return len(captured.captured_queries)
@@ -130,3 +132,19 @@ def test_consort_follow_up_and_analysis_stages_show_each_arms_count_linked_to_it
             assert f'data-box="{box}" title="List these patients">{counts[box]}</a>' in page
     assert page.index(">Follow-up<") < page.index("discontinued_CTRL") < page.index(">Analysis<")
     assert page.index(">Analysis<") < page.index('data-box="analysed_itt_CTRL"')
+
+
+def test_the_page_says_the_figures_are_stale_once_data_changed_after_them(
+    client, site_a, staff_site_a, statistician, django_capture_on_commit_callbacks
+):
+    """The data's version is read with the snapshot (one query): a change after it shows the warning."""
+    randomized_patient(site_a, staff_site_a, statistician)
+    snapshot = _snapshot()
+    client.force_login(statistician)
+    fresh = client.get(reverse("analysis:dashboard")).content.decode()
+    assert 'data-stale="false"' in fresh and 'id="stale-warning"' not in fresh
+    with django_capture_on_commit_callbacks(execute=True):  # the data's version moves on at commit
+        randomized_patient(site_a, staff_site_a, statistician)
+    stale = client.get(reverse("analysis:dashboard")).content.decode()
+    assert 'data-stale="true"' in stale and 'id="stale-warning"' in stale
+    assert f'data-snapshot="{snapshot.pk}"' in stale  # still the same figures, now marked stale
