@@ -41,7 +41,7 @@ def test_a_collector_that_was_off_stays_off_and_nesting_restores_the_outer_state
 
 
 @pytest.mark.django_db
-def test_the_lab_import_parses_and_plans_with_the_collector_paused(monkeypatch, site_a, staff_site_a, statistician):
+def test_the_lab_import_runs_with_the_collector_paused(monkeypatch, site_a, staff_site_a, statistician):
     from labs import importing
     from tests.factories import randomized_patient
 
