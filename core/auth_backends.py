@@ -10,6 +10,7 @@ and no compilation (measured with EXPLAIN ANALYZE and cProfile on the dashboard,
 
 from functools import cache
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
@@ -19,7 +20,7 @@ from django.db import connection
 @cache
 def _permissions_sql() -> str:
     """The query, with table names from the models (built once: they cannot change while running)."""
-    user_model = Permission.user_set.rel.related_model
+    user_model = get_user_model()
     own = user_model.user_permissions.through._meta.db_table
     membership = user_model.groups.through._meta.db_table
     granted = Group.permissions.through._meta.db_table
