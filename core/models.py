@@ -225,3 +225,48 @@ class AuditChainLink(models.Model):
 
     def __str__(self):
         return f"link {self.seq}: {self.table_name} {self.event_id or self.context_id}"
+
+
+class AccountEventKind(models.TextChoices):
+    LOGIN = "login", "Logged in"
+    LOGOUT = "logout", "Logged out"
+    LOGIN_FAILED = "login_failed", "Failed login"
+    SIGNATURE_FAILED = "signature_failed", "Failed e-signature password"
+    ACCOUNT_LOCKED = "account_locked", "Account locked"
+    ACCOUNT_UNLOCKED = "account_unlocked", "Account unlocked"
+    TOKEN_ISSUED = "token_issued", "API token issued"
+    TOKEN_REVOKED = "token_revoked", "API token revoked"
+    PASSWORD_LINK_ISSUED = "password_link_issued", "Password link issued"
+    PASSWORD_SET = "password_set", "Password set"
+    EMAIL_CHANGED = "email_changed", "E-mail address changed"
+    ACCESS_REVIEWED = "access_reviewed", "Access review recorded"
+
+
+@pghistory.track(pghistory.InsertEvent())
+class AccountEvent(models.Model):
+    """Something that happened to an account outside its own row: logins, tokens, locks, password links.
+
+    Append-only (refused UPDATE and DELETE by trigger); each row is copied into its pghistory event
+    table under the writer's audit context, which puts it in the hash chain (core/audit_chain.py).
+    Changes to the account rows themselves (user, roles, site memberships) are tracked by pghistory.
+    """
+
+    kind = models.CharField(max_length=30, choices=AccountEventKind.choices)
+    # The account concerned; null for a failed login with a user name that matches no account.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="account_events"
+    )
+    username = models.CharField(max_length=150, help_text="As typed, for failed logins; else the account's")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(db_default=Now())
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["user", "kind", "at"]), models.Index(fields=["at"])]
+        triggers = [
+            pgtrigger.Protect(name="account_events_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.username} {self.at:%Y-%m-%d %H:%M}"
