@@ -1,8 +1,10 @@
 """Shape a stored snapshot for the dashboard page and its CSV downloads (no computation of statistics)."""
 
 from collections import defaultdict
+from collections.abc import Callable
 
 from analysis.snapshot import population_view
+from core.csv_safety import csv_cells
 
 
 def _pool_safety(safety: dict) -> dict:
@@ -157,7 +159,21 @@ def _completeness_table(context):
     return header, rows
 
 
-TABLES = {
+def _csv_safe(table: Callable[[dict], tuple[list, list]]) -> Callable[[dict], tuple[list, list[list]]]:
+    """The table as its CSV download writes it: a text cell a spreadsheet would run as a formula gets a `'`.
+
+    The cells carry their own types (labels, terms and codes are str; statistics are numbers), so numbers
+    are never touched.
+    """
+
+    def written(context: dict) -> tuple[list, list[list]]:
+        header, rows = table(context)
+        return csv_cells([header])[0], csv_cells(rows)
+
+    return written
+
+
+_TABLES = {
     "table1": lambda c: _continuous_table(c["table1"], c["arm_codes"], c["by_arm"]),
     "outcomes": _outcomes_table,
     "labs": lambda c: _continuous_table([e for v in c["labs"].values() for e in v], c["arm_codes"], c["by_arm"]),
@@ -167,3 +183,5 @@ TABLES = {
     "enrollment": _enrollment_table,
     "completeness": _completeness_table,
 }
+# The dashboard's CSV downloads (analysis:table_csv): (header, rows) of each table, ready for csv.writer.
+TABLES = {name: _csv_safe(table) for name, table in _TABLES.items()}

@@ -1,8 +1,9 @@
 """API: streamed exports of the analysis data sets (CSV or JSON) and their data dictionary.
 
 `GET /api/v1/export/<dataset>.<csv|json>` streams the rows of `analysis.exports` without ever holding
-the whole export: CSV lines from csv.writer on a pseudo-buffer, or a JSON array written piece by
-piece. Rows are sent in batches of BATCH_ROWS so a large export is not one socket write per row.
+the whole export: CSV lines from csv.writer on a pseudo-buffer (text cells that a spreadsheet would run
+as a formula written with a leading `'`, core.csv_safety), or a JSON array written piece by piece.
+Rows are sent in batches of BATCH_ROWS so a large export is not one socket write per row.
 
 A data set that PostgreSQL can encode itself (`exports.copy_statement`, lab-results) is streamed from
 `COPY ... TO STDOUT` instead: psycopg2's copy_expert runs in a helper thread on the request's own
@@ -31,6 +32,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analysis import exports
+from core.csv_safety import ESCAPE, FORMULA_PREFIXES, TEXT_TYPE
 
 BATCH_ROWS = 500
 QUEUED_BATCHES = 8  # how far the COPY thread may run ahead of the client, in batches
@@ -203,11 +205,14 @@ def _recorded(body: Iterator, log, progress: Progress) -> Iterator:
 
 def export_body(dataset: str, fmt: str, *, user, progress: Progress) -> Iterator:
     """The streamed document: from COPY where PostgreSQL encodes the data set, else from Python rows."""
-    names = [column.name for column in exports.columns(dataset)]
-    statement = exports.copy_statement(dataset, fmt, user=user)
+    columns = exports.columns(dataset)
+    names = [column.name for column in columns]
+    statement = exports.copy_statement(dataset, fmt, user=user, columns=columns)
     if statement is not None:
         return _COPY_STREAMS[fmt](names, statement, progress)
-    return _STREAMS[fmt](names, exports.rows(dataset, user=user), progress)
+    if fmt == "csv":  # text cells that a spreadsheet would run as formulas get a leading ' (JSON: as entered)
+        return csv_stream(names, exports.csv_rows_of(dataset, user=user, columns=columns), progress)
+    return json_stream(names, exports.rows(dataset, user=user), progress)
 
 
 class ExportApi(APIView):
@@ -237,8 +242,21 @@ class ExportApi(APIView):
         return response
 
 
+CSV_FORMULA_ESCAPE = {
+    "column_type": TEXT_TYPE,
+    "prefixes": list(FORMULA_PREFIXES),
+    "escape": ESCAPE,
+    "note": (
+        f"In CSV exports a cell of a text column (type '{TEXT_TYPE}') that starts with =, +, -, @, a tab or a "
+        f"carriage return is written with a leading {ESCAPE} so that a spreadsheet shows it as text instead of "
+        f"running it as a formula (OWASP CSV injection). To recover the value as entered, drop a leading {ESCAPE} "
+        "that is followed by one of these prefixes. Numeric columns and the JSON exports keep values as entered."
+    ),
+}
+
+
 class DataDictionaryApi(APIView):
-    """Every exported column of every data set: name, label, type, unit, allowed values."""
+    """Every exported column of every data set: name, label, type, unit, allowed values; how CSV escapes formulas."""
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
@@ -256,6 +274,7 @@ class DataDictionaryApi(APIView):
                         for c in exports.columns(dataset)
                     ]
                     for dataset in exports.DATASETS
-                }
+                },
+                "csv_formula_escape": CSV_FORMULA_ESCAPE,
             }
         )

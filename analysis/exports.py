@@ -3,8 +3,9 @@
 Every row is de-identified (PatientIdentity is never read: no name, MRN, date of birth or phone),
 limited to the sites the user may read (`core.access.site_filter`), free of voided records, and in
 column order with plain values: booleans 0/1, decimals as floats, dates ISO 8601, times ISO 8601 in
-UTC ("Z"), missing as None (empty in CSV, null in JSON). When results are blinded and the user lacks
-unblinded access, `arm` is left empty, as on the dashboards.
+UTC ("Z"), missing as None (empty in CSV, null in JSON). In CSV a text cell that a spreadsheet would
+run as a formula gets a leading `'` (`csv_rows_of`, core.csv_safety); JSON keeps it as entered. When
+results are blinded and the user lacks unblinded access, `arm` is left empty, as on the dashboards.
 
 Data sets:
 - `patients`: one analysis-ready row per randomized patient (ITT, allocated arm), built from
@@ -49,6 +50,7 @@ from analysis.models import ExportLog
 from analysis.selectors import analysis_rows
 from core.access import site_filter
 from core.audit import current_request_id
+from core.csv_safety import ESCAPE, FORMULA_PREFIXES, TEXT_TYPE, csv_rows, text_columns
 from core.models import Arm, Site, Timepoint
 from core.selectors import arm_results_visible
 from labs.models import Analyte, Flag, LabResult
@@ -393,6 +395,14 @@ def rows(dataset: str, *, user) -> Iterator[list]:
     return ([*row[:ARM_INDEX], None, *row[ARM_INDEX + 1 :]] for row in produced)
 
 
+def csv_rows_of(dataset: str, *, user, columns: list[Column]) -> Iterator[list]:
+    """`rows()` for a CSV file: text cells that a spreadsheet would run as a formula get a leading `'`.
+
+    Which cells are text is decided by `columns` (the data dictionary's types), so numbers pass untouched.
+    """
+    return csv_rows(rows(dataset, user=user), text_columns(column.type for column in columns))
+
+
 # --- encoded by PostgreSQL -----------------------------------------------------------------------------
 #
 # A large data set is encoded by PostgreSQL itself: `COPY (<the rows query>) TO STDOUT` with every
@@ -425,6 +435,23 @@ class _FloatText(Func):
         return sql, [*params, *params, *params, *params]
 
 
+class _CsvText(Func):
+    """Text as core.csv_safety.csv_text writes it to CSV: a `'` before a formula's first character.
+
+    ascii() is the code of the first character (0 for "", NULL for NULL): an integer comparison per value,
+    without building a one-character string.
+    """
+
+    output_field = TextField()
+    codes = ", ".join(str(ord(prefix)) for prefix in FORMULA_PREFIXES)
+    escape = "'" + ESCAPE.replace("'", "''") + "'"
+
+    def as_sql(self, compiler, connection, **extra_context):
+        value, params = compiler.compile(self.source_expressions[0])
+        sql = f"CASE WHEN ascii({value}) IN ({self.codes}) THEN {self.escape} || {value} ELSE {value} END"
+        return sql, [*params, *params, *params]
+
+
 class _Joined(Func):
     template = "(%(expressions)s)"
     arg_joiner = " || "
@@ -435,17 +462,21 @@ def _blank_as_null(field: str) -> NullIf:
     return NullIf(F(field), Value(""))  # "" is written as missing, as `_cell` does
 
 
-def _lab_encoded(user) -> list[tuple[str, Func]]:
-    """(column, SQL expression of its exported text) of every lab-results column, in column order."""
+def _lab_encoded(user, text: frozenset[str] = frozenset()) -> list[tuple[str, Func]]:
+    """(column, SQL expression of its exported text) of every lab-results column, in column order.
+
+    The columns named in `text` are defused for CSV (`_CsvText`).
+    """
     arm = _arm_of("draw__patient__") if arm_results_visible(user) else Cast(Value(None), CharField())
     encoded = {
         "arm": arm,
         "drawn_at": _IsoUtc(F("draw__drawn_at")),
         "canonical_value": _FloatText(F("canonical_value")),
     }
-    return [
+    expressions = [
         (name, encoded[name] if name in encoded else _blank_as_null(source)) for name, source in _LAB_SOURCES.items()
     ]
+    return [(name, _CsvText(expression) if name in text else expression) for name, expression in expressions]
 
 
 def _json_object(columns: list[tuple[str, Func]], numbers: set[str]) -> _Joined:
@@ -458,21 +489,25 @@ def _json_object(columns: list[tuple[str, Func]], numbers: set[str]) -> _Joined:
     return _Joined(*parts, Value("}", output_field=TextField()))
 
 
-def copy_statement(dataset: str, fmt: str, *, user) -> str | None:
+def copy_statement(dataset: str, fmt: str, *, user, columns: list[Column] | None = None) -> str | None:
     """`COPY ... TO STDOUT` whose rows are the data set's rows already encoded, or None (encoded in Python).
 
-    CSV: PostgreSQL's CSV format, lines ending LF (Python's csv module ends them CRLF). JSON: text
-    format, one object per line, every backslash doubled by COPY. Same rows, order, scoping and
-    blinding as `rows()`; only lab-results, the one data set whose size grows with the trial.
+    CSV: PostgreSQL's CSV format, lines ending LF (Python's csv module ends them CRLF), text cells
+    defused as `csv_rows_of()` does (the text columns are those of `columns`, the data set's columns,
+    read here when not given). JSON: text format, one object per line, every backslash doubled by COPY,
+    values as entered. Same rows, order, scoping and blinding as `rows()`; only lab-results, the one
+    data set whose size grows with the trial.
     """
     _require_known(dataset)
     if dataset != "lab-results":
         return None
-    columns = _lab_encoded(user)
     if fmt == "csv":
-        queryset, options = _lab_results(user).values_list(*(expression for _, expression in columns)), "FORMAT csv"
+        text = frozenset(column.name for column in columns or _lab_columns() if column.type == TEXT_TYPE)
+        expressions = (expression for _, expression in _lab_encoded(user, text))
+        queryset, options = _lab_results(user).values_list(*expressions), "FORMAT csv"
     else:
-        queryset, options = _lab_results(user).values_list(_json_object(columns, {"canonical_value"})), "FORMAT text"
+        queryset = _lab_results(user).values_list(_json_object(_lab_encoded(user), {"canonical_value"}))
+        options = "FORMAT text"
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:  # the user reads no site: the Python path yields the empty export
