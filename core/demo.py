@@ -14,10 +14,11 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from core.access_grants import access_grant_system
 from core.audit import audited
 from core.demo_clinical import DemoWoman, demo_clinical_seed, randomizations_backdate
 from core.demo_solver import PAPER_HORMONES, PAPER_OUTCOMES, POST_TREATMENT
-from core.models import EligibilityCriterion, Site, SiteMembership
+from core.models import EligibilityCriterion, Site
 from core.roles import roles_sync
 from patients import allocation, randomization, services
 from patients.demo_profiles import (
@@ -62,6 +63,7 @@ LIST_LENGTH = 200
 LIST_SEED = 20230301
 # The allocation lists went live before the first woman was screened.
 LISTS_LIVE_AT = (ENROLMENT_START - timedelta(days=3), time(9, 0))
+REASON_DEMO_ACCOUNTS = "Demo accounts: one per role, given by seed_demo on the server"
 REASON_LISTS_BACKDATED = "Demo trial: the lists went live before enrolment began in the historical trial"
 
 
@@ -84,17 +86,22 @@ def _sites() -> dict[str, Site]:
 def _users(password: str, sites: dict[str, Site]) -> dict:
     users = {}
     for username, role, site_codes, is_staff in DEMO_USERS:
-        user, created = get_user_model().objects.get_or_create(
-            username=username, defaults={"is_staff": is_staff, "email": f"{username}@demo.invalid"}
-        )
-        # Only touch the row when something differs, so a second run changes nothing.
-        if created or not user.check_password(password) or user.is_staff != is_staff:
-            user.is_staff = is_staff
-            user.set_password(password)
-            user.save()
-        user.groups.set([Group.objects.get(name=role)])
+        with audited(by=None, reason=REASON_DEMO_ACCOUNTS):
+            user, created = get_user_model().objects.get_or_create(
+                username=username, defaults={"is_staff": is_staff, "email": f"{username}@demo.invalid"}
+            )
+            # Only touch the row when something differs, so a second run changes nothing.
+            if created or not user.check_password(password) or user.is_staff != is_staff:
+                user.is_staff = is_staff
+                user.set_password(password)
+                user.save()
+            group = Group.objects.get(name=role)
+            user.groups.remove(*user.groups.exclude(pk=group.pk))
+        # Seeding runs on the server: the demo's roles and sites are granted by the system, approved and
+        # recorded as such, not through the four-eyes requests of the administration.
+        access_grant_system(user=user, group=group, reason=REASON_DEMO_ACCOUNTS)
         for code in site_codes:
-            SiteMembership.objects.get_or_create(user=user, site=sites[code])
+            access_grant_system(user=user, site=sites[code], reason=REASON_DEMO_ACCOUNTS)
         users[username] = user
     return users
 

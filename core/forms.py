@@ -1,6 +1,8 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
+from core.input_bounds import bound_form_fields
 
 
 def _mark_invalid(form: forms.Form, name: str) -> None:
@@ -32,7 +34,29 @@ class BootstrapForm(forms.Form):
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
     def full_clean(self):
+        # Here, not in __init__: subclasses add fields after it (an analyte's value, a questionnaire's items).
+        bound_form_fields(self.fields)  # no unbounded text or number reaches a service (core.input_bounds)
         super().full_clean()
         for name in self.errors:
             if name in self.fields:
                 _mark_invalid(self, name)
+
+
+def bootstrap_widgets(form) -> None:
+    """Bootstrap classes for a form that is not a BootstrapForm (Django's password forms)."""
+    for field in form.fields.values():
+        field.widget.attrs["class"] = f"{field.widget.attrs.get('class', '')} form-control".strip()
+
+
+class GrantDecisionForm(BootstrapForm):
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("reject", "reject")], widget=forms.HiddenInput)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+class AccessReviewForm(BootstrapForm):
+    remarks = forms.CharField(
+        label=_("Remarks"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What you checked and what you changed or asked others to change."),
+    )

@@ -3,6 +3,7 @@
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
@@ -84,7 +85,8 @@ class Site(models.Model):
         return f"{self.code} — {self.name}"
 
 
-@pghistory.track()
+# Deletes too: removing someone from a site is an account change the trail must show (old → nothing).
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class SiteMembership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="site_memberships")
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="memberships")
@@ -270,3 +272,100 @@ class AccountEvent(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.username} {self.at:%Y-%m-%d %H:%M}"
+
+
+# --- Accounts in the audit trail ---------------------------------------------------------------------
+# Django's own account tables are tracked into core's event tables, so every change joins the hash chain
+# like the clinical events (core/audit_chain.py). The triggers are declared on proxy models of core: on
+# the auth models themselves, their migrations would have to live in django.contrib.auth.
+# The snapshot leaves out the password hash and last_login: a hash must never be copied, and logins are
+# account events of their own (AccountEvent). A password change is its own event, without the hash.
+class AuditedUser(User):
+    class Meta:
+        proxy = True
+
+
+class AuditedUserGroup(User.groups.through):
+    """A role (group) membership of an account: rows are only ever added or removed."""
+
+    class Meta:
+        proxy = True
+
+
+pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.UpdateEvent("password_set", condition=pghistory.AnyChange("password")),
+    pghistory.DeleteEvent(),
+    exclude=["password", "last_login"],
+    model_name="UserEvent",
+)(AuditedUser)
+pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent(), obj_field=None, model_name="UserGroupEvent")(
+    AuditedUserGroup
+)
+
+
+class GrantKind(models.TextChoices):
+    ROLE = "role", "Role"
+    MEMBERSHIP = "membership", "Site membership"
+
+
+class GrantStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+@pghistory.track()
+class AccessGrant(models.Model):
+    """A request to give an account a role or a site membership that sees identity or unblinded results.
+
+    Four eyes (21 CFR 11.10(g)): the role or membership row is written only when another person with the
+    right to decide approves (core/access_grants.py says who), so an administrator cannot create an
+    account that reads identity. Roles that see neither are given at once (the role's own event records
+    them); group and membership rows written directly (tests, a shell on the server) are in effect.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_grants")
+    kind = models.CharField(max_length=20, choices=GrantKind.choices)
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    site = models.ForeignKey("core.Site", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    # Null: granted by the system (demo seeding) or decided by the server's operator (manage.py command).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(db_default=Now())
+    reason = models.TextField()
+    status = models.CharField(max_length=20, choices=GrantStatus.choices, default=GrantStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(kind="role", group__isnull=False, site__isnull=True))
+                | (models.Q(kind="membership", group__isnull=True, site__isnull=False)),
+                name="grant_is_a_role_or_a_membership",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "kind", "group", "site"],
+                condition=models.Q(status="pending"),
+                nulls_distinct=False,
+                name="one_pending_grant_per_access",
+            ),
+        ]
+        permissions = [
+            ("approve_site_access", "Approve roles and memberships that see identity at own sites"),
+            ("approve_unblinded_access", "Approve roles that see unblinded results"),
+            ("view_account_audit", "Read the accounts' audit trail"),
+            ("review_access", "Record periodic access reviews"),
+        ]
+
+    def __str__(self):
+        what = self.group.name if self.kind == GrantKind.ROLE else self.site.code
+        return f"{self.user} ← {what} ({self.status})"

@@ -25,7 +25,8 @@ _CONFIGURATION_MODELS = [
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     SITE_STAFF: _STAFF,
-    INVESTIGATOR: _STAFF | {"core.view_dashboards", "core.sign_casebook"},
+    # Investigators approve who may see identity at their sites (the site's delegation log).
+    INVESTIGATOR: _STAFF | {"core.view_dashboards", "core.sign_casebook", "core.approve_site_access"},
     MONITOR: {"core.view_all_sites", "core.raise_query", "core.verify_source_data"},
     STATISTICIAN: {
         "core.view_all_sites",
@@ -37,13 +38,21 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
         "core.export_data",
         "core.recompute_statistics",
         "core.lock_database",
+        "core.approve_unblinded_access",
+        "core.view_account_audit",
     },
     ADMIN: {
         f"{model.split('.')[0]}.{action}_{model.split('.')[1]}"
         for model in _CONFIGURATION_MODELS
         for action in ("view", "add", "change")
-    },
+    }
+    | {"core.view_account_audit", "core.review_access"},
 }
+
+
+# What makes a role or a site membership need a second person's approval (core/access_grants.py).
+SEES_IDENTITY = "core.view_identity"
+SEES_UNBLINDED = "core.view_unblinded_results"
 
 
 def _permission(dotted: str) -> Permission:

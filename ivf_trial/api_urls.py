@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from analysis import api as analysis_api
 from analysis import export_api
+from core import account_api
 from core import api_views as core_api
 from labs import api as labs_api
 from outcomes import api as outcomes_api
@@ -27,6 +28,7 @@ urlpatterns = [
     path("lab-results/<int:pk>/", labs_api.LabResultDetailApi.as_view(), name="api-lab-result"),
     path("lab-imports/", labs_api.LabImportApi.as_view(), name="api-lab-imports"),
     path("audit/", core_api.AuditListApi.as_view(), name="api-audit"),
+    path("audit/accounts/", account_api.AccountAuditListApi.as_view(), name="api-audit-accounts"),
     *[
         route
         for prefix, resource in (

@@ -329,6 +329,9 @@ EMAIL_BACKEND = os.environ.get(
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ivf-trial@localhost")
+# Where users reach the application: the start of the set-password links `manage.py account_link` prints
+# (links e-mailed from the admin use the address the admin's browser used).
+SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000")
 
 # --- Logging: request id on every line ----------------------------------------------------------
 LOGGING = {

@@ -48,6 +48,8 @@ READ_A = ENTRY_A | {MONITOR, STATISTICIAN}  # read site A's patients
 NOT_SITE_A = EVERYONE - READ_A  # for them site A's patients do not exist
 DASHBOARDS = frozenset({INVESTIGATOR_A, STATISTICIAN})
 ONLY_STATISTICIAN = frozenset({STATISTICIAN})
+APPROVERS = frozenset({INVESTIGATOR_A, STATISTICIAN})  # decide access requests (core/access_grants.py)
+ACCOUNT_TRAIL = frozenset({ADMIN, STATISTICIAN})
 
 ACCEPTED_POST = frozenset({200, 202, 302, 400})
 CANARY = "PHI-CANARY-"
@@ -163,6 +165,17 @@ PAGES: dict[str, Page] = {
     "analysis:table_csv": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=lambda w: {"table": w.pk["table"]}),
     "analysis:recompute": Page(get=None, post=DASHBOARDS),
     "analysis:job": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=_pk("job")),
+    # Accounts: one's own password for everyone; the set-password link works without a login (a bad link
+    # shows its page); approvals for investigators and statisticians (404 to others); the accounts' trail
+    # for the administrator and the statistician; the access review for the administrator.
+    "accounts:password_change": Page(get=EVERYONE, post=EVERYONE),
+    "accounts:password_change_done": Page(get=EVERYONE, post=None),
+    "accounts:set_password": Page(get=EVERYONE, post=EVERYONE, kwargs=lambda w: {"uidb64": "MQ", "token": "x-y"}),
+    "accounts:set_password_done": Page(get=EVERYONE, post=None),
+    "accounts:approvals": Page(get=APPROVERS, post=APPROVERS, hidden=EVERYONE - APPROVERS),
+    "accounts:approval_decide": Page(get=None, post=APPROVERS, hidden=EVERYONE - APPROVERS, kwargs=lambda w: {"pk": 1}),
+    "accounts:history": Page(get=ACCOUNT_TRAIL, post=ACCOUNT_TRAIL),
+    "accounts:access_review": Page(get=frozenset({ADMIN}), post=frozenset({ADMIN})),
 }
 # Rules kept for pages that are not (or no longer) routed produce no case; list them here.
 PENDING: set[str] = set()
