@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.contrib.auth import authenticate
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
@@ -131,9 +132,18 @@ class AuditEventSerializer(serializers.Serializer):
     at = serializers.SerializerMethodField(help_text="UTC")
     user = serializers.CharField(source="username")
     action = serializers.CharField(help_text="created, changed or voided")
-    model = serializers.CharField(help_text='The record type, e.g. "patients.Baseline"')
-    record = serializers.CharField(help_text="The form as the history page names it")
+    model = serializers.CharField(help_text='The tracked model, e.g. "patients.Baseline" (moves with the code)')
+    record = serializers.CharField(
+        help_text='Stable record-type name, e.g. "pregnancy_outcome", "adverse_event", "casebook_lock": '
+        "unchanged when code moves between apps"
+    )
+    record_label = serializers.SerializerMethodField(
+        help_text="The record type as the history page names it, in the request's language"
+    )
     changes = serializers.SerializerMethodField(help_text="field → [old, new]")
+    field_label = serializers.SerializerMethodField(
+        help_text="field → the field's label (its verbose name) in the request's language, for each key of changes"
+    )
     reason = serializers.CharField()
     request_id = serializers.CharField()
 
@@ -143,9 +153,16 @@ class AuditEventSerializer(serializers.Serializer):
     def get_at(self, entry) -> str:
         return _utc(entry.at)
 
+    def get_record_label(self, entry) -> str:
+        return gettext(entry.record_label)
+
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_changes(self, entry):
         return {change.field: [_plain(change.old), _plain(change.new)] for change in entry.changes}
+
+    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
+    def get_field_label(self, entry) -> dict[str, str]:
+        return {change.field: gettext(change.label) for change in entry.changes}
 
 
 class AuditPagination(StablePagination):

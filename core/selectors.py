@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 
+from core.audit_trail import RECORD_LABELS, field_label, record_name
 from core.models import Trial
 
 # Bookkeeping columns that change on every save and would only repeat what the entry header says.
@@ -12,9 +13,10 @@ _NOT_SHOWN = {"id", "version", "created_at", "updated_at", "created_by", "update
 
 @dataclass(frozen=True)
 class FieldChange:
-    field: str
+    field: str  # the column, as the API's `changes` keys it (foreign keys by their `_id` column)
     old: object
     new: object
+    label: str = ""  # English msgid of the field's label (core.audit_trail.field_label); shown translated
 
 
 @dataclass(frozen=True)
@@ -23,11 +25,12 @@ class AuditEntry:
     username: str
     reason: str
     request_id: str
-    record: str
+    record: str  # stable record-type name, e.g. "pregnancy_outcome" (core.audit_trail.record_name)
     action: str  # "created" | "changed" | "voided"
     changes: tuple[FieldChange, ...]
     model: str = ""  # the tracked model's label, e.g. "patients.Baseline"
     event_id: int = 0  # pgh_id: unique within the model's event table only
+    record_label: str = ""  # English msgid of the record type's page label, e.g. "Pregnancy outcome"
 
     @property
     def position(self) -> str:
@@ -39,14 +42,14 @@ def _snapshot(event, fields: list[str]) -> dict:
     return {name: getattr(event, name) for name in fields}
 
 
-def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEntry]:
+def audit_entries(event_model, *, record: str = "", record_label: str = "", **filters) -> list[AuditEntry]:
     """Audit entries of one tracked model, diffing each event against the previous one of the same row."""
-    fields = [
-        f.attname if f.is_relation else f.name
-        for f in event_model.pgh_tracked_model._meta.concrete_fields
-        if f.name not in _NOT_SHOWN
-    ]
-    model = event_model.pgh_tracked_model._meta.label
+    tracked = event_model.pgh_tracked_model
+    record = record or record_name(tracked)
+    record_label = record_label or RECORD_LABELS.get(record, record)
+    shown = [f for f in tracked._meta.concrete_fields if f.name not in _NOT_SHOWN]
+    fields = [f.attname if f.is_relation else f.name for f in shown]
+    labels = {key: field_label(tracked, f.name) for key, f in zip(fields, shown, strict=True)}
     events = event_model.objects.filter(**filters).select_related("pgh_context").order_by("pgh_obj_id", "pgh_id")
     entries = []
     for _, row_events in groupby(events, key=lambda e: e.pgh_obj_id):
@@ -54,7 +57,7 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
         for event in row_events:
             current = _snapshot(event, fields)
             changes = tuple(
-                FieldChange(name, None if previous is None else previous[name], value)
+                FieldChange(name, None if previous is None else previous[name], value, labels[name])
                 for name, value in current.items()
                 if previous is None or previous[name] != value
             )
@@ -68,11 +71,12 @@ def audit_entries(event_model, *, record_label: str, **filters) -> list[AuditEnt
                     username=metadata.get("username", "system"),
                     reason=metadata.get("reason", ""),
                     request_id=metadata.get("request_id", ""),
-                    record=record_label,
+                    record=record,
                     action="created" if previous is None else ("voided" if voided else "changed"),
                     changes=tuple(c for c in changes if previous is not None or c.new not in (None, "")),
-                    model=model,
+                    model=tracked._meta.label,
                     event_id=event.pgh_id,
+                    record_label=record_label,
                 )
             )
             previous = current

@@ -22,7 +22,7 @@ PATIENT_STATUSES = (
     gettext_noop("lost_to_follow_up"),
 )
 
-# Record names and actions of the audit history (patients.selectors.patient_audit_history).
+# Record names and actions of the audit history (core.audit_trail.RECORD_LABELS).
 AUDIT_RECORDS = (
     gettext_noop("Registration"),
     gettext_noop("Screening"),
@@ -36,6 +36,14 @@ AUDIT_RECORDS = (
     gettext_noop("Lab draw"),
     gettext_noop("Lab result"),
     gettext_noop("Identity"),
+    gettext_noop("Pregnancy outcome"),
+    gettext_noop("Adverse event"),
+    gettext_noop("Questionnaire"),
+    gettext_noop("Data query"),
+    gettext_noop("Query message"),
+    gettext_noop("Source-data verification"),
+    gettext_noop("E-signature"),
+    gettext_noop("Casebook lock"),
 )
 AUDIT_ACTIONS = (gettext_noop("created"), gettext_noop("changed"), gettext_noop("voided"))
 

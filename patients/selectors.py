@@ -7,23 +7,19 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from core import access
+from core import access, audit_trail
 from core.models import Arm, EligibilityCriterion
 from core.selectors import AuditEntry, audit_entries
-from labs.models import LabDraw, LabResult
 from patients.models import (
     AllocationList,
     AllocationSlot,
     Baseline,
     Consent,
-    DalteparinCourse,
     EmbryoTransfer,
     ListStatus,
-    LutealSupport,
     Patient,
     PatientIdentity,
     PatientStatus,
-    ProtocolDeviation,
     Randomization,
     Screening,
 )
@@ -146,25 +142,17 @@ def patient_casebook(*, user, patient: Patient) -> PatientCasebook:
     )
 
 
-def patient_audit_history(*, user, patient: Patient) -> list:
-    """The patient's audit trail across her forms, newest first; identity changes only for PHI viewers."""
-    sources = [
-        (Patient.pgh_event_model, "Registration", {"pgh_obj_id": patient.pk}),
-        (Screening.pgh_event_model, "Screening", {"patient_id": patient.pk}),
-        (Consent.pgh_event_model, "Consent", {"patient_id": patient.pk}),
-        (Baseline.pgh_event_model, "Baseline", {"patient_id": patient.pk}),
-        (Randomization.pgh_event_model, "Randomization", {"patient_id": patient.pk}),
-        (EmbryoTransfer.pgh_event_model, "Embryo transfer", {"patient_id": patient.pk}),
-        (LutealSupport.pgh_event_model, "Luteal support", {"patient_id": patient.pk}),
-        (DalteparinCourse.pgh_event_model, "Dalteparin", {"patient_id": patient.pk}),
-        (ProtocolDeviation.pgh_event_model, "Protocol deviation", {"patient_id": patient.pk}),
-        (LabDraw.pgh_event_model, "Lab draw", {"patient_id": patient.pk}),
-        (LabResult.pgh_event_model, "Lab result", {"draw__patient_id": patient.pk}),
-    ]
-    if access.can_view_identity(user, patient.site_id):
-        sources.append((PatientIdentity.pgh_event_model, "Identity", {"patient_id": patient.pk}))
+def patient_audit_history(*, user, patient: Patient) -> list[AuditEntry]:
+    """Her audit trail, newest first: every tracked record that belongs to her (core.audit_trail finds
+    them), identity changes only for those who may see her identity. One query per record type."""
+    sees_identity = access.can_view_identity(user, patient.site_id)
     entries = [
-        entry for model, label, filters in sources for entry in audit_entries(model, record_label=label, **filters)
+        entry
+        for source in audit_trail.patient_trail_sources()
+        if sees_identity or not source.identity
+        for entry in audit_entries(
+            source.event_model, record=source.record, record_label=source.label, **source.filters(patient.pk)
+        )
     ]
     return sorted(entries, key=lambda e: e.at, reverse=True)
 

@@ -153,7 +153,8 @@ def test_patient_history_spans_forms_and_hides_identity_from_monitors(site_a, st
     services.patient_withdraw(patient=patient, withdrawn_on=date(2025, 3, 5), reason="Moved away", by=staff_site_a)
     staff_view = patient_audit_history(user=staff_site_a, patient=Patient.objects.get(pk=patient.pk))
     monitor_view = patient_audit_history(user=monitor, patient=patient)
-    assert {e.record for e in staff_view} == {"Registration", "Identity", "Screening", "Consent"}
-    assert "Identity" not in {e.record for e in monitor_view}
-    withdrawal = [e for e in staff_view if e.record == "Registration" and e.reason == "Moved away"]
+    assert {e.record for e in staff_view} == {"patient", "patient_identity", "screening", "consent"}
+    assert {e.record_label for e in staff_view} == {"Registration", "Identity", "Screening", "Consent"}
+    assert "patient_identity" not in {e.record for e in monitor_view}
+    withdrawal = [e for e in staff_view if e.record == "patient" and e.reason == "Moved away"]
     assert [(c.field, c.old, c.new) for c in withdrawal[0].changes] == [("status", "consented", "withdrawn")]

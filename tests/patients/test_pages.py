@@ -68,6 +68,6 @@ def test_history_page_lists_who_what_and_why(client, site_a, staff_site_a):
     )
     client.force_login(staff_site_a)
     page = client.get(reverse("patients:history", args=[patient.study_id])).content.decode()
-    assert 'data-record="Baseline" data-action="changed" data-field="prior_miscarriages"' in page
+    assert 'data-record="baseline" data-action="changed" data-field="prior_miscarriages"' in page
     assert "Source document says 2" in page
     assert staff_site_a.username in page

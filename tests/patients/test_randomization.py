@@ -165,10 +165,10 @@ def test_randomization_is_in_the_audit_trail_with_user_time_and_slot(site_a, sta
     patient = randomizable_patient(site_a, staff_site_a)
     done = patient_randomize(patient=patient, by=staff_site_a)
     history = patient_audit_history(user=staff_site_a, patient=patient)
-    [entry] = [e for e in history if e.record == "Randomization"]
+    [entry] = [e for e in history if e.record == "randomization"]
     assert entry.username == staff_site_a.username and entry.reason == "Randomized" and entry.at
     assert {c.field: c.new for c in entry.changes}["slot_id"] == done.slot_id
-    status_change = [e for e in history if e.record == "Registration" and e.reason == "Randomized"]
+    status_change = [e for e in history if e.record == "patient" and e.reason == "Randomized"]
     assert [(c.old, c.new) for c in status_change[0].changes] == [("consented", "randomized")]
 
 
