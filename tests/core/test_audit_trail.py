@@ -8,6 +8,8 @@ added later without a place in the trail fails here.
 import pghistory.models
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core import audit_trail
 from core.audit_trail import NOT_IN_TRAIL, RECORD_LABELS, field_label, patient_path, patient_trail_sources, record_name
@@ -56,6 +58,22 @@ def test_every_tracked_model_with_a_path_to_the_patient_is_in_her_trail():
         "quality.CasebookLock",
         "labs.LabResult",
     } <= {m._meta.label for m in in_trail}
+
+
+@pytest.mark.django_db
+def test_her_history_reads_the_event_table_of_every_model_that_belongs_to_her(site_a, staff_site_a):
+    """The history itself (not only the list of sources) reads every one of them, for a reader who may
+    see her identity."""
+    from patients.selectors import patient_audit_history
+    from tests.factories import screen
+
+    patient = screen(site_a, staff_site_a)
+    with CaptureQueriesContext(connection) as captured:
+        patient_audit_history(user=staff_site_a, patient=patient)
+    sql = " ".join(query["sql"] for query in captured.captured_queries)
+    belongs_to_her = {m for m in _tracked_models() if _reaches_patient(m) and record_name(m) not in NOT_IN_TRAIL}
+    unread = [m._meta.label for m in belongs_to_her if f'"{m.pgh_event_model._meta.db_table}"' not in sql]
+    assert not unread, f"her history does not read the audit events of {sorted(unread)}"
 
 
 def test_models_without_a_patient_path_stay_out():
