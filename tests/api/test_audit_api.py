@@ -164,3 +164,16 @@ def test_query_count_does_not_grow_with_the_events(api, patient, staff_site_a, d
         counts.append(len(captured.captured_queries))
         assert sum(e["model"] == "patients.Baseline" for e in events) == 1 + (3 if len(counts) == 1 else 30)
     assert counts[0] == counts[1]
+
+
+def test_the_openapi_schema_documents_record_and_field_label():
+    from django.urls import path
+    from drf_spectacular.generators import SchemaGenerator
+
+    from core.api_views import AuditListApi
+
+    generator = SchemaGenerator(patterns=[path("api/v1/audit/", AuditListApi.as_view())])
+    entry = generator.get_schema(request=None, public=True)["components"]["schemas"]["AuditEvent"]
+    assert set(entry["required"]) == KEYS
+    assert entry["properties"]["field_label"]["additionalProperties"] == {"type": "string"}
+    assert "pregnancy_outcome" in entry["properties"]["record"]["description"]
