@@ -70,7 +70,7 @@ def _prepare(name: str) -> dict[str, str]:
     """A statistician with a token and a session in database `name`, and a stored snapshot to show."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from analysis.selectors import latest_snapshot
     from core import roles
@@ -84,7 +84,7 @@ def _prepare(name: str) -> dict[str, str]:
             user.set_unusable_password()
             user.save()
         user.groups.set([Group.objects.get(name=roles.STATISTICIAN)])
-        token = Token.objects.get_or_create(user=user)[0].key
+        token = AuthToken.objects.create(user=user)[1]
         client = Client()
         client.force_login(user)
         session = client.cookies[settings.SESSION_COOKIE_NAME].value

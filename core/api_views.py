@@ -1,56 +1,22 @@
-"""API: token, trial configuration (read-only), audit trail."""
+"""API: trial configuration (read-only), audit trail (the token API is core/auth_api.py)."""
 
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.contrib.auth import authenticate
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import Cursor
-from rest_framework.permissions import AllowAny
-from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
-from rest_framework.views import APIView
 
 from core.api import StablePagination, updated_since
 from core.api_schema import UPDATED_SINCE
 from core.models import Arm, Site, Timepoint
 from labs.models import Analyte
 from patients.selectors import patient_audit_events, patient_get
-
-
-class TokenCredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-
-
-class TokenSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="Send as `Authorization: Token <key>`")
-
-
-class TokenApi(APIView):
-    """POST username and password → {"token": ...}; failures count towards the account lockout."""
-
-    permission_classes = [AllowAny]
-    authentication_classes = []
-    throttle_classes = [AnonRateThrottle]
-    serializer_class = TokenCredentialsSerializer
-
-    @extend_schema(request=TokenCredentialsSerializer, responses={200: TokenSerializer})
-    def post(self, request):
-        serializer = TokenCredentialsSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(request, **serializer.validated_data)
-        if user is None:
-            return Response({"non_field_errors": ["Unable to log in with these credentials."]}, status=400)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
 
 
 class SiteSerializer(serializers.ModelSerializer):

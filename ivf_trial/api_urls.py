@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from analysis import api as analysis_api
 from analysis import export_api
-from core import account_api
+from core import account_api, auth_api
 from core import api_views as core_api
 from labs import api as labs_api
 from outcomes import api as outcomes_api
@@ -14,7 +14,7 @@ from patients.resource_api import resource_detail_api, resource_list_api
 from quality import api as quality_api
 
 urlpatterns = [
-    path("auth/token/", core_api.TokenApi.as_view(), name="api-token"),
+    path("auth/token/", auth_api.TokenApi.as_view(), name="api-token"),
     path("sites/", core_api.SiteListApi.as_view(), name="api-sites"),
     path("arms/", core_api.ArmListApi.as_view(), name="api-arms"),
     path("analytes/", core_api.AnalyteListApi.as_view(), name="api-analytes"),

@@ -47,7 +47,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    # API tokens stored hashed, with an expiry (SPEC §11.1); replaces DRF's plain-text authtoken.
+    "knox",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_filters",
@@ -127,7 +128,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Authentication, sessions, lockout -----------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    # django-axes' per-user-per-address lock, then the account lock (core/lockout.py), before any password check.
+    "core.lockout.LockoutBackend",
     "core.auth_backends.ModelBackendOneQuery",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -150,8 +152,9 @@ SESSION_COOKIE_HTTPONLY = True
 
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=30)
-# An account locks after repeated failures from anywhere, and an address after failures across accounts.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures lock that user at that address: behind a clinic's proxy every colleague shares one address, so
+# locking the address (or the account alone) would let one user's typos, or an attacker, lock out everyone.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Lockout log lines name the account and address, so an operator can tell whom to help (axes masks both
 # by default); the password typed is always masked, in the logs and in the stored attempts.
@@ -172,6 +175,16 @@ PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)  # both inherit the
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
 
 # --- Internationalisation --------------------------------------------------------------------------
+# Consecutive failures from any addresses that lock the account itself until an admin unlocks it with a
+# reason (core/lockout.py; NIST SP 800-63B 5.2.2 allows at most 100).
+ACCOUNT_LOCK_FAILURES = int(os.environ.get("ACCOUNT_LOCK_FAILURES", "20"))
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# The client's address: REMOTE_ADDR unless a trusted reverse proxy is configured, whose header then names
+# it (e.g. DJANGO_TRUSTED_PROXY_HEADER=HTTP_X_FORWARDED_FOR, DJANGO_TRUSTED_PROXY_COUNT=1 for one nginx).
+# Without one, X-Forwarded-For is ignored: any client can write it.
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_ip"
+TRUSTED_PROXY_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "1"))
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 # The compiled catalogue (locale/zh_Hans/LC_MESSAGES/django.mo) is committed: no gettext needed to serve it.
@@ -288,7 +301,7 @@ AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 REST_FRAMEWORK = {
     # Token first: an anonymous API request then gets 401 with `WWW-Authenticate: Token`, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -326,6 +339,26 @@ SPECTACULAR_SETTINGS = {
 # --- Email -----------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND",
+# API tokens (django-rest-knox): `Authorization: Token <key>`, a new token per login, stored as a SHA-512
+# digest, expiring after API_TOKEN_TTL_HOURS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("API_TOKEN_TTL_HOURS", "10"))),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# Requests to POST/DELETE /api/v1/auth/token/ per client address (core.auth_api.TokenRateThrottle).
+API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE", "10/minute")
+# The throttle counts in the default cache, which must be shared by every process serving requests:
+# Redis when DJANGO_CACHE_URL names one (production: gunicorn runs several workers), else this process's
+# memory (development, tests).
+if os.environ.get("DJANGO_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["DJANGO_CACHE_URL"],
+            "KEY_PREFIX": "ivf",
+        }
+    }
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ivf-trial@localhost")

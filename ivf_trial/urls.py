@@ -10,6 +10,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False), name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/tokens/", include("core.token_urls")),
     path("accounts/", include("core.account_urls")),
     path("healthz/", health, name="health"),
     path("i18n/setlang/", set_language, name="set_language"),

@@ -23,7 +23,8 @@ class MessageForm(BootstrapForm):
 
 class SignForm(BootstrapForm):
     username = forms.CharField(label=_("User name"), max_length=150)
-    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+    # Bounded like the token endpoint's (core.auth_api.MAX_PASSWORD_LENGTH): nothing hashes a megabyte.
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput, max_length=1024)
     meaning = forms.ChoiceField(
         label=_("Meaning of this signature"), choices=SignatureMeaning.choices, widget=forms.RadioSelect
     )

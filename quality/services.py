@@ -15,6 +15,7 @@ from core.audit import audited, require_reason
 from core.bulk_copy import NULL, bind_audit_context, reserve_ids, text
 from core.bulk_copy import Table as CopyTable
 from core.exceptions import InvalidTransition, SignatureRefused, StaleVersion, ValidationFailed
+from core.lockout import MESSAGES, Lock, Reauthentication, reauthenticate
 from core.models import Trial, TrialStatus
 from labs.models import Flag, LabDraw, LabResult
 from labs.selectors import timepoint_windows
@@ -364,16 +365,28 @@ def signature_blockers(book: selectors.Casebook, open_queries: int) -> list[str]
     return blockers
 
 
-def casebook_sign(*, patient: Patient, username: str, password: str, meaning: str, by) -> CasebookSignature:
-    """Sign with both identification components re-entered (11.200(a)); bound to the content hash (11.70)."""
+def _signer_reauthenticate(*, patient: Patient, username: str, password: str, by, request) -> None:
+    """Both identification components re-entered (11.200(a)), through the login's lockout and audit."""
+    outcome = reauthenticate(user=by, username=username or "", password=password or "", request=request)
+    if outcome in (Reauthentication.LOCKED_AT_ADDRESS, Reauthentication.LOCKED_ACCOUNT):
+        why = MESSAGES[Lock(outcome.value)]
+        raise SignatureRefused({"password": [_("The casebook was not signed. %(why)s") % {"why": why}]})
+    if outcome == Reauthentication.REFUSED:
+        # Logged without the password; each failure is also a SIGNATURE_FAILED account event.
+        logger.warning("e-signature refused: wrong credentials for user %s on %s", by.get_username(), patient.study_id)
+        raise SignatureRefused({"password": [_("User name or password is not correct: the casebook was not signed.")]})
+
+
+def casebook_sign(*, patient: Patient, username: str, password: str, meaning: str, by, request) -> CasebookSignature:
+    """Sign with both identification components re-entered (11.200(a)); bound to the content hash (11.70).
+
+    Not atomic as a whole: a refused password's account event commits before anything can roll back.
+    """
     if not by.has_perm("core.sign_casebook") or patient.site_id not in access.member_site_ids(by):
         raise PermissionDenied(_("Only an investigator of the patient's site signs her casebook."))
     if meaning not in SignatureMeaning.values:
         raise ValidationFailed({"meaning": [_("Choose what your signature means.")]})
-    if (username or "").strip() != by.get_username() or not by.check_password(password or ""):
-        # Logged without the password; repeated failures are visible to administrators.
-        logger.warning("e-signature refused: wrong credentials for user %s on %s", by.get_username(), patient.study_id)
-        raise SignatureRefused({"password": [_("User name or password is not correct: the casebook was not signed.")]})
+    _signer_reauthenticate(patient=patient, username=username, password=password, by=by, request=request)
     with audited(by=by, reason=f"Casebook signed ({meaning})"):
         Patient.objects.select_for_update().get(pk=patient.pk)  # no change slips in while we hash
         book = selectors.casebook_get(patient)

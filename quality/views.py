@@ -112,7 +112,7 @@ def _raise(request, patient, book):
 
 def _sign(request, patient, book):
     form = SignForm(request.POST)
-    sign = lambda d: services.casebook_sign(patient=patient, by=request.user, **d)  # noqa: E731
+    sign = lambda d: services.casebook_sign(patient=patient, by=request.user, request=request, **d)  # noqa: E731
     ok = form.is_valid() and _run(request, form, sign, _("Casebook signed."))
     return None if ok else {"sign_form": form}
 

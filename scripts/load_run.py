@@ -133,7 +133,7 @@ def prepare(slots: int) -> Plan:
     """Site, users and tokens, live allocation lists of `slots` per stratum; what the clients need."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from core.models import EligibilityCriterion, Site, SiteMembership
     from core.roles import roles_sync
@@ -164,7 +164,7 @@ def prepare(slots: int) -> Plan:
             )
             randomization.allocation_list_go_live(allocation_list=draft, by=statistician)
     return Plan(
-        tokens={name: Token.objects.get_or_create(user=user)[0].key for name, user in users.items()},
+        tokens={name: AuthToken.objects.create(user=user)[1] for name, user in users.items()},
         criteria={c.code: c.kind == "inclusion" for c in EligibilityCriterion.objects.filter(active=True)},
         analytes=list(Analyte.objects.order_by("code").values_list("code", "canonical_unit"))[:3],
     )

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.test import override_settings
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from ivf_trial import api_urls
@@ -109,8 +109,14 @@ TODAY = timezone.localdate()
 ROLE_BEFORE_BODY = {("POST", ADMIN): 403}
 
 RULES: dict[str, Rule] = {
-    # Anonymous may ask for a token (SPEC §7); an empty body is a 400 for everyone.
-    "api-token": Rule(offers={"POST": USERS | {ANON}}, body=lambda w: {}, public=True),
+    # Anonymous may ask for a token (SPEC §7); an empty body is a 400 for everyone. DELETE revokes the
+    # token it is sent with (SPEC §11.1): without one there is nothing to revoke (401).
+    "api-token": Rule(
+        offers={"POST": USERS | {ANON}, "DELETE": USERS},
+        body=lambda w: {},
+        public=True,
+        exceptions={("DELETE", ANON): 401},
+    ),
     "api-sites": Rule(offers=READ_ONLY),
     "api-arms": Rule(offers=READ_ONLY),
     "api-analytes": Rule(offers=READ_ONLY),
@@ -370,7 +376,7 @@ def _build_world() -> World:
     job, _ = statistics_request(by=statistician)
     statistics_compute(job_id=job.pk)  # a snapshot, so reading statistics is not a 404 for want of one
     return World(
-        tokens={caller: Token.objects.create(user=user).key for caller, user in users.items()},
+        tokens={caller: AuthToken.objects.create(user=user)[1] for caller, user in users.items()},
         screened=f.screen(site_a, staff).study_id,
         consented=f.consented_patient(site_a, staff).study_id,
         randomizable=f.randomizable_patient(site_a, staff).study_id,

@@ -25,7 +25,7 @@ from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
@@ -93,8 +93,8 @@ def _build_world() -> dict:
         "queries": query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=monitor),
     }
     return {
-        "headers": {"Authorization": f"Token {Token.objects.create(user=staff).key}"},
-        "statistician": {"Authorization": f"Token {Token.objects.create(user=statistician).key}"},
+        "headers": {"Authorization": f"Token {AuthToken.objects.create(user=staff)[1]}"},
+        "statistician": {"Authorization": f"Token {AuthToken.objects.create(user=statistician)[1]}"},
         "ids": {prefix: record.pk for prefix, record in records.items()},
         "main": main.study_id,
         "main_version": Patient.objects.get(pk=main.pk).version,

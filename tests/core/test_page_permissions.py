@@ -177,6 +177,13 @@ PAGES: dict[str, Page] = {
     "accounts:history": Page(get=ACCOUNT_TRAIL, post=ACCOUNT_TRAIL),
     "accounts:access_review": Page(get=frozenset({ADMIN}), post=frozenset({ADMIN})),
 }
+    # API tokens: everyone lists her own; a token key that is not one's own does not exist (one's own is
+    # revoked in tests/core/test_tokens_page.py). Locked accounts: the administrator's.
+    "tokens:list": Page(get=EVERYONE, post=None),
+    "tokens:revoke": Page(
+        get=None, post=frozenset(), hidden=EVERYONE, kwargs=lambda w: {"token_key": "0123456789abcde"}
+    ),
+    "tokens:locked_accounts": Page(get=frozenset({ADMIN}), post=frozenset({ADMIN})),
 # Rules kept for pages that are not (or no longer) routed produce no case; list them here.
 PENDING: set[str] = set()
 
@@ -458,7 +465,7 @@ def test_only_the_admin_persona_gets_into_the_admin(world, role):
 def test_admin_apps_without_a_permitted_model_do_not_exist_for_the_admin_persona(world):
     client = client_for(world, ADMIN)
     assert client.get("/admin/core/").status_code == 200
-    for app in ("authtoken", "axes", "analysis"):
+    for app in ("knox", "axes", "analysis"):
         assert client.get(f"/admin/{app}/").status_code == 404, app
 
 

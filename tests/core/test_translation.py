@@ -446,12 +446,12 @@ def test_english_is_the_default_and_can_be_chosen_back(client, staff_site_a):
 
 @pytest.mark.django_db
 def test_api_clients_get_english_messages(client, site_a, staff_site_a):
-    from rest_framework.authtoken.models import Token
+    from knox.models import AuthToken
 
     from tests.factories import consented_patient
 
     patient = consented_patient(site_a, staff_site_a)
-    token = Token.objects.create(user=staff_site_a)
+    _, token = AuthToken.objects.create(user=staff_site_a)
     response = client.post(
         f"/api/v1/patients/{patient.study_id}/baseline/",
         {
@@ -464,7 +464,7 @@ def test_api_clients_get_english_messages(client, site_a, staff_site_a):
             "education": "college_or_higher",
         },
         content_type="application/json",
-        headers={"Authorization": f"Token {token.key}"},
+        headers={"Authorization": f"Token {token}"},
     )
     assert response.status_code == 400
     assert "300.0 cm is outside the plausible range 120–220 cm." in response.content.decode()

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
+from django.test import RequestFactory
 from django.utils import timezone
 
 from core.exceptions import InvalidTransition, Locked, ReasonRequired, SignatureRefused, StaleVersion, ValidationFailed
@@ -348,7 +349,12 @@ def complete_casebook(site_a, staff_site_a):
 
 def _sign(patient, by, password=PASSWORD, username=None):
     return services.casebook_sign(
-        patient=patient, username=username or by.get_username(), password=password, meaning="approval", by=by
+        patient=patient,
+        username=username or by.get_username(),
+        password=password,
+        meaning="approval",
+        by=by,
+        request=RequestFactory().post("/quality/casebook/"),
     )
 
 
