@@ -156,6 +156,16 @@ AXES_COOLOFF_TIME = timedelta(minutes=30)
 # locking the address (or the account alone) would let one user's typos, or an attacker, lock out everyone.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Consecutive failures from any addresses that lock the account itself until an admin unlocks it with a
+# reason (core/lockout.py; NIST SP 800-63B 5.2.2 allows at most 100).
+ACCOUNT_LOCK_FAILURES = int(os.environ.get("ACCOUNT_LOCK_FAILURES", "20"))
+AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
+# The client's address: REMOTE_ADDR unless a trusted reverse proxy is configured, whose header then names
+# it (e.g. DJANGO_TRUSTED_PROXY_HEADER=HTTP_X_FORWARDED_FOR, DJANGO_TRUSTED_PROXY_COUNT=1 for one nginx).
+# Without one, X-Forwarded-For is ignored: any client can write it.
+AXES_CLIENT_IP_CALLABLE = "core.lockout.client_ip"
+TRUSTED_PROXY_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "1"))
 # Lockout log lines name the account and address, so an operator can tell whom to help (axes masks both
 # by default); the password typed is always masked, in the logs and in the stored attempts.
 AXES_SENSITIVE_PARAMETERS: list[str] = []
@@ -175,16 +185,6 @@ PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)  # both inherit the
 PGHISTORY_CONTEXT_FIELD = pghistory.ContextForeignKey(db_index=True)
 
 # --- Internationalisation --------------------------------------------------------------------------
-# Consecutive failures from any addresses that lock the account itself until an admin unlocks it with a
-# reason (core/lockout.py; NIST SP 800-63B 5.2.2 allows at most 100).
-ACCOUNT_LOCK_FAILURES = int(os.environ.get("ACCOUNT_LOCK_FAILURES", "20"))
-AXES_LOCKOUT_CALLABLE = "core.lockout.lockout_response"
-# The client's address: REMOTE_ADDR unless a trusted reverse proxy is configured, whose header then names
-# it (e.g. DJANGO_TRUSTED_PROXY_HEADER=HTTP_X_FORWARDED_FOR, DJANGO_TRUSTED_PROXY_COUNT=1 for one nginx).
-# Without one, X-Forwarded-For is ignored: any client can write it.
-AXES_CLIENT_IP_CALLABLE = "core.lockout.client_ip"
-TRUSTED_PROXY_HEADER = os.environ.get("DJANGO_TRUSTED_PROXY_HEADER", "")
-TRUSTED_PROXY_COUNT = int(os.environ.get("DJANGO_TRUSTED_PROXY_COUNT", "1"))
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 # The compiled catalogue (locale/zh_Hans/LC_MESSAGES/django.mo) is committed: no gettext needed to serve it.
@@ -316,6 +316,26 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
 }
+# API tokens (django-rest-knox): `Authorization: Token <key>`, a new token per login, stored as a SHA-512
+# digest, expiring after API_TOKEN_TTL_HOURS.
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=float(os.environ.get("API_TOKEN_TTL_HOURS", "10"))),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# Requests to POST/DELETE /api/v1/auth/token/ per client address (core.auth_api.TokenRateThrottle).
+API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE", "10/minute")
+# The throttle counts in the default cache, which must be shared by every process serving requests:
+# Redis when DJANGO_CACHE_URL names one (production: gunicorn runs several workers), else this process's
+# memory (development, tests).
+if os.environ.get("DJANGO_CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["DJANGO_CACHE_URL"],
+            "KEY_PREFIX": "ivf",
+        }
+    }
 SPECTACULAR_SETTINGS = {
     "TITLE": "IVF Trial Data Manager API",
     "VERSION": "1",
@@ -339,26 +359,6 @@ SPECTACULAR_SETTINGS = {
 # --- Email -----------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND",
-# API tokens (django-rest-knox): `Authorization: Token <key>`, a new token per login, stored as a SHA-512
-# digest, expiring after API_TOKEN_TTL_HOURS.
-REST_KNOX = {
-    "TOKEN_TTL": timedelta(hours=float(os.environ.get("API_TOKEN_TTL_HOURS", "10"))),
-    "AUTH_HEADER_PREFIX": "Token",
-    "AUTO_REFRESH": False,
-}
-# Requests to POST/DELETE /api/v1/auth/token/ per client address (core.auth_api.TokenRateThrottle).
-API_TOKEN_THROTTLE_RATE = os.environ.get("API_TOKEN_THROTTLE_RATE", "10/minute")
-# The throttle counts in the default cache, which must be shared by every process serving requests:
-# Redis when DJANGO_CACHE_URL names one (production: gunicorn runs several workers), else this process's
-# memory (development, tests).
-if os.environ.get("DJANGO_CACHE_URL"):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["DJANGO_CACHE_URL"],
-            "KEY_PREFIX": "ivf",
-        }
-    }
     "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
 )
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ivf-trial@localhost")
