@@ -176,7 +176,6 @@ PAGES: dict[str, Page] = {
     "accounts:approval_decide": Page(get=None, post=APPROVERS, hidden=EVERYONE - APPROVERS, kwargs=lambda w: {"pk": 1}),
     "accounts:history": Page(get=ACCOUNT_TRAIL, post=ACCOUNT_TRAIL),
     "accounts:access_review": Page(get=frozenset({ADMIN}), post=frozenset({ADMIN})),
-}
     # API tokens: everyone lists her own; a token key that is not one's own does not exist (one's own is
     # revoked in tests/core/test_tokens_page.py). Locked accounts: the administrator's.
     "tokens:list": Page(get=EVERYONE, post=None),
@@ -184,6 +183,7 @@ PAGES: dict[str, Page] = {
         get=None, post=frozenset(), hidden=EVERYONE, kwargs=lambda w: {"token_key": "0123456789abcde"}
     ),
     "tokens:locked_accounts": Page(get=frozenset({ADMIN}), post=frozenset({ADMIN})),
+}
 # Rules kept for pages that are not (or no longer) routed produce no case; list them here.
 PENDING: set[str] = set()
 
