@@ -160,7 +160,8 @@ def _ensure_patients(site, staff, patients: int) -> int:
     allocation_list = AllocationList.objects.get_or_create(
         site=site,
         age_group=AgeGroup.UNDER_35,
-        defaults={"status": ListStatus.LIVE, "source": ListSource.GENERATED, "seed": 1, "created_by": staff},
+        # Its slots are written by SQL below, not drawn from a generator: recorded as an imported list.
+        defaults={"status": ListStatus.LIVE, "source": ListSource.IMPORTED, "created_by": staff},
     )[0]
     params = {"site": site.pk, "staff": staff.pk, "list": allocation_list.pk, "first": existing + 1, "last": patients}
     with connection.cursor() as cursor:

@@ -32,7 +32,6 @@ ANALYTES = ("BHCG", "FSH", "LH", "E2", "CA125", "IL6")
 ROWS_PER_PATIENT = len(TIMEPOINTS) * len(ANALYTES)
 # Every bench patient is under 35, so one stratum (and one allocation list) serves them all.
 AGE_GROUP = AgeGroup.UNDER_35
-LIST_SEED = 777
 BLOCK_SIZES = [2, 4]
 # One commit per chunk: per-patient commits would make setup wait on fsync thousands of times.
 CHUNK = 250
@@ -107,7 +106,7 @@ def _ensure_list(site: Site, statistician, slots: int) -> None:
     existing = AllocationList.objects.filter(site=site, age_group=AGE_GROUP).first()
     if existing is None:
         draft = randomization.allocation_list_generate(
-            site=site, age_group=AGE_GROUP, seed=LIST_SEED, length=slots, block_sizes=BLOCK_SIZES, by=statistician
+            site=site, age_group=AGE_GROUP, length=slots, block_sizes=BLOCK_SIZES, by=statistician
         )
         randomization.allocation_list_go_live(allocation_list=draft, by=statistician)
     elif existing.slots.count() < slots:

@@ -173,7 +173,7 @@ def _apply(grant: AccessGrant) -> None:
 def access_grant_decide(*, grant: AccessGrant, approve: bool, by, reason: str) -> AccessGrant:
     """Approve (apply) or reject a pending grant; `by=None` is the server's operator (manage.py command)."""
     reason = require_reason(reason)
-    grant = AccessGrant.objects.select_for_update().select_related("user", "group", "site").get(pk=grant.pk)
+    grant = AccessGrant.objects.select_for_update(of=("self",)).select_related("user", "group", "site").get(pk=grant.pk)
     if grant.status != GrantStatus.PENDING:
         raise DomainError(_("This request was already decided (%(status)s).") % {"status": grant.get_status_display()})
     if by is not None and not may_decide(grant, by):

@@ -79,9 +79,10 @@ def account_password_link_send(*, user, by, base_url: str, reason: str) -> None:
 def account_password_link_print(*, user, base_url: str, reason: str) -> str:
     """The one-time link for the server's operator to hand over in person (clinics without e-mail)."""
     reason = require_reason(reason)
-    account_event_record(
-        kind=AccountEventKind.PASSWORD_LINK_ISSUED, user=user, by=None, reason=reason, detail={"via": "server command"}
-    )
+    with audited(by=None, reason=reason):  # the operator, not the account: account_event_record's default
+        account_event_record(
+            kind=AccountEventKind.PASSWORD_LINK_ISSUED, user=user, reason=reason, detail={"via": "server command"}
+        )
     return base_url.rstrip("/") + password_link_path(user)
 
 

@@ -20,7 +20,7 @@ from core.demo_clinical import DemoWoman, demo_clinical_seed, randomizations_bac
 from core.demo_solver import PAPER_HORMONES, PAPER_OUTCOMES, POST_TREATMENT
 from core.models import EligibilityCriterion, Site
 from core.roles import roles_sync
-from patients import allocation, randomization, services
+from patients import allocation, allocation_stream, randomization, services
 from patients.demo_profiles import (
     ARM_SIZE,
     DEVIATIONS,
@@ -60,7 +60,9 @@ DEMO_USERS = [
 
 
 LIST_LENGTH = 200
-LIST_SEED = 20230301
+# Demo data must be reproducible, so its lists' seeds are fixed (derived from this label and the stratum's
+# number by patients.allocation_stream.fixed_seed) and the lists say so; real lists get server seeds.
+LIST_SEED = "ivf-demo allocation list 20230301"
 # The allocation lists went live before the first woman was screened.
 LISTS_LIVE_AT = (ENROLMENT_START - timedelta(days=3), time(9, 0))
 REASON_DEMO_ACCOUNTS = "Demo accounts: one per role, given by seed_demo on the server"
@@ -161,7 +163,11 @@ def _screen_failure(site, staff, n: int, criterion: str, screening_date: date) -
     return _screen(site, staff, n, age, screening_date, answers) is not None
 
 
-def _demo_list_csv(arms_in_order: list[str], seed: int) -> bytes:
+def _demo_list_seed(offset: int) -> str:
+    return allocation_stream.fixed_seed(f"{LIST_SEED} #{offset}")
+
+
+def _demo_list_csv(arms_in_order: list[str], seed: str) -> bytes:
     """The SZ lists: the paper's allocations of the stratum's women in enrolment order, then permuted
     blocks. In the real trial the statistician's list came first; the demo works back from the paper."""
     tail = allocation.permuted_blocks(seed=seed, length=LIST_LENGTH)[: LIST_LENGTH - len(arms_in_order)]
@@ -174,7 +180,7 @@ def _allocation_lists(sites: dict[str, Site], statistician, profiles: list[DemoP
     for offset, (code, age_group) in enumerate((c, g) for c in sites for g in AgeGroup.values):
         if AllocationList.objects.filter(site=sites[code], age_group=age_group).exists():
             continue
-        seed = LIST_SEED + offset
+        seed = _demo_list_seed(offset)
         if code == "SZ":
             arms = [p.arm for p in profiles if randomization.age_group_of(p.age) == age_group]
             draft = randomization.allocation_list_import(
@@ -185,7 +191,7 @@ def _allocation_lists(sites: dict[str, Site], statistician, profiles: list[DemoP
                 by=statistician,
             )
         else:
-            draft = randomization.allocation_list_generate(
+            draft = randomization.allocation_list_generate_fixed_seed(
                 site=sites[code],
                 age_group=age_group,
                 seed=seed,

@@ -1,19 +1,19 @@
 """Allocation sequences as pure functions: permuted blocks from a recorded seed, CSV import, SHA-256.
 
 No Django here (messages are English templates with named values, marked for the catalogue and
-translated where they are shown). The same seed and parameters always give the same sequence (Python's Mersenne
-Twister is stable across versions for `random.Random(seed).shuffle` and `choice`), so a list can be
-regenerated and its hash checked by anyone holding the seed.
+translated where they are shown). The same generator, seed and parameters always give the same sequence
+(the draws are in `patients.allocation_stream`), so a list can be regenerated and its hash checked by
+anyone holding the seed.
 """
 
 import csv
 import hashlib
 import io
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.markers import gettext_noop
+from patients.allocation_stream import HMAC_SHA256_V2, MT19937_V1, stream
 
 CSV_HEADER = ["sequence", "arm"]
 MAX_LIST_LENGTH = 100_000
@@ -49,28 +49,32 @@ def _validate_design(block_sizes: Sequence[int], arms: Sequence[str], ratio: Seq
 
 def permuted_blocks(
     *,
-    seed: int,
+    seed: str | int,
     length: int,
     block_sizes: Sequence[int] = (2, 4),
     arms: Sequence[str] = ("CTRL", "EXP"),
     ratio: Sequence[int] = (1, 1),
+    generator: str = HMAC_SHA256_V2,
 ) -> list[AllocatedSlot]:
     """Exactly `length` slots in permuted blocks of randomly chosen size, each block balanced to the ratio.
 
-    The list is a prefix-stable stream: a longer list from the same seed starts with the shorter one,
-    which is how a live list is extended without changing any existing slot. Only the last block may
-    be cut short; an extension completes it.
+    Per block: draw its size (v2: an index into the distinct sizes in ascending order; v1: Python's
+    `choice` over the sizes as given), lay out the arms in the given order, each `share × size / sum(ratio)`
+    times, and shuffle them. The list is a prefix-stable stream: a longer list from the same seed starts
+    with the shorter one, which is how a live list is extended without changing any existing slot. Only
+    the last block may be cut short; an extension completes it.
     """
     _validate_design(block_sizes, arms, ratio)
     if not 1 <= length <= MAX_LIST_LENGTH:
         raise DesignError(gettext_noop("List length must be between 1 and %(max)s."), max=MAX_LIST_LENGTH)
-    rng = random.Random(seed)
+    draws = stream(generator, seed)
+    sizes = list(block_sizes) if generator == MT19937_V1 else sorted(set(block_sizes))
     slots: list[AllocatedSlot] = []
     block_number = 0
     while len(slots) < length:
-        size = rng.choice(list(block_sizes))
+        size = draws.choice(sizes)
         block = [arm for arm, share in zip(arms, ratio, strict=True) for _ in range(share * size // sum(ratio))]
-        rng.shuffle(block)
+        draws.shuffle(block)
         block_number += 1
         start = len(slots)
         slots.extend(AllocatedSlot(start + i + 1, arm, block_number, size) for i, arm in enumerate(block))

@@ -152,9 +152,8 @@ class StratumFields(BootstrapForm):
 
 
 class AllocationGenerateForm(StratumFields):
-    seed = forms.IntegerField(
-        min_value=0, max_value=2**62, label=_("Seed"), help_text=_("Record it: it reproduces the list.")
-    )
+    """No seed field: the server draws it (a seed somebody chose can be searched for and found again)."""
+
     length = forms.IntegerField(min_value=2, max_value=10_000, initial=200, label=_("Slots"))
     block_sizes = forms.CharField(
         initial="2,4", label=_("Block sizes"), help_text=_("Sizes chosen at random per block, e.g. 2,4.")
@@ -162,6 +161,12 @@ class AllocationGenerateForm(StratumFields):
 
     def clean_block_sizes(self):
         return _block_sizes(self.cleaned_data["block_sizes"])
+
+    def clean(self):
+        # Refused rather than silently dropped, so a script that still sends one learns it was not used.
+        if self.add_prefix("seed") in self.data:
+            raise forms.ValidationError(_("The server draws the seed of a generated list; a seed cannot be given."))
+        return super().clean()
 
 
 class CsvUploadField(forms.FileField):

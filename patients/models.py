@@ -7,6 +7,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Arm, ClinicalRecord, Site, clinical_triggers, tracked_by
+from patients.allocation_stream import HMAC_SHA256_V2, MT19937_V1
 
 
 class PatientStatus(models.TextChoices):
@@ -141,6 +142,17 @@ class ListSource(models.TextChoices):
     IMPORTED = "imported", _("Imported from CSV")
 
 
+class ListGenerator(models.TextChoices):
+    HMAC_SHA256_V2 = HMAC_SHA256_V2, _("HMAC-SHA256 stream (v2)")
+    MT19937_V1 = MT19937_V1, _("Mersenne Twister (v1, before server seeds)")
+
+
+class SeedSource(models.TextChoices):
+    SERVER = "server", _("drawn by the server")
+    FIXED = "fixed", _("fixed for demo data")
+    CHOSEN = "chosen", _("chosen, not drawn by the server (lists made before v2)")
+
+
 @pghistory.track()
 class AllocationList(models.Model):
     """The concealed allocation sequence of one stratum (site × age group). Statistician only."""
@@ -149,7 +161,12 @@ class AllocationList(models.Model):
     age_group = models.CharField(max_length=4, choices=AgeGroup.choices)
     status = models.CharField(max_length=5, choices=ListStatus.choices, default=ListStatus.DRAFT)
     source = models.CharField(max_length=10, choices=ListSource.choices)
+    # Generated lists only. v2 lists record a 256-bit seed as hex; `seed` holds the whole-number seed of
+    # the v1 lists made before, which keep extending with their own generator.
+    generator = models.CharField(max_length=20, choices=ListGenerator.choices, blank=True)
+    seed_hex = models.CharField(max_length=64, blank=True)
     seed = models.BigIntegerField(null=True, blank=True)
+    seed_source = models.CharField(max_length=10, choices=SeedSource.choices, blank=True)
     block_sizes = models.JSONField(default=list, blank=True)
     ratio = models.CharField(max_length=20, default="1:1")
     source_filename = models.CharField(max_length=255, blank=True)
@@ -164,7 +181,29 @@ class AllocationList(models.Model):
 
     class Meta:
         ordering = ["site__code", "age_group"]
-        constraints = [models.UniqueConstraint(fields=["site", "age_group"], name="one_allocation_list_per_stratum")]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "age_group"], name="one_allocation_list_per_stratum"),
+            models.CheckConstraint(
+                name="allocation_list_records_its_generator_and_seed",
+                condition=(
+                    models.Q(source=ListSource.IMPORTED, generator="", seed_hex="", seed__isnull=True, seed_source="")
+                    | models.Q(
+                        source=ListSource.GENERATED,
+                        generator=ListGenerator.HMAC_SHA256_V2,
+                        seed_hex__regex=r"^[0-9a-f]{64}$",
+                        seed__isnull=True,
+                        seed_source__in=[SeedSource.SERVER, SeedSource.FIXED],
+                    )
+                    | models.Q(
+                        source=ListSource.GENERATED,
+                        generator=ListGenerator.MT19937_V1,
+                        seed_hex="",
+                        seed__isnull=False,
+                        seed_source=SeedSource.CHOSEN,
+                    )
+                ),
+            ),
+        ]
         triggers = [
             pgtrigger.Protect(
                 name="live_list_not_deleted", operation=pgtrigger.Delete, condition=pgtrigger.Q(old__status="live")
@@ -173,6 +212,13 @@ class AllocationList(models.Model):
 
     def __str__(self):
         return f"{self.site.code} {self.age_group}"
+
+    @property
+    def recorded_seed(self) -> str | int | None:
+        """The seed its generator takes: hex text (v2), a whole number (v1), None for an imported list."""
+        if self.generator == ListGenerator.HMAC_SHA256_V2:
+            return self.seed_hex
+        return self.seed if self.generator == ListGenerator.MT19937_V1 else None
 
 
 @pghistory.track()

@@ -12,16 +12,18 @@ from core.audit import audited, require_reason
 from core.exceptions import DomainError, InvalidTransition, ValidationFailed
 from core.models import Arm, Site, Trial, TrialStatus
 from core.services import record_update
-from patients import allocation
+from patients import allocation, allocation_stream
 from patients.models import (
     AgeGroup,
     AllocationList,
     AllocationSlot,
+    ListGenerator,
     ListSource,
     ListStatus,
     Patient,
     PatientStatus,
     Randomization,
+    SeedSource,
 )
 from quality.locks import ensure_unlocked
 
@@ -79,10 +81,24 @@ def _ratio_parts(ratio: str) -> tuple[int, ...]:
     return tuple(int(part) for part in ratio.split(":"))
 
 
-def allocation_list_generate(
-    *, site: Site, age_group: str, seed: int, length: int, block_sizes: list[int], by
+def allocation_list_generate(*, site: Site, age_group: str, length: int, block_sizes: list[int], by) -> AllocationList:
+    """A draft list of permuted blocks from a 256-bit seed the server draws (replacing an earlier draft).
+
+    Nobody chooses the seed: a chosen one (a date, say) can be found again from a few observed
+    allocations, and then every later slot is known.
+    """
+    return _generate(site, age_group, allocation_stream.new_seed(), SeedSource.SERVER, length, block_sizes, by)
+
+
+def allocation_list_generate_fixed_seed(
+    *, site: Site, age_group: str, seed: str, length: int, block_sizes: list[int], by
 ) -> AllocationList:
-    """A draft list of permuted blocks from a recorded seed (replacing an earlier draft of the stratum)."""
+    """Demo and synthetic data only (`seed_demo`, `generate_synthetic --seed`): a list from a fixed v2 seed, so
+    the data are reproducible; the list records that its seed was fixed. No page, form or API calls this."""
+    return _generate(site, age_group, seed, SeedSource.FIXED, length, block_sizes, by)
+
+
+def _generate(site, age_group, seed: str, seed_source: str, length, block_sizes, by) -> AllocationList:
     _require(by, "core.manage_allocation")
     trial = Trial.objects.get()
     arms = [arm.code for arm in Arm.objects.order_by("order")]
@@ -90,13 +106,13 @@ def allocation_list_generate(
         slots = allocation.permuted_blocks(
             seed=seed, length=length, block_sizes=block_sizes, arms=arms, ratio=_ratio_parts(trial.allocation_ratio)
         )
-    except ValueError as error:
-        message = _(error.template) % error.values if isinstance(error, allocation.DesignError) else str(error)
-        raise ValidationFailed({"block_sizes": [message]}) from error
+    except allocation.DesignError as error:
+        raise ValidationFailed({"block_sizes": [_(error.template) % error.values]}) from error
     with audited(by=by, reason="Allocation list generated"):
         draft = _draft_for(site, age_group, by)
-        draft.source, draft.seed, draft.block_sizes = ListSource.GENERATED, seed, sorted(block_sizes)
-        draft.ratio = trial.allocation_ratio
+        draft.source, draft.generator = ListSource.GENERATED, ListGenerator.HMAC_SHA256_V2
+        draft.seed_hex, draft.seed_source = seed, seed_source
+        draft.block_sizes, draft.ratio = sorted(set(block_sizes)), trial.allocation_ratio
         draft.save()
         _store_slots(draft, slots)
     return draft
@@ -176,13 +192,33 @@ def _extension_slots(locked, existing, *, length: int, content: bytes) -> list[a
         raise ValidationFailed(
             {"length": [_("The list already has %(count)s slots; ask for more.") % {"count": len(existing)}]}
         )
-    arms = [arm.code for arm in Arm.objects.order_by("order")]
-    stream = allocation.permuted_blocks(
-        seed=locked.seed, length=length, block_sizes=locked.block_sizes, arms=arms, ratio=_ratio_parts(locked.ratio)
-    )
+    stream = _regenerated(locked, length)
     if stream[: len(existing)] != existing:
         raise InvalidTransition(_("The stored list no longer matches its seed; it cannot be extended safely."))
     return stream[len(existing) :]
+
+
+def _regenerated(allocation_list: AllocationList, length: int) -> list[allocation.AllocatedSlot]:
+    """The list's stream from its recorded seed with its own generator (v1 lists keep v1)."""
+    arms = [arm.code for arm in Arm.objects.order_by("order")]
+    return allocation.permuted_blocks(
+        seed=allocation_list.recorded_seed,
+        length=length,
+        block_sizes=allocation_list.block_sizes,
+        arms=arms,
+        ratio=_ratio_parts(allocation_list.ratio),
+        generator=allocation_list.generator,
+    )
+
+
+def allocation_list_verify(*, allocation_list: AllocationList, by) -> bool | None:
+    """Whether the list regenerated from its recorded seed has the SHA-256 recorded when it went live (or
+    was last extended); None when there is nothing to check (imported, or a draft without a hash)."""
+    _require(by, "core.view_allocation")
+    if allocation_list.source != ListSource.GENERATED or not allocation_list.sha256:
+        return None
+    length = allocation_list.slots.count()
+    return allocation.sequence_sha256(_regenerated(allocation_list, length)) == allocation_list.sha256
 
 
 def _check_preconditions(patient: Patient) -> None:

@@ -107,7 +107,6 @@ def _create_list(request, generate, upload):
             return randomization.allocation_list_generate(
                 site=data["site"],
                 age_group=data["age_group"],
-                seed=data["seed"],
                 length=data["length"],
                 block_sizes=data["block_sizes"],
                 by=request.user,
@@ -127,12 +126,14 @@ def _create_list(request, generate, upload):
 @statistician_only
 def allocation_detail_view(request, pk):
     allocation_list = selectors.allocation_list_get(user=request.user, pk=pk)
+    return _detail(request, allocation_list, forms.AllocationExtendForm())
+
+
+def _detail(request, allocation_list, extend_form):
     slots = selectors.allocation_slots(user=request.user, allocation_list=allocation_list)
-    return render(
-        request,
-        "patients/allocation_detail.html",
-        {"allocation_list": allocation_list, "slots": slots, "extend": forms.AllocationExtendForm()},
-    )
+    verified = randomization.allocation_list_verify(allocation_list=allocation_list, by=request.user)
+    context = {"allocation_list": allocation_list, "slots": slots, "extend": extend_form, "verified": verified}
+    return render(request, "patients/allocation_detail.html", context)
 
 
 @statistician_only
@@ -169,9 +170,4 @@ def allocation_extend_view(request, pk):
                 request, ngettext("%(count)d slot added.", "%(count)d slots added.", added) % {"count": added}
             )
             return redirect("allocation:detail", pk=pk)
-    slots = selectors.allocation_slots(user=request.user, allocation_list=allocation_list)
-    return render(
-        request,
-        "patients/allocation_detail.html",
-        {"allocation_list": allocation_list, "slots": slots, "extend": form},
-    )
+    return _detail(request, allocation_list, form)

@@ -160,7 +160,7 @@ def prepare(slots: int) -> Plan:
     for group in AgeGroup.values:
         if not AllocationList.objects.filter(site=site, age_group=group, status="live").exists():
             draft = randomization.allocation_list_generate(
-                site=site, age_group=group, seed=20251122, length=slots, block_sizes=[2, 4], by=statistician
+                site=site, age_group=group, length=slots, block_sizes=[2, 4], by=statistician
             )
             randomization.allocation_list_go_live(allocation_list=draft, by=statistician)
     return Plan(

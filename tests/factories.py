@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 
 from core.models import EligibilityCriterion, Site, SiteMembership
 from patients import services
+from patients.allocation_stream import fixed_seed
 from patients.services import BaselineInput, IdentityInput
 
 PASSWORD = "correct-horse-battery-staple"
@@ -119,12 +120,18 @@ def randomizable_patient(site: Site, by, **identity_overrides):
 
 
 def live_list(site: Site, statistician, *, age_group: str = "<35", length: int = 200, seed: int = 12345):
+    """A live generated list; its v2 seed is fixed (`seed_for_tests(seed)`) so tests' allocations are reproducible."""
     from patients import randomization
 
-    draft = randomization.allocation_list_generate(
-        site=site, age_group=age_group, seed=seed, length=length, block_sizes=[2, 4], by=statistician
+    draft = randomization.allocation_list_generate_fixed_seed(
+        site=site, age_group=age_group, seed=seed_for_tests(seed), length=length, block_sizes=[2, 4], by=statistician
     )
     return randomization.allocation_list_go_live(allocation_list=draft, by=statistician)
+
+
+def seed_for_tests(number: int) -> str:
+    """The fixed v2 seed `live_list` uses for a test's number."""
+    return fixed_seed(f"tests:{number}")
 
 
 def randomized_patient(site: Site, by, statistician, **identity_overrides):

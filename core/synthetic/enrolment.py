@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from patients import allocation, rules
+from patients import allocation, allocation_stream, rules
 from patients.randomization import age_group_of
 
 # The synthetic trial screened for four years, long enough ago that every follow-up date is in the past.
@@ -146,17 +146,18 @@ def enrolments(design: Design, *, patients: int, seed: int, sites: list[str], aw
 class Stratum:
     site: str
     age_group: str
-    seed: int
+    seed: str  # a fixed v2 seed (64 hex digits): synthetic data must be reproducible
     slots: list  # patients.allocation.AllocatedSlot
 
 
 def allocation_lists(design: Design, women: list[Enrolment], *, seed: int, spare: int = 10) -> list[Stratum]:
     """One permuted-block list per stratum (site × age group) with room for its randomized and waiting
-    women plus `spare` slots, generated from a recorded seed as the statistician's service would."""
+    women plus `spare` slots, generated as the statistician's service would but from a seed fixed by the
+    command's `--seed` (the lists record that their seed was fixed)."""
     needed = Counter(w.stratum for w in women if w.fate in ("randomized", "awaiting"))
     lists = []
     for number, (site, age_group) in enumerate(sorted(needed)):
-        list_seed = seed * 1000 + number
+        list_seed = allocation_stream.fixed_seed(f"synthetic allocation list {seed} #{number}")
         slots = allocation.permuted_blocks(
             seed=list_seed,
             length=needed[site, age_group] + spare,

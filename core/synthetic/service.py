@@ -25,7 +25,16 @@ from core.synthetic import clinical, enrolment, writer
 from labs import selectors as lab_selectors
 from outcomes.models import Instrument
 from patients import allocation
-from patients.models import AllocationList, AllocationSlot, ListSource, ListStatus, Patient, StudyIdCounter
+from patients.models import (
+    AllocationList,
+    AllocationSlot,
+    ListGenerator,
+    ListSource,
+    ListStatus,
+    Patient,
+    SeedSource,
+    StudyIdCounter,
+)
 from patients.rules import CriterionSpec
 
 REASON = "synthetic data generation"
@@ -124,7 +133,9 @@ def _allocation_lists(lists, sites: dict[str, Site], design, cursor) -> tuple[di
             age_group=stratum.age_group,
             status=ListStatus.LIVE,
             source=ListSource.GENERATED,
-            seed=stratum.seed,
+            generator=ListGenerator.HMAC_SHA256_V2,
+            seed_hex=stratum.seed,
+            seed_source=SeedSource.FIXED,
             block_sizes=sorted(design.block_sizes),
             ratio=":".join(map(str, design.ratio)),
             sha256=allocation.sequence_sha256(stratum.slots),

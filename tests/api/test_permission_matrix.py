@@ -282,6 +282,10 @@ RULES: dict[str, Rule] = {
         query=lambda w: f"?patient={w.main}&since=2025-01-01T00:00:00Z",
         about_site_a=ALL_METHODS,
     ),
+    # The accounts' trail (SPEC §11.1): the administrator and the statistician only.
+    "api-audit-accounts": Rule(
+        offers={"GET": frozenset({ADMIN, STATISTICIAN})}, query=lambda w: "?since=2025-01-01T00:00:00Z"
+    ),
     # Monitors raise queries (SPEC §1) about a site-A patient; every reader lists those of the sites
     # they read. Only monitors may raise one, checked before the body (ROLE_BEFORE_BODY): other roles
     # get 403 before the patient is looked up.

@@ -101,7 +101,7 @@ def test_statistician_generates_a_list_puts_it_live_and_sees_slot_use(
     page.goto(f"{base_url}/allocation/")
     page.locator("#id_gen-site").select_option(value=str(site_a.pk))
     page.locator("#id_gen-age_group").select_option(value=">=35")
-    page.locator("#id_gen-seed").fill("987654")
+    expect(page.locator("#id_gen-seed")).to_have_count(0)  # the server draws the seed
     page.locator("#id_gen-length").fill("20")
     page.locator("#id_gen-block_sizes").fill("2,4")
     page.get_by_role("button", name="Generate draft").click()
@@ -112,7 +112,8 @@ def test_statistician_generates_a_list_puts_it_live_and_sees_slot_use(
 
     allocation_list = AllocationList.objects.get(site=site_a, age_group=">=35")
     assert allocation_list.status == "draft"
-    assert allocation_list.seed == 987654
+    assert re.fullmatch(r"[0-9a-f]{64}", allocation_list.seed_hex) and allocation_list.seed_source == "server"
+    expect(page.locator("#seed-value")).to_have_text(allocation_list.seed_hex)
     assert allocation_list.block_sizes == [2, 4]
     assert allocation_list.slots.count() == 20
     assert page.url.endswith(f"/allocation/{allocation_list.pk}/")

@@ -48,15 +48,16 @@ def test_the_statistician_sees_lists_slots_hashes_and_parameters(client, conceal
     allocation_list, _ = concealed
     client.force_login(statistician)
     overview = client.get(reverse("allocation:overview")).content.decode()
-    assert allocation_list.sha256 in overview and "seed 424242" in overview
+    assert allocation_list.sha256 in overview and allocation_list.seed_hex[:10] in overview
     detail = client.get(reverse("allocation:detail", args=[allocation_list.pk])).content.decode()
+    assert allocation_list.seed_hex in detail and "hmac-sha256-v2" in detail
     first = allocation_list.slots.get(sequence=1)
     assert re.search(rf'data-sequence="1">\s*<td>1</td><td>{first.arm.code}</td>', detail)
 
 
 @pytest.mark.parametrize("persona", NON_STATISTICIANS)
 def test_no_page_of_other_roles_reveals_an_unused_slot(client, concealed, persona, request):
-    """Crawl every GET route with real ids: nothing shows the list, its hash, its seed or any arm."""
+    """Crawl every GET route (pages and API) with real ids: nothing shows the list, its hash, its seed or any arm."""
     allocation_list, patient = concealed
     client.force_login(request.getfixturevalue(persona))
     for pattern, _ in ROUTES:
@@ -66,7 +67,7 @@ def test_no_page_of_other_roles_reveals_an_unused_slot(client, concealed, person
             continue  # the arms themselves are configuration (and API vocabulary), not allocation
         body = client.get(path).content.decode(errors="replace")
         assert allocation_list.sha256 not in body, path
-        assert "424242" not in body and "data-sequence" not in body, path
+        assert allocation_list.seed_hex[:10] not in body and "data-sequence" not in body, path
         assert not ARM_CODE.search(body), f"{path} shows an arm before randomization"
 
 
