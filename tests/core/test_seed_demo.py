@@ -7,13 +7,14 @@ rolled back when the module ends; each test runs in a savepoint of it.
 from statistics import mean
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count
 from django.test import RequestFactory, override_settings
 from pghistory.models import Context
 
+from patients import randomization
 from patients.demo_profiles import PAPER_BASELINE, demo_profiles
 from patients.models import AllocationList, Baseline, Patient, Randomization
 from tests.factories import ensure_trial_configuration
@@ -88,3 +89,14 @@ def test_every_site_and_stratum_has_a_live_list_of_200_slots(seeded):
         ("SZ", "<35", "live", 200),
         ("SZ", ">=35", "live", 200),
     ]
+
+
+def test_demo_lists_record_fixed_seeds_and_regenerate_to_their_hash(seeded):
+    """BJ's lists are generated from seeds fixed for the demo (and say so); SZ's are imported, with no seed."""
+    lists = {(al.site.code, al.age_group): al for al in AllocationList.objects.select_related("site")}
+    statistician = get_user_model().objects.get(username="statistician")
+    for age_group in ("<35", ">=35"):
+        generated, imported = lists["BJ", age_group], lists["SZ", age_group]
+        assert (generated.generator, generated.seed_source, len(generated.seed_hex)) == ("hmac-sha256-v2", "fixed", 64)
+        assert randomization.allocation_list_verify(allocation_list=generated, by=statistician) is True
+        assert (imported.source, imported.generator, imported.seed_hex, imported.seed) == ("imported", "", "", None)
