@@ -1,6 +1,6 @@
 from django.urls import path
 
-from quality import views
+from quality import trial_settings_views, views
 
 app_name = "quality"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("casebook/<str:study_id>/", views.casebook_view, name="casebook"),
     path("missing/", views.missing_forms_view, name="missing"),
     path("database-lock/", views.database_lock_view, name="database_lock"),
+    path("trial-settings/", trial_settings_views.trial_settings_view, name="trial_settings"),
 ]

@@ -160,6 +160,7 @@ PAGES: dict[str, Page] = {
     ),
     "quality:missing": Page(get=EVERYONE, post=EVERYONE),
     "quality:database_lock": Page(get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN),
+    "quality:trial_settings": Page(get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN),
     # Dashboards: investigators and statisticians.
     "analysis:dashboard": Page(get=DASHBOARDS, post=DASHBOARDS),
     "analysis:table_csv": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=lambda w: {"table": w.pk["table"]}),
