@@ -27,11 +27,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import access
-from core.account_tokens import user_tokens_revoke
 from core.audit import audited, require_reason
 from core.exceptions import DomainError
 from core.models import AccessGrant, GrantKind, GrantStatus, Site, SiteMembership
 from core.roles import SEES_IDENTITY, SEES_UNBLINDED
+from core.tokens import user_tokens_revoke
 
 IDENTITY, UNBLINDED = "identity", "unblinded"
 

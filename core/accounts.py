@@ -23,10 +23,10 @@ from django.utils.translation import gettext as _
 
 from core.access_grants import AccessChange, OwnAccessRefused, account_roles_set, account_sites_set
 from core.account_events import account_event_record
-from core.account_tokens import user_tokens_revoke
 from core.audit import audited, require_reason
 from core.exceptions import DomainError
 from core.models import AccountEventKind
+from core.tokens import user_tokens_revoke
 
 # Fields of the account row the administration may change; never the password, superuser flag,
 # raw permissions or login times.

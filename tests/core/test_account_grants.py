@@ -214,3 +214,17 @@ def test_a_user_changes_her_own_password_on_the_page(client, staff_site_a):
     assert event.pgh_context.metadata["username"] == staff_site_a.username
     assert event.pgh_context.metadata["reason"] == "Changed own password on the password page"
     assert not hasattr(event, "password")
+
+
+def test_a_password_change_ends_the_users_api_tokens(client, staff_site_a):
+    api = Client()
+    issued = api.post("/api/v1/auth/token/", {"username": staff_site_a.username, "password": PASSWORD})
+    assert issued.status_code == 200
+    header = {"HTTP_AUTHORIZATION": f"Token {issued.json()['token']}"}
+    assert api.get("/api/v1/sites/", **header).status_code == 200
+    client.force_login(staff_site_a)
+    client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert api.get("/api/v1/sites/", **header).status_code == 401
