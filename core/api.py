@@ -4,13 +4,19 @@ Their description in the OpenAPI schema is in core/api_schema.py (drf-spectacula
 views, which import the pagination class from here).
 """
 
+from base64 import b64decode
+from datetime import UTC, datetime, timedelta
+from urllib import parse
+
 from django.core.exceptions import PermissionDenied
+from django.core.signing import BadSignature, Signer
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import exception_handler
 
 from core import access
@@ -40,12 +46,75 @@ def api_exception_handler(exc, context):
 
 
 class StablePagination(CursorPagination):
-    """Cursor pagination: every page costs the same at any table size (no COUNT, no OFFSET)."""
+    """Cursor pagination: every page costs the same at any table size (no COUNT, no OFFSET).
+
+    Cursors are signed (with the list's path): one this list did not give out is refused with a 400 naming
+    the parameter, as is a page size outside 1–max_page_size. DRF itself answers a cursor it cannot decode
+    with 404 ("Invalid cursor": it reads as "no such list"), silently replaces a bad page size, and puts the
+    position of any well-encoded cursor into the query (a text in an integer column was a 500; in the audit
+    trail's in-memory list, an arbitrary page).
+    """
 
     ordering = "pk"
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 1000
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            message = _("Give a whole number from 1 to %(max)s.") % {"max": self.max_page_size}
+            raise exceptions.ValidationError({self.page_size_query_param: [message]})
+        return int(raw)
+
+    @staticmethod
+    def _signer(path: str) -> Signer:
+        return Signer(salt=f"core.api.StablePagination:{path}")
+
+    def encode_cursor(self, cursor):
+        url = super().encode_cursor(cursor)
+        token = parse.parse_qs(parse.urlsplit(url).query)[self.cursor_query_param][0]
+        return replace_query_param(url, self.cursor_query_param, self._signer(self.request.path).sign(token))
+
+    def decode_cursor(self, request):
+        signed = request.query_params.get(self.cursor_query_param)
+        if signed is None:
+            return None
+        try:
+            token = self._signer(request.path).unsign(signed)
+            fields = parse.parse_qs(b64decode(token.encode("ascii")).decode("ascii"), keep_blank_values=True)
+            offset = int(fields.get("o", ["0"])[0])
+            reverse = bool(int(fields.get("r", ["0"])[0]))
+        except (BadSignature, TypeError, ValueError):
+            message = _("This cursor was not given out by this list: follow the `next` or `previous` link of a page.")
+            raise exceptions.ValidationError({self.cursor_query_param: [message]}) from None
+        return Cursor(offset=offset, reverse=reverse, position=fields.get("p", [None])[0])
+
+
+# Offsets in use on Earth run from -12:00 to +14:00; ISO 8601 allows up to ±23:59, PostgreSQL only ±15:59.
+MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+def moment_param(raw: str, name: str) -> datetime:
+    """A query parameter's ISO 8601 date-time with a zone, or a 400 naming the parameter."""
+    try:
+        moment = parse_datetime(raw.replace(" ", "+"))  # a '+' of an unencoded query string arrives as ' '
+    except ValueError:  # well-formed but impossible, e.g. month 13: parse_datetime raises instead of None
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        message = _("Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z.")
+        raise exceptions.ValidationError({name: [message]})
+    offset = moment.utcoffset()
+    if abs(offset) > MAX_UTC_OFFSET:
+        message = _("The time zone offset must be between -14:00 and +14:00.")
+        raise exceptions.ValidationError({name: [message]})
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise exceptions.ValidationError({name: [_("Give a date-time between the years 1 and 9999.")]}) from None
+    return moment
 
 
 def updated_since(request, queryset, field: str = "updated_at"):
@@ -53,15 +122,7 @@ def updated_since(request, queryset, field: str = "updated_at"):
     raw = request.query_params.get("updated_since")
     if not raw:
         return queryset
-    try:
-        moment = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:  # well-formed but impossible, e.g. month 13: parse_datetime raises instead of None
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise exceptions.ValidationError(
-            {"updated_since": ["Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z."]}
-        )
-    return queryset.filter(**{f"{field}__gt": moment})
+    return queryset.filter(**{f"{field}__gt": moment_param(raw, "updated_since")})
 
 
 def require_any_data_entry(user) -> None:

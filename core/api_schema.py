@@ -81,7 +81,7 @@ ERRORS = {
     403: (ErrorDetailSerializer, "Your role or your sites do not allow this"),
     404: (
         ErrorDetailSerializer,
-        "No such record at your sites (another site's record answers 404 too), or an invalid cursor",
+        "No such record at your sites (another site's record answers 404 too)",
     ),
     409: (ConflictSerializer, "A stale `version`, or the record's state refuses the change"),
     413: (FieldErrorsSerializer, "The body, or the file in it, is larger than the limit; nothing was saved"),
@@ -120,14 +120,16 @@ class ApiSchema(AutoSchema):
         if writes and self.get_request_serializer() is not None:
             # Refused or unparsable body; too large (core.middleware.RequestSizeLimitMiddleware); wrong content type.
             codes += [400, 413, 415]
-        elif any(p["in"] == "query" and p["name"] not in ("cursor", "page_size") for p in self._get_parameters()):
-            codes.append(400)  # a query parameter refused, e.g. a malformed `updated_since`
+        else:
+            # A control character in the address or a header (core.request_guard), or a query parameter
+            # refused: a malformed `updated_since`, a cursor the list did not give out, a page size past 1000.
+            codes.append(400)
         if any(not isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes.append(401)
             if writes or any(type(p).__module__ != "rest_framework.permissions" for p in self.view.get_permissions()):
                 codes.append(403)  # the role check of every write (and CSRF for session clients)
         if uritemplate.variables(self.path) or (self._is_list_view() and self._get_paginator()):
-            codes.append(404)  # the path names no record you may read; or an invalid cursor
+            codes.append(404)  # the path (or a list's parameter, e.g. ?patient=) names no record you may read
         if any(getattr(throttle, "rate", None) for throttle in self.view.get_throttles()):
             codes.append(429)  # only a throttle with a configured rate ever refuses
         return codes

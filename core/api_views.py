@@ -4,7 +4,6 @@ from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -12,7 +11,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import Cursor
 
-from core.api import StablePagination, updated_since
+from core.api import StablePagination, moment_param, updated_since
 from core.api_schema import UPDATED_SINCE
 from core.models import Arm, Site, Timepoint
 from labs.models import Analyte
@@ -171,16 +170,7 @@ class AuditPagination(StablePagination):
 
 
 def _since(raw: str | None) -> datetime | None:
-    if not raw:
-        return None
-    message = "Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z."
-    try:
-        moment = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:
-        moment = None  # well-formed but impossible, e.g. month 13
-    if moment is None or moment.tzinfo is None:
-        raise exceptions.ValidationError({"since": [message]})
-    return moment
+    return moment_param(raw, "since") if raw else None
 
 
 class AuditListApi(ListAPIView):

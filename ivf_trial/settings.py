@@ -90,6 +90,9 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ivf_trial.urls"
 
 TEMPLATES = [
+    # NUL and other control characters in the address, headers, form fields and JSON are a 400 (and JSON
+    # nested or sized beyond reason), before anything reaches the database with them.
+    "core.request_guard.RequestGuardMiddleware",
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -300,6 +303,10 @@ AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous API request then gets 401 with `WWW-Authenticate: Token`, not 403.
+    "delete checked lab uploads left for more than a day": {
+        "task": "labs.tasks.checked_uploads_purge_task",
+        "schedule": 3600.0,
+    },
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

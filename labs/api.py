@@ -3,7 +3,13 @@ the CSV import (the browser's and `manage.py import_labs`'s file format and rule
 
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -14,7 +20,7 @@ from rest_framework.views import APIView
 from core import access
 from core.api import require_any_data_entry, updated_since
 from core.api_lists import ValuesListMixin
-from core.api_schema import UPDATED_SINCE, error_responses
+from core.api_schema import UPDATED_SINCE, ErrorDetailSerializer, error_responses
 from core.exceptions import DomainError
 from labs import forms as lab_forms
 from labs.importing import lab_results_import
@@ -215,7 +221,9 @@ class LabImportReportSerializer(serializers.Serializer):
     unchanged = serializers.IntegerField()
     updates = LabImportUpdateSerializer(many=True)
     warnings = LabImportProblemSerializer(many=True)
-    errors = LabImportProblemSerializer(many=True)
+    errors = LabImportProblemSerializer(many=True, help_text="The problems of the first 1,000 bad rows, by line")
+    bad_rows = serializers.IntegerField(help_text="Every bad row (a problem of the whole file counts as one)")
+    errors_total = serializers.IntegerField(help_text="Every problem; more than `errors` lists past 1,000 bad rows")
 
 
 def _report_body(report: ImportReport, *, dry_run: bool) -> dict:
@@ -236,6 +244,8 @@ def _report_body(report: ImportReport, *, dry_run: bool) -> dict:
         ],
         "warnings": [{"line": line, "column": "drawn_at", "message": message} for line, message in report.warnings],
         "errors": [{"line": p.row or None, "column": p.column, "message": p.message} for p in report.problems],
+        "bad_rows": report.bad_rows_total,
+        "errors_total": report.problems_total,
     }
 
 
@@ -250,6 +260,7 @@ def _refusal_body(detail, *, dry_run: bool) -> dict:
         for name, messages in detail.items()
         for message in (messages if isinstance(messages, list) else [messages])
     ]
+    body["bad_rows"], body["errors_total"] = 1, len(body["errors"])
     return body
 
 
@@ -280,8 +291,13 @@ class LabImportApi(APIView):
             200: OpenApiResponse(LabImportReportSerializer, description="Checked (dry run), or nothing changed"),
             201: OpenApiResponse(LabImportReportSerializer, description="Imported"),
             400: OpenApiResponse(
-                LabImportReportSerializer,
-                description="Refused, nothing saved: the problems in `errors` (a refused upload: line null)",
+                PolymorphicProxySerializer(
+                    component_name="LabImportRefusal",
+                    serializers=[LabImportReportSerializer, ErrorDetailSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="Refused, nothing saved: the problems in `errors` (a refused upload: line null); "
+                "a control character in the address or a header (core.request_guard): `detail`",
             ),
             **error_responses(413, 423),
         },

@@ -19,7 +19,7 @@ from core.garbage import cycle_collection_paused
 from core.services import record_update
 from labs import copy_rows, ranges, selectors
 from labs.copy_rows import result_line
-from labs.import_csv import ImportRow, RowProblem, parse_lab_csv
+from labs.import_csv import MAX_LISTED_ROWS, ImportRow, Problems, RowProblem, parse_lab_csv
 from labs.models import Analyte, LabDraw, LabImport, LabResult
 from labs.services import ImportReport, PlannedChange, result_changes, sha256_of
 from patients.models import EmbryoTransfer, Patient
@@ -181,18 +181,28 @@ def _import(content: bytes, filename: str, by, *, dry_run: bool, skip_invalid: b
     draws, results = _stored(patients)
     report.changes, plan_problems = _plan(rows, patients, draws, results, reason)
     problems += plan_problems
-    report.rows_total = len(rows) + len(bad - {0})
-    report.problems = sorted(problems, key=lambda p: (p.row, p.column))
+    report.rows_total = len(rows) + len(bad - {0}) + problems.unlisted_rows
+    _list_problems(report, problems)
     report.warnings = _window_warnings([r for r in rows if r.row not in {p.row for p in plan_problems}], patients)
-    if (problems and not skip_invalid) or dry_run or any(p.row == 0 for p in problems):
+    if (report.problems and not skip_invalid) or dry_run or any(p.row == 0 for p in report.problems):
         return report
+    report.skipped_invalid = report.bad_rows_total
     bad = {p.row for p in problems}
-    report.skipped_invalid = len(bad)
     report.changes = [c for c in report.changes if c.row not in bad]
     if not any(c.action != "unchanged" for c in report.changes):
         return report
     _apply(report, [r for r in rows if r.row not in bad], patients, draws, results, by, reason, filename)
     return report
+
+
+def _list_problems(report: ImportReport, problems: Problems) -> None:
+    """The problems of the first MAX_LISTED_ROWS bad rows, by line; every bad row and problem counted."""
+    ordered = sorted(problems, key=lambda p: (p.row, p.column))
+    listed = sorted({p.row for p in ordered})[:MAX_LISTED_ROWS]
+    last = listed[-1] if listed else 0
+    report.problems = [p for p in ordered if p.row <= last]
+    report.bad_rows_total = len({p.row for p in problems}) + problems.unlisted_rows
+    report.problems_total = len(problems) + problems.unlisted
 
 
 def _apply(report, rows, patients, draws, results, by, reason, filename) -> None:

@@ -1,9 +1,11 @@
 """Writes of lab data: one draw from the form, corrections, and the validated, idempotent CSV import."""
 
+import contextlib
 import hashlib
 import re
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -147,6 +149,9 @@ class ImportReport:
     skipped_invalid: int = 0
     imported: bool = False
     import_id: int | None = None
+    # `problems` lists those of the first labs.import_csv.MAX_LISTED_ROWS bad rows; these count them all.
+    bad_rows_total: int = 0
+    problems_total: int = 0
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -210,6 +215,8 @@ def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str,
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+# How long a checked upload is kept for its confirmation (labs.tasks purges older ones).
+CHECKED_UPLOAD_LIFETIME = timedelta(hours=24)
 
 
 def _checked_upload_path(user, sha256: str) -> Path | None:
@@ -223,6 +230,19 @@ def checked_upload_keep(*, user, sha256: str, content: bytes) -> None:
     path = _checked_upload_path(user, sha256)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
+
+
+def checked_uploads_purge(*, older_than: timedelta = CHECKED_UPLOAD_LIFETIME) -> int:
+    """Delete kept files last written more than `older_than` ago; returns how many. A checked file waits
+    for its confirmation a few minutes; one left longer was abandoned (or could never be imported)."""
+    cutoff = time.time() - older_than.total_seconds()
+    deleted = 0
+    for path in Path(settings.LAB_UPLOAD_DIR).glob("*/*.csv"):
+        with contextlib.suppress(FileNotFoundError):  # taken (or purged by another run) meanwhile
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                deleted += 1
+    return deleted
 
 
 def checked_upload_take(*, user, sha256: str) -> bytes | None:

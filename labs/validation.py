@@ -49,9 +49,10 @@ def check_result(spec: AnalyteSpec, timepoint: str, value_text: str, unit: str) 
         return ResultProblem("value", f"{spec.code}: {error}")
     try:
         canonical = units.to_canonical(parsed.number, unit, spec.accepted_units)
-    except units.LabValueError as error:
-        return ResultProblem("unit", f"{spec.code}: {error}")
-    too_high = ranges.hard_limit_error(canonical, spec.hard_max, spec.canonical_unit, spec.code)
+    except units.LabValueError as error:  # an unknown unit, or a value the column cannot hold
+        return ResultProblem(error.column, f"{spec.code}: {error}")
+    hard_max = min(spec.hard_max, units.CANONICAL_MAX)  # no configured maximum beyond what the column holds
+    too_high = ranges.hard_limit_error(canonical, hard_max, spec.canonical_unit, spec.code)
     if too_high:
         return ResultProblem("value", too_high)
     return CheckedResult(

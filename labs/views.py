@@ -114,6 +114,7 @@ def _preview_context(form, report) -> dict:
         "filename": form.cleaned_data["file"].name,
         "counts": counts,
         "updates": [c for c in report.changes if c.action == "update"],
+        "listed_rows": len(report.bad_rows),
         "can_import": importable and not blocked and not any(p.row == 0 for p in report.problems),
     }
 
@@ -144,7 +145,7 @@ def import_confirm_view(request):
             },
         )
     elif report.problems:
-        messages.error(request, _("Nothing imported: %(bad)s bad row(s).") % {"bad": len(report.bad_rows)})
+        messages.error(request, _("Nothing imported: %(bad)s bad row(s).") % {"bad": report.bad_rows_total})
     else:
         messages.info(request, _("Nothing to import: every row is already stored."))
     return redirect("labs:import")

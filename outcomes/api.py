@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.input_bounds import ITEMS_MAX
 from outcomes import services
 from outcomes.models import (
     ActionTaken,
@@ -39,6 +40,7 @@ TRANSFER_FIELDS = ["transfer_date", "cycle_type", "embryo_stage", "embryos_trans
 
 
 class TransferInputSerializer(StrictSerializer):
+    bounds_model = EmbryoTransfer
     study_id = serializers.CharField()
     transfer_date = serializers.DateField()
     cycle_type = serializers.ChoiceField(choices=CycleType.choices)
@@ -64,6 +66,7 @@ class Transfers(ClinicalResource):
 
 
 class OutcomeInputSerializer(StrictSerializer):
+    bounds_model = PregnancyOutcome
     study_id = serializers.CharField()
     beta_hcg_positive = serializers.BooleanField()
     beta_hcg_date = serializers.DateField(required=False, allow_null=True, default=None)
@@ -109,6 +112,7 @@ class Outcomes(ClinicalResource):
 
 
 class AdverseEventInputSerializer(StrictSerializer):
+    bounds_model = AdverseEvent
     study_id = serializers.CharField()
     term = serializers.ChoiceField(choices=AdverseEventTerm.choices)
     term_other = serializers.CharField(required=False, allow_blank=True, default="")
@@ -136,10 +140,14 @@ class AdverseEvents(ClinicalResource):
 # --- Questionnaires ------------------------------------------------------------------------------------
 
 
+MAX_ANSWER_DIGITS = 4
+
+
 @extend_schema_field(
     {
         "type": "object",
-        "additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]+$"}]},
+        "additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{1,4}$"}]},
+        "maxProperties": ITEMS_MAX,
         "example": {"1": 3, "2": "4"},
     }
 )
@@ -150,8 +158,12 @@ class AnswersField(serializers.DictField):
         answers = super().to_internal_value(data)
         parsed, errors = {}, {}
         for key, value in answers.items():
-            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
-            number = value.isascii() and value.isdigit() if isinstance(value, str) else isinstance(value, int)
+            # ASCII digits only: str.isdigit() also accepts "²", which int() refuses; and few of them (no
+            # option number or count has more, and int() refuses strings past 4,300 digits with a ValueError).
+            if isinstance(value, str):
+                number = value.isascii() and value.isdigit() and len(value) <= MAX_ANSWER_DIGITS
+            else:
+                number = isinstance(value, int)
             if isinstance(value, bool) or not number:
                 errors[key] = [f"Item {key}: give the option number, not {value!r}."]
             else:
@@ -162,6 +174,7 @@ class AnswersField(serializers.DictField):
 
 
 class QuestionnaireInputSerializer(StrictSerializer):
+    bounds_model = QuestionnaireResponse
     study_id = serializers.CharField()
     instrument = serializers.CharField()
     timepoint = serializers.CharField()

@@ -4,6 +4,7 @@ from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapForm
+from outcomes import rules
 from outcomes.instruments import SOURCES_NOTE, Item
 from outcomes.models import ActionTaken, AdverseEventTerm, AeOutcome, Relatedness
 from outcomes.services import OUTCOME_FIELDS
@@ -48,7 +49,9 @@ class PregnancyOutcomeForm(BootstrapForm):
     beta_hcg_value = forms.DecimalField(required=False, label=_("β-hCG value (IU/L)"), max_digits=10, decimal_places=2)
     clinical_pregnancy = _yes_no(_("Clinical pregnancy (sac on ultrasound)"))
     ultrasound_date = forms.DateField(widget=DateInput, required=False, label=_("Ultrasound date"))
-    gestational_sacs = forms.IntegerField(required=False, min_value=0, max_value=9, label=_("Gestational sacs"))
+    gestational_sacs = forms.IntegerField(
+        required=False, min_value=0, max_value=rules.MAX_SACS, label=_("Gestational sacs")
+    )
     fetal_heartbeat = _yes_no(_("Fetal heartbeat"), unknown=True)
     ectopic = _yes_no(_("Ectopic pregnancy"))
     miscarriage = _yes_no(_("Miscarriage"))

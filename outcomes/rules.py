@@ -11,6 +11,7 @@ from django.utils.translation import ngettext
 MISCARRIAGE_WEEKS = (4, 27)  # a loss from 28 weeks is a stillbirth, not a miscarriage
 MIN_WEEKS_TO_LIVE_BIRTH = 20
 MAX_INFANTS = 4
+MAX_SACS = 9  # nonuplets are the most ever recorded; the form offers no more
 
 
 @dataclass
@@ -75,6 +76,12 @@ def _ranges(found: Findings, v: Mapping) -> None:
             "miscarriage_week",
             _("Gestational week %(week)s is outside %(low)s–%(high)s.")
             % {"week": week, "low": MISCARRIAGE_WEEKS[0], "high": MISCARRIAGE_WEEKS[1]},
+        )
+    sacs = v.get("gestational_sacs")
+    if sacs is not None and not 0 <= sacs <= MAX_SACS:
+        found.error(
+            "gestational_sacs",
+            _("%(sacs)s gestational sacs is outside 0–%(max)s.") % {"sacs": sacs, "max": MAX_SACS},
         )
     infants = v.get("infants")
     if infants is not None and not 1 <= infants <= MAX_INFANTS:

@@ -60,6 +60,7 @@ def patch_input(resource: ClinicalResource) -> type[serializers.Serializer]:
     fields["reason"] = serializers.CharField(help_text="Why the record changes (kept in the audit trail)")
     fields["version"] = serializers.IntegerField(min_value=1, help_text="The version the change is based on")
     fields["__doc__"] = "The changed fields (those sent replace the stored values), why, and the version they change."
+    fields["bounds_model"] = resource.model
     return type(f"{resource.model.__name__}Patch", (StrictSerializer,), fields)
 
 

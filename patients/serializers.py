@@ -1,12 +1,23 @@
 """API input and output of the registry. Input shape only: the rules run in the services."""
 
+from django.db.models import Model
 from rest_framework import serializers
 
-from patients.models import Education, InfertilityType, Patient, PatientStatus
+from core.input_bounds import bound_serializer_fields
+from patients.models import Baseline, Education, InfertilityType, Patient, PatientStatus
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses unknown fields (SPEC §7) instead of silently dropping them."""
+    """Refuses unknown fields (SPEC §7) instead of silently dropping them, and bounds every field its
+    declaration left unbounded (core.input_bounds): by the column of `bounds_model` of the same name, if
+    any, else by the generic limits."""
+
+    bounds_model: type[Model] | None = None
+
+    def get_fields(self):
+        fields = super().get_fields()
+        bound_serializer_fields(fields, self.bounds_model)
+        return fields
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
@@ -67,6 +78,7 @@ class ConsentSerializer(StrictSerializer):
 
 
 class BaselineSerializer(StrictSerializer):
+    bounds_model = Baseline
     height_cm = serializers.DecimalField(max_digits=4, decimal_places=1)
     weight_kg = serializers.DecimalField(max_digits=4, decimal_places=1)
     previous_failed_transfers = serializers.IntegerField(min_value=0)

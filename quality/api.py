@@ -61,6 +61,7 @@ class DataQuerySerializer(serializers.ModelSerializer):
 
 
 class QueryRaiseSerializer(StrictSerializer):
+    bounds_model = DataQuery
     study_id = serializers.CharField(max_length=16)
     form = serializers.CharField(max_length=60)
     field = serializers.CharField(max_length=60)

@@ -12,6 +12,7 @@ Then oversized bodies (413 with a message, nothing read) and a few malformed API
 
 import importlib
 import io
+import json
 import string
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -577,3 +578,332 @@ def test_a_bad_updated_since_is_a_400_naming_the_parameter(subjects, staff_clien
         response = staff_client.get(f"{reverse(route)}?{query}")
         assert response.status_code == 400, (route, response.status_code)
         assert "updated_since" in response.json()
+
+
+# --- Issue 18, finding 9: each of these was a 500 (or a silent acceptance); now a 4xx with a message --------
+# The request guard (core.request_guard) refuses control characters wherever text arrives; bounds come from
+# core.input_bounds, core.api's cursor, page size and date-time checks, and the lab value parser.
+
+
+def _api_post(client, url: str, body, content_type: str = "application/json"):
+    """POST in a savepoint (rolled back): (response, whether any clinical row or audit event changed)."""
+    before = row_counts()
+    if not isinstance(body, str | bytes):
+        body = json.dumps(body)
+    response = in_savepoint(lambda: (client.post(url, body, content_type=content_type), row_counts()))
+    if isinstance(response, Exception):
+        raise response
+    return response[0], response[1] != before
+
+
+def _ae_body(subjects, **overrides) -> dict:
+    return {
+        "study_id": subjects["treated"].study_id,
+        "term": "other",
+        "term_other": "Headache",
+        "onset_date": _days_ago(2),
+        "grade": 1,
+        "serious": False,
+        "related_to_dalteparin": "not",
+        "action_taken": "none",
+        "outcome": "recovering",
+        **overrides,
+    }
+
+
+@needs_db
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("/patients/{study_id}%00/", "page"),
+        ("/patients/{study_id}%01/history/", "page"),
+        ("/api/v1/patients/{study_id}%00/", "api"),
+        ("/api/v1/lab-results/1%00/", "api"),
+    ],
+)
+def test_a_control_character_in_the_path_is_a_400_with_a_message(subjects, staff_client, url, kind):
+    staff_client.raise_request_exception = False
+    response = staff_client.get(url.format(study_id=subjects["treated"].study_id))
+    assert response.status_code == 400
+    message = response.json()["detail"] if kind == "api" else response.content.decode()
+    assert "control character U+000" in message and "in the address" in message
+
+
+@needs_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/patients/?q=SZ%00",
+        "/api/v1/patients/?study_id=%00",
+        "/api/v1/queries/?study_id=a%00b",
+        "/api/v1/lab-results/?updated_since=%1B",
+        "/api/v1/audit/?patient=SZ-0001%00",
+        "/api/v1/patients/?na%00me=1",
+    ],
+)
+def test_a_control_character_in_a_query_parameter_is_a_400_naming_it(subjects, staff_client, url):
+    staff_client.raise_request_exception = False
+    response = staff_client.get(url)
+    assert response.status_code == 400
+    body = response.json()["detail"] if "/api/" in url else response.content.decode()
+    assert "control character" in body and "query parameter" in body
+
+
+@needs_db
+def test_a_control_character_in_a_header_is_a_400(subjects, staff_client):
+    response = staff_client.get(reverse("api-patients"), HTTP_AUTHORIZATION="Token abc\x00def")
+    assert response.status_code == 400
+    assert "header Authorization" in response.json()["detail"]
+
+
+@needs_db
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        ({"term_other": "Head\x00ache"}, "$.term_other"),
+        ({"term_other": "Head\x1bache"}, "$.term_other"),
+        ({"term_other": "Head\ud800ache"}, "$.term_other"),  # a lone surrogate cannot be stored either
+        ({"na\x00me": "x"}, "$ (a key)"),
+    ],
+)
+def test_a_control_character_in_a_json_body_is_a_400_and_saves_nothing(subjects, staff_client, change, where):
+    response, changed = _api_post(staff_client, reverse("api-adverse-events"), _ae_body(subjects, **change))
+    assert response.status_code == 400 and not changed
+    assert where in response.json()["detail"]
+
+
+@needs_db
+def test_tab_newline_and_carriage_return_stay_allowed_in_text(subjects, staff_client):
+    response, changed = _api_post(
+        staff_client, reverse("api-adverse-events"), _ae_body(subjects, term_other="Head-\tache,\r\nthen nausea")
+    )
+    assert response.status_code == 201, response.content
+    assert changed
+
+
+@needs_db
+def test_a_control_character_in_a_form_post_is_a_400_page_and_saves_nothing(subjects, staff_client):
+    url = reverse("outcomes:ae_create", kwargs={"study_id": subjects["treated"].study_id})
+    before = row_counts()
+    response = in_savepoint(lambda: staff_client.post(url, {**ADVERSE_EVENT, "term": "other", "term_other": "a\x00b"}))
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/html")
+    assert "the form field &#x27;term_other&#x27;" in response.content.decode()
+    assert row_counts() == before
+
+
+@needs_db
+def test_a_nul_in_a_lab_csv_cell_is_a_problem_of_its_line_and_column_and_nothing_is_saved(subjects, staff_client):
+    drawn_at = (timezone.now() - timedelta(hours=3)).replace(microsecond=0).isoformat()
+    study_id = subjects["treated"].study_id
+    csv = f"{HEADER_LINE}\n{study_id},ET14,{drawn_at},FSH,5,IU/L\n{study_id}\x00,ET14,{drawn_at},LH,5,IU/L\n"
+    response, changed = _api_post(staff_client, reverse("api-lab-imports"), csv.encode(), "text/csv")
+    assert response.status_code == 400 and not changed
+    assert response.json()["errors"] == [
+        {"line": 3, "column": "study_id", "message": "The cell contains the control character U+0000; remove it."}
+    ]
+
+
+def _paginated_lists() -> list[str]:
+    """Every cursor-paginated list of the API, from the schema it serves."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return sorted(
+        path
+        for path, operations in schema["paths"].items()
+        if "get" in operations
+        and "{" not in path
+        and "cursor" in {p["name"] for p in operations["get"].get("parameters", [])}
+    )
+
+
+@needs_db
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "cD1hYmM=",  # base64 of "p=abc": well encoded, a position that is no primary key
+        "cD05OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ==",  # a position beyond any integer column
+        "bz0tMQ==",  # "o=-1"
+    ],
+)
+def test_a_cursor_the_list_did_not_give_out_is_a_400_on_every_paginated_list(subjects, cursor):
+    from tests.factories import make_user
+
+    client = Client(raise_request_exception=False)
+    client.force_login(make_user("statistician_cursor", "statistician"))  # may read every list
+    lists = _paginated_lists()
+    assert {"/api/v1/patients/", "/api/v1/audit/", "/api/v1/queries/", "/api/v1/sites/"} <= set(lists)
+    for path in lists:
+        response = client.get(path, {"cursor": cursor, "patient": subjects["treated"].study_id})
+        assert response.status_code == 400, (path, response.status_code)
+        assert "follow the `next` or `previous` link" in response.json()["cursor"][0], path
+
+
+@needs_db
+@pytest.mark.parametrize("size", ["0", "-1", "1001", "abc", "1e3", "٣"])
+def test_a_page_size_outside_1_to_1000_is_a_400(subjects, staff_client, size):
+    response = staff_client.get(reverse("api-patients"), {"page_size": size})
+    assert response.status_code == 400
+    assert response.json() == {"page_size": ["Give a whole number from 1 to 1000."]}
+
+
+@needs_db
+def test_a_page_size_within_bounds_is_used(subjects, staff_client):
+    assert staff_client.get(reverse("api-patients"), {"page_size": "1000"}).status_code == 200
+    assert len(staff_client.get(reverse("api-patients"), {"page_size": "1"}).json()["results"]) == 1
+
+
+@needs_db
+@pytest.mark.parametrize(
+    ("moment", "message"),
+    [
+        ("2025-03-01T00:00:00+23:59", "offset must be between -14:00 and +14:00"),
+        ("2025-03-01T00:00:00-15:00", "offset must be between -14:00 and +14:00"),
+        ("0001-01-01T00:00:00+01:00", "between the years 1 and 9999"),
+        ("9999-12-31T23:59:59-01:00", "between the years 1 and 9999"),
+    ],
+)
+def test_a_date_time_out_of_range_is_a_400_for_updated_since_and_the_audit_since(
+    subjects, staff_client, moment, message
+):
+    for route in ("api-patients", "api-lab-results", "api-transfers", "api-sites"):
+        response = staff_client.get(reverse(route), {"updated_since": moment})
+        assert response.status_code == 400, (route, response.status_code)
+        assert message in response.json()["updated_since"][0]
+    response = staff_client.get(reverse("api-audit"), {"patient": subjects["treated"].study_id, "since": moment})
+    assert response.status_code == 400 and message in response.json()["since"][0]
+
+
+@needs_db
+def test_the_extreme_offsets_in_use_are_accepted(subjects, staff_client):
+    for moment in ("2025-03-01T00:00:00+14:00", "2025-03-01T00:00:00-12:00"):
+        assert staff_client.get(reverse("api-patients"), {"updated_since": moment}).status_code == 200
+
+
+@needs_db
+@pytest.mark.parametrize("value", ["1e400", "5e-400", "1_0", "١٢", "０１", "nan", "0.00001"])
+def test_a_lab_value_the_parser_refuses_is_a_400_in_the_api_and_a_message_in_the_form(subjects, staff_client, value):
+    study_id = subjects["treated"].study_id
+    drawn_at = (timezone.now() - timedelta(hours=3)).replace(microsecond=0).isoformat()
+    body = {"study_id": study_id, "timepoint": "ET14", "analyte": "FSH", "value": value, "unit": "IU/L"}
+    response, changed = _api_post(staff_client, reverse("api-lab-results"), {**body, "drawn_at": drawn_at})
+    assert response.status_code == 400 and not changed
+    assert response.json()["value"][0].startswith("FSH: ")
+    _post_and_check(
+        staff_client, reverse("labs:draw_create", kwargs={"study_id": study_id}), {**LAB_DRAW, "FSH_value": value}
+    )
+
+
+@needs_db
+def test_a_term_other_longer_than_its_column_is_a_400_naming_it(subjects, staff_client):
+    response, changed = _api_post(staff_client, reverse("api-adverse-events"), _ae_body(subjects, term_other="A" * 201))
+    assert response.status_code == 400 and not changed
+    assert response.json() == {"term_other": ["Ensure this field has no more than 200 characters."]}
+    response, changed = _api_post(staff_client, reverse("api-adverse-events"), _ae_body(subjects, term_other="A" * 200))
+    assert response.status_code == 201 and changed
+
+
+def _outcome_body(subjects, sacs) -> dict:
+    return {
+        "study_id": subjects["treated"].study_id,
+        "beta_hcg_positive": True,
+        "beta_hcg_date": _days_ago(20),
+        "beta_hcg_value": "250.5",
+        "clinical_pregnancy": True,
+        "ultrasound_date": _days_ago(5),
+        "gestational_sacs": sacs,
+        "confirm_sacs": True,
+    }
+
+
+@needs_db
+@pytest.mark.parametrize(
+    ("sacs", "message"),
+    [
+        (40000, "Ensure this value is less than or equal to 32767."),  # past the smallint column
+        (32767, "32767 gestational sacs is outside 0–9."),
+        (10, "10 gestational sacs is outside 0–9."),
+    ],
+)
+def test_gestational_sacs_beyond_nine_are_a_400(subjects, staff_client, sacs, message):
+    response, changed = _api_post(staff_client, reverse("api-outcomes"), _outcome_body(subjects, sacs))
+    assert response.status_code == 400 and not changed
+    assert response.json() == {"gestational_sacs": [message]}
+
+
+@needs_db
+def test_nine_gestational_sacs_with_confirmation_are_accepted(subjects, staff_client):
+    response, changed = _api_post(staff_client, reverse("api-outcomes"), _outcome_body(subjects, 9))
+    assert response.status_code == 201 and changed
+
+
+@needs_db
+@pytest.mark.parametrize("depth", [33, 5000, 100_000])
+def test_json_nested_deeper_than_32_levels_is_a_400(subjects, staff_client, depth):
+    for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+        response, changed = _api_post(staff_client, reverse("api-patients"), body)
+        assert response.status_code == 400 and not changed
+        assert response.json() == {"detail": "The JSON body is nested more than 32 levels deep. Nothing was saved."}
+
+
+@needs_db
+def test_a_json_container_of_more_than_1000_members_is_a_400(subjects, staff_client):
+    answers = {str(n): 1 for n in range(1001)}
+    body = {"study_id": subjects["treated"].study_id, "instrument": "SSRS", "timepoint": "ET28", "answers": answers}
+    response, changed = _api_post(staff_client, reverse("api-questionnaires"), body)
+    assert response.status_code == 400 and not changed
+    assert "1001 members at $.answers" in response.json()["detail"]
+
+
+@needs_db
+def test_questionnaire_answers_beyond_100_entries_are_a_400(subjects, staff_client):
+    body = {"study_id": subjects["treated"].study_id, "instrument": "SSRS", "timepoint": "ET28"}
+    response, changed = _api_post(
+        staff_client, reverse("api-questionnaires"), {**body, "answers": {str(n): 1 for n in range(101)}}
+    )
+    assert response.status_code == 400 and not changed
+    assert response.json() == {"answers": ["Send at most 100 entries (101 sent)."]}
+
+
+@needs_db
+def test_an_answer_of_thousands_of_digits_is_a_400_not_a_crash(subjects, staff_client):
+    body = {"study_id": subjects["treated"].study_id, "instrument": "SSRS", "timepoint": "ET28"}
+    response, changed = _api_post(staff_client, reverse("api-questionnaires"), {**body, "answers": {"1": "9" * 5000}})
+    assert response.status_code == 400 and not changed
+    assert "give the option number" in response.json()["answers"]["1"][0]
+
+
+@needs_db
+def test_a_reason_without_a_column_of_its_own_is_bounded_at_2000_characters(subjects, staff_client):
+    def attempt(reason):
+        body = json.dumps(_ae_body(subjects))
+        created = staff_client.post(reverse("api-adverse-events"), body, content_type="application/json").json()
+        url = reverse("api-adverse-events-detail", kwargs={"pk": created["id"]})
+        change = {"grade": 2, "reason": reason, "version": created["version"]}
+        return staff_client.patch(url, json.dumps(change), content_type="application/json")
+
+    response = in_savepoint(lambda: attempt("x" * 2001))
+    assert response.status_code == 400
+    assert response.json() == {"reason": ["Ensure this field has no more than 2000 characters."]}
+    assert in_savepoint(lambda: attempt("x" * 2000)).status_code == 200
+
+
+@needs_db
+def test_a_reason_of_a_form_is_bounded_at_2000_characters_too(subjects, staff_client):
+    from outcomes.services import adverse_event_record
+    from tests.factories import adverse_event_form
+
+    def attempt(reason):
+        event = adverse_event_record(
+            patient=subjects["treated"],
+            data=adverse_event_form(onset_date=timezone.localdate(), resolution_date=None, outcome="recovering"),
+            by=subjects["staff"],
+        )
+        url = reverse("outcomes:ae_edit", kwargs={"study_id": subjects["treated"].study_id, "pk": event.pk})
+        return staff_client.post(url, {**ADVERSE_EVENT, "reason": reason, "version": event.version})
+
+    response = in_savepoint(lambda: attempt("x" * 2001))
+    assert response.status_code == 200
+    assert "Ensure this value has at most 2000 characters (it has 2001)." in response.content.decode()
+    assert in_savepoint(lambda: attempt("x" * 2000)).status_code == 302

@@ -113,7 +113,7 @@ def test_e2_in_pmol_per_l_is_unchanged():
     assert str(to_canonical(Decimal("183.55"), "pmol/L", SPECS["E2"].accepted_units)) == "183.5500"
 
 
-@pytest.mark.parametrize("number", ["1e3", "0.00001", "123.456789", "7"])
+@pytest.mark.parametrize("number", ["1e3", "0.00006", "123.456789", "7"])
 def test_canonical_value_always_has_exactly_four_decimal_places(number):
     result = to_canonical(Decimal(number), "IU/L", SPECS["FSH"].accepted_units)
     assert result.as_tuple().exponent == CANONICAL_PLACES.as_tuple().exponent == -4
@@ -159,3 +159,57 @@ def test_thousands_separator_is_refused_as_ambiguous():
 def test_below_zero_is_impossible():
     with pytest.raises(LabValueError, match="nothing is below zero"):
         parse_value("<0")
+
+
+# --- Only ASCII decimal numbers; nothing the stored column cannot hold (issue 18, finding 11) ---
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1_0",  # Python's Decimal() reads underscores as digit grouping
+        "١٢",  # Arabic-Indic digits
+        "۱۲",  # Extended Arabic-Indic (Persian) digits
+        "１２",  # full-width digits
+        "१२",  # Devanagari digits
+        "5e-400",
+        "1e400",
+        "1E3",
+        "<1e-5",
+        "nan",
+        "inf",
+        "Infinity",
+        "+5",
+        "0x10",
+        "1 000",
+        "5\x00",
+    ],
+)
+def test_only_ascii_decimal_numbers_are_accepted(text):
+    with pytest.raises(LabValueError, match=r"is not a number \(use digits, optionally with < or >\)\.$"):
+        parse_value(text)
+
+
+@pytest.mark.parametrize(("text", "number"), [("5.", "5"), (".5", "0.5"), ("007", "7"), ("<,5", "0.5")])
+def test_a_bare_decimal_point_on_either_side_is_still_a_number(text, number):
+    assert parse_value(text).number == Decimal(number)
+
+
+def test_a_value_that_rounds_to_zero_in_the_canonical_unit_is_refused_as_too_small():
+    with pytest.raises(LabValueError, match=r"too small to be stored") as error:
+        to_canonical(parse_value("0.00001").number, "IU/L", SPECS["FSH"].accepted_units)
+    assert error.value.column == "value"
+    assert to_canonical(Decimal("0"), "IU/L", SPECS["FSH"].accepted_units) == 0  # zero itself is a value
+
+
+def test_the_hard_maximum_is_capped_at_what_the_canonical_column_holds():
+    from dataclasses import replace
+
+    from labs.units import CANONICAL_MAX
+    from labs.validation import ResultProblem, check_result
+
+    unbounded = replace(SPECS["FSH"], hard_max=Decimal("1e30"))  # a configuration beyond NUMERIC(14, 4)
+    problem = check_result(unbounded, "BASELINE", "10000000000", "IU/L")
+    assert isinstance(problem, ResultProblem) and problem.column == "value"
+    assert f"({CANONICAL_MAX.normalize():f} IU/L)" in problem.message
+    assert check_result(unbounded, "BASELINE", "9999999999", "IU/L").canonical_value == Decimal("9999999999")

@@ -38,12 +38,15 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self._print(report, dry_run)
         if report.problems and not (skip_invalid and report.imported):
-            raise CommandError(f"{len(report.bad_rows)} bad row(s): nothing imported.")
+            raise CommandError(f"{report.bad_rows_total} bad row(s): nothing imported.")
 
     def _print(self, report, dry_run: bool) -> None:
         for problem in report.problems:
             where = f"line {problem.row}" if problem.row else "file"
             self.stderr.write(f"{where}{', ' + problem.column if problem.column else ''}: {problem.message}")
+        listed = len(report.bad_rows)
+        if listed < report.bad_rows_total:
+            self.stderr.write(f"The problems of the first {listed} of {report.bad_rows_total} bad rows are listed.")
         for row, message in report.warnings:
             self.stdout.write(f"warning, line {row}: {message}")
         counts = ", ".join(f"{report.count(a)} {a}" for a in ("create", "update", "unchanged"))
