@@ -184,3 +184,22 @@ class DatabaseUnavailableMiddleware:
             "Reload the page to see what was recorded, then try again in a minute."
         )
         return _plain_error(request, 503, _("Service unavailable"), message, **{"Retry-After": "30"})
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer Django gives: pages, API answers, exports, admin, errors.
+
+    Patient pages and API answers carry clinical data (and identity): on a shared clinic computer they must
+    not stay in the browser's cache for the next user after logout, nor in a proxy's (OWASP ASVS V8.2.1).
+    Static files are answered by whitenoise, which comes before this middleware, and keep their caching
+    headers. A view's own choice is replaced unless it already forbids storing (never_cache does).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if "no-store" not in response.get("Cache-Control", ""):
+            response["Cache-Control"] = "no-store"
+        return response

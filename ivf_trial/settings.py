@@ -66,6 +66,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cache-Control: no-store on everything after the static files (clinical data stays out of caches).
+    "core.middleware.NoStoreMiddleware",
     # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below); static files need none.
     "csp.middleware.CSPMiddleware",
     "core.middleware.RequestIdMiddleware",
