@@ -25,11 +25,12 @@ RUN pip install -r requirements.txt
 COPY . .
 
 # Static files are collected at build time into var/staticfiles (STATIC_ROOT) and served by whitenoise
-# with CompressedManifestStaticFilesStorage, which needs DEBUG off. The settings refuse DEBUG off without a
-# secret key and start an embedded PostgreSQL without DATABASE_URL, so both get throwaway values here:
-# collectstatic only parses DATABASE_URL, it never connects. Neither value ends up in the image's environment.
+# with CompressedManifestStaticFilesStorage, which needs DEBUG off. Production settings refuse to start
+# without a real secret key and start an embedded PostgreSQL without DATABASE_URL, so both get throwaway
+# values here: a random key drawn for this step only (a fixed one would be published in this file), and a
+# URL collectstatic only parses, never connects to. Neither value ends up in the image's environment.
 RUN DJANGO_DEBUG=0 \
-    DJANGO_SECRET_KEY=collectstatic-build-only-throwaway-key-not-used-at-runtime \
+    DJANGO_SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
     DATABASE_URL=postgres://build:build@localhost:5432/build \
     python manage.py collectstatic --noinput \
     && chown -R app:app /app/var

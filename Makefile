@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Development mode, explicit: without it the settings are production's and refuse to start without a real
+# DJANGO_SECRET_KEY (ivf_trial/settings.py). Every target here runs the app on this machine.
+DEV := DJANGO_DEVELOPMENT=1
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -17,23 +20,23 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 migrate: $(STAMP)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py setup_roles
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py setup_roles
 
 run: migrate
-	$(PY) manage.py seed_demo
+	$(DEV) $(PY) manage.py seed_demo
 	@echo "Serving http://$(HOST):$(PORT)/ (log in with a demo account above)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
 	@# Start the embedded PostgreSQL once (when DATABASE_URL is unset) before parallel workers race to.
-	$(PY) manage.py check --database default -v0
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(DEV) $(PY) manage.py check --database default -v0
+	$(DEV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	$(DEV) $(PY) manage.py makemigrations --check --dry-run
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
@@ -41,11 +44,11 @@ format: $(STAMP)
 
 # README screenshots of the main pages from the demo trial (Playwright on Debian's Chromium).
 screenshots: migrate
-	$(PY) manage.py seed_demo
-	$(PY) scripts/screenshots.py
+	$(DEV) $(PY) manage.py seed_demo
+	$(DEV) $(PY) scripts/screenshots.py
 
 bench: $(STAMP)
-	$(PY) -m bench $(BENCH_ARGS)
+	$(DEV) $(PY) -m bench $(BENCH_ARGS)
 
 # Stops the embedded PostgreSQL and deletes its data (development only).
 clean-db:

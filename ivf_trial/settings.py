@@ -1,7 +1,8 @@
 """Settings for IVF Trial Data Manager: one module, every deployment difference comes from the environment.
 
-Development needs no variables at all (embedded PostgreSQL, eager Celery, DEBUG on).
-Production sets DJANGO_DEBUG=0, DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL.
+Development needs one variable, DJANGO_DEVELOPMENT=1, which `make run` and `make test` set (embedded
+PostgreSQL, eager Celery, DEBUG on). Without it the settings are production's: DJANGO_SECRET_KEY (a real
+one), DJANGO_ALLOWED_HOSTS, DATABASE_URL, CELERY_BROKER_URL; DEBUG stays off (DJANGO_DEBUG=0).
 """
 
 import os
@@ -13,6 +14,8 @@ import pghistory
 import pgtrigger
 from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
+
+from ivf_trial.secret_key import secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,13 +31,24 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+# Development is chosen explicitly: `make run`, `make test` (and pytest itself: tests/settings_env.py),
+# `make screenshots`, `make bench` set DJANGO_DEVELOPMENT=1. Without it these are production settings:
+# DEBUG off, and the process refuses to start with DJANGO_DEBUG=1 (error pages would show settings and
+# data) or with a missing, short or published secret key (ivf_trial/secret_key.py).
+DEVELOPMENT = env_bool("DJANGO_DEVELOPMENT", False)
+DEBUG = env_bool("DJANGO_DEBUG", DEVELOPMENT)
+_DEVELOPMENT_HINT = "For development on your own machine set DJANGO_DEVELOPMENT=1 (make run and make test do)."
+if DEBUG and not DEVELOPMENT:
+    raise ImproperlyConfigured(f"DJANGO_DEBUG=1 is refused in production. {_DEVELOPMENT_HINT}")
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG=0")
-    SECRET_KEY = "insecure-development-key-only-for-local-use-never-in-production-0123456789"
+if DEVELOPMENT:
+    SECRET_KEY = SECRET_KEY or "insecure-development-key-only-for-local-use-never-in-production-0123456789"
+elif _key_problem := secret_key_problem(SECRET_KEY):
+    raise ImproperlyConfigured(
+        f"{_key_problem} Production needs a long random key of its own, e.g. the output of "
+        f'python -c "import secrets; print(secrets.token_urlsafe(64))". {_DEVELOPMENT_HINT}'
+    )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")

@@ -482,6 +482,7 @@ def environment(url: str, debug: bool) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(
         DATABASE_URL=url,
+        DJANGO_DEVELOPMENT="1" if debug else "0",  # production settings refuse DEBUG
         DJANGO_DEBUG="1" if debug else "0",
         DJANGO_SECRET_KEY=f"load-run-{secrets.token_urlsafe(40)}",
         DJANGO_ALLOWED_HOSTS="127.0.0.1",

@@ -6,8 +6,11 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export DATABASE_URL=$1
 export CELERY_BROKER_URL=$2
+# Production mode: no development switch, DEBUG off, a fresh random key (the settings refuse placeholders).
+unset DJANGO_DEVELOPMENT
 export DJANGO_DEBUG=0
-export DJANGO_SECRET_KEY="smoke-$(date +%s)-$RANDOM-$RANDOM-not-a-real-secret-key-0123456789"
+DJANGO_SECRET_KEY=$($PY -c "import secrets; print(secrets.token_urlsafe(50))")
+export DJANGO_SECRET_KEY
 export DJANGO_ALLOWED_HOSTS=127.0.0.1
 PORT=${SMOKE_PORT:-8790}
 PASSWORD=smoke-password-1

@@ -4,12 +4,15 @@ No Docker engine is needed (or used): the files are parsed as text and YAML. No 
 """
 
 import re
+import secrets
 import shlex
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
+
+from ivf_trial.secret_key import secret_key_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_PATH = ROOT / "docker-compose.yml"
@@ -316,3 +319,25 @@ def test_env_example_says_how_to_generate_the_secret_key():
     text = ENV_EXAMPLE_PATH.read_text()
     assert 'python -c "import secrets; print(secrets.token_urlsafe(64))"' in text
     assert env_example_active_assignments()["DJANGO_SECRET_KEY"], "DEBUG off refuses an empty secret key"
+
+
+def test_env_example_placeholder_key_is_refused_so_a_copied_env_cannot_go_live():
+    assert secret_key_problem(env_example_active_assignments()["DJANGO_SECRET_KEY"])
+    assert secret_key_problem(secrets.token_urlsafe(64)) is None  # what the comment tells you to generate
+
+
+def test_env_example_never_turns_development_mode_on():
+    assert env_example_active_assignments().get("DJANGO_DEVELOPMENT", "0") == "0"
+
+
+def test_compose_app_services_always_run_production_settings(services):
+    for service in APP_SERVICES:
+        environment = services[service]["environment"]
+        assert str(environment["DJANGO_DEVELOPMENT"]) == "0", service  # wins over anything in .env
+        assert resolved_default(environment["DJANGO_DEBUG"]) == "0", service
+
+
+def test_dockerfile_build_key_is_drawn_at_build_time_not_written_in_the_file(dockerfile):
+    (collect,) = [run for run in instruction_arguments(dockerfile, "RUN") if "collectstatic" in run]
+    key = re.search(r"DJANGO_SECRET_KEY=(\S+)", collect).group(1)
+    assert key.startswith('"$(python') and "secrets.token_urlsafe" in collect, key
