@@ -288,6 +288,7 @@ def test_settings_hold_no_literal_secret():
     assert all(DEVELOPMENT_KEY_MARKER in value for _, value in literals), literals
     assert not re.search(r"postgres(ql)?://[^@/\s]*:[^@/\s]+@", source), "a database password in settings.py"
     assert not re.search(r"redis://:[^@/\s]+@", source), "a Redis password in settings.py"
-    # The development key is only ever used with DEBUG on (production refuses to start without
-    # DJANGO_SECRET_KEY: tests/core/test_settings.py).
-    assert "if not DEBUG:\n        raise ImproperlyConfigured" in source
+    # The development key is only ever used in development mode (production refuses to start without a
+    # real DJANGO_SECRET_KEY: tests/core/test_settings.py).
+    assert "if DEVELOPMENT:\n    SECRET_KEY = SECRET_KEY or " in source
+    assert "elif _key_problem := secret_key_problem(SECRET_KEY):\n    raise ImproperlyConfigured" in source
