@@ -147,6 +147,29 @@ def account_sites_set(*, user, sites, by, reason: str) -> AccessChange:
     )
 
 
+@transaction.atomic
+def account_sensitive_roles_suspend(*, user, by, reason: str) -> tuple[AccessGrant, ...]:
+    """Take the account's identity and unblinded roles back into pending grants, to be approved again.
+
+    Used when the administration redirects an account's e-mail: whoever controls the address can set the
+    password through a one-time link, so without this an administrator could change an investigator's
+    address to its own, send itself a link and read identity as the investigator.
+    """
+    sensitive = [g for g in user.groups.all() if group_sensitivity(g)]
+    if not sensitive:
+        return ()
+    reason = require_reason(reason)
+    with audited(by=by, reason=reason):
+        user.groups.remove(*sensitive)
+        requested = tuple(
+            _request(user=user, kind=GrantKind.ROLE, group=g, by=by, reason=reason)
+            for g in sensitive
+            if g.pk not in _pending(user, GrantKind.ROLE)
+        )
+    user_tokens_revoke(user=user, by=by, reason=reason)
+    return requested
+
+
 def may_decide(grant: AccessGrant, user) -> bool:
     """Whether `user` may approve or reject `grant` (see the module's rules)."""
     if not user.is_authenticated or not user.is_active or user.pk in (grant.user_id, grant.requested_by_id):

@@ -3,8 +3,9 @@
 The administrator never sets or sees a password: a new account gets an unusable one and a one-time link
 (Django's default_token_generator: it expires after PASSWORD_RESET_TIMEOUT and stops working once the
 password changes, i.e. once used) to set its own. Clinics without e-mail print the link on the server
-with `manage.py account_link` (audited). An e-mail change is told to the old address, so taking over an
-account by redirecting its links does not go unnoticed.
+with `manage.py account_link` (audited). An e-mail change is told to the old address, and an account whose
+address the administration changed holds no identity or unblinded role until a second person approves
+it again: redirecting an investigator's links to oneself yields an account that can see nothing.
 """
 
 import smtplib
@@ -21,7 +22,13 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from core.access_grants import AccessChange, OwnAccessRefused, account_roles_set, account_sites_set
+from core.access_grants import (
+    AccessChange,
+    OwnAccessRefused,
+    account_roles_set,
+    account_sensitive_roles_suspend,
+    account_sites_set,
+)
 from core.account_events import account_event_record
 from core.audit import audited, require_reason
 from core.exceptions import DomainError
@@ -128,6 +135,12 @@ def account_update(*, user, data: dict, by, reason: str) -> list[str]:
         user.save(update_fields=changed)
     if "email" in changed:
         _email_change_notify(user=user, old=old_email, by=by, reason=reason)
+        if by.pk != user.pk:
+            account_sensitive_roles_suspend(
+                user=user,
+                by=by,
+                reason=_("E-mail address changed by %(by)s: %(reason)s") % {"by": by.get_username(), "reason": reason},
+            )
     if "is_active" in changed and not user.is_active:
         user_tokens_revoke(user=user, by=by, reason=reason)
     return changed

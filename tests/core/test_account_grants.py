@@ -228,3 +228,26 @@ def test_a_password_change_ends_the_users_api_tokens(client, staff_site_a):
         {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
     )
     assert api.get("/api/v1/sites/", **header).status_code == 401
+
+
+def test_an_admin_who_redirects_an_investigators_email_gets_an_account_that_sees_no_identity(
+    client, admin_user, investigator_site_a, sz_patient, mailoutbox
+):
+    """The takeover: change her address to one's own, send a link, set her password, log in as her."""
+    client.force_login(admin_user)
+    url = reverse("admin:auth_user_change", args=[investigator_site_a.pk])
+    form = _account_form(investigator_site_a, email="admin-owned@example.org", reason="Updated address")
+    assert client.post(url, form).status_code == 302
+    investigator_site_a.refresh_from_db()
+    account_password_link_send(
+        user=investigator_site_a, by=admin_user, base_url="http://testserver", reason="Asked by phone"
+    )
+    link = _link_from(next(m for m in mailoutbox if m.to == ["admin-owned@example.org"]))
+    puppet = _set_password(link)
+    login = puppet.post(reverse("login"), {"username": investigator_site_a.username, "password": NEW_PASSWORD})
+    assert login.status_code == 302  # the password the admin set through the link works
+    page = puppet.get(reverse("patients:detail", args=[sz_patient.study_id]))
+    assert SECRET_NAME not in page.content.decode()
+    assert not investigator_site_a.groups.filter(name="investigator").exists()
+    pending = AccessGrant.objects.get(user=investigator_site_a, status=GrantStatus.PENDING)
+    assert pending.group.name == "investigator" and "admin" in pending.reason
