@@ -222,8 +222,9 @@ class LabImportReportSerializer(serializers.Serializer):
     updates = LabImportUpdateSerializer(many=True)
     warnings = LabImportProblemSerializer(many=True)
     errors = LabImportProblemSerializer(many=True, help_text="The problems of the first 1,000 bad rows, by line")
-    bad_rows = serializers.IntegerField(help_text="Every bad row (a problem of the whole file counts as one)")
-    errors_total = serializers.IntegerField(help_text="Every problem; more than `errors` lists past 1,000 bad rows")
+    bad_rows = serializers.IntegerField(
+        help_text="Every bad row, listed or not (a problem of the whole file counts as one)"
+    )
 
 
 def _report_body(report: ImportReport, *, dry_run: bool) -> dict:
@@ -245,7 +246,6 @@ def _report_body(report: ImportReport, *, dry_run: bool) -> dict:
         "warnings": [{"line": line, "column": "drawn_at", "message": message} for line, message in report.warnings],
         "errors": [{"line": p.row or None, "column": p.column, "message": p.message} for p in report.problems],
         "bad_rows": report.bad_rows_total,
-        "errors_total": report.problems_total,
     }
 
 
@@ -260,7 +260,7 @@ def _refusal_body(detail, *, dry_run: bool) -> dict:
         for name, messages in detail.items()
         for message in (messages if isinstance(messages, list) else [messages])
     ]
-    body["bad_rows"], body["errors_total"] = 1, len(body["errors"])
+    body["bad_rows"] = 1
     return body
 
 

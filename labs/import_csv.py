@@ -47,23 +47,25 @@ MAX_LISTED_ROWS = 1000
 
 
 class Problems(list):
-    """RowProblems of the first MAX_LISTED_ROWS bad rows, in line order; the bad rows (and their problems)
-    after those are only counted."""
+    """RowProblems of the first MAX_LISTED_ROWS bad rows, in line order; the bad rows after those are only
+    counted (their problems are not even worked out)."""
 
     def __init__(self):
         super().__init__()
         self.listed_rows = 0
         self.unlisted_rows = 0
-        self.unlisted = 0
+
+    @property
+    def full(self) -> bool:
+        return self.listed_rows >= MAX_LISTED_ROWS
 
     def add_row(self, found: list[RowProblem]) -> None:
         """The problems of one bad row: listed while there is room, else counted."""
-        if self.listed_rows < MAX_LISTED_ROWS:
+        if self.full:
+            self.unlisted_rows += 1
+        else:
             self.listed_rows += 1
             self.extend(found)
-        else:
-            self.unlisted_rows += 1
-            self.unlisted += len(found)
 
 
 def parse_lab_csv(
@@ -99,7 +101,7 @@ def parse_lab_csv(
     for line, cells in _records(reader, problems):
         row = None if dirty and _has_forbidden(cells) else _valid_row(line, cells, check, timepoints)
         if row is None:
-            problems.add_row(_row_problems(line, cells, check, timepoints))
+            problems.add_row([] if problems.full else _row_problems(line, cells, check, timepoints))
             continue
         duplicate = _duplicate_problem(row, draws_seen)
         if duplicate:

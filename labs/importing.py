@@ -196,13 +196,12 @@ def _import(content: bytes, filename: str, by, *, dry_run: bool, skip_invalid: b
 
 
 def _list_problems(report: ImportReport, problems: Problems) -> None:
-    """The problems of the first MAX_LISTED_ROWS bad rows, by line; every bad row and problem counted."""
+    """The problems of the first MAX_LISTED_ROWS bad rows, by line; every bad row counted."""
     ordered = sorted(problems, key=lambda p: (p.row, p.column))
     listed = sorted({p.row for p in ordered})[:MAX_LISTED_ROWS]
     last = listed[-1] if listed else 0
     report.problems = [p for p in ordered if p.row <= last]
     report.bad_rows_total = len({p.row for p in problems}) + problems.unlisted_rows
-    report.problems_total = len(problems) + problems.unlisted
 
 
 def _apply(report, rows, patients, draws, results, by, reason, filename) -> None:

@@ -149,9 +149,8 @@ class ImportReport:
     skipped_invalid: int = 0
     imported: bool = False
     import_id: int | None = None
-    # `problems` lists those of the first labs.import_csv.MAX_LISTED_ROWS bad rows; these count them all.
+    # `problems` lists those of the first labs.import_csv.MAX_LISTED_ROWS bad rows; this counts them all.
     bad_rows_total: int = 0
-    problems_total: int = 0
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
