@@ -18,9 +18,11 @@ from core.synthetic.service import synthetic_trial_generate
 from patients import allocation, randomization
 from patients.allocation_stream import MT19937_V1, fixed_seed
 from patients.models import AllocationList
+from tests.core.test_anonymous_access import ROUTES, _example_path
 from tests.factories import live_list, randomizable_patient
 
 pytestmark = pytest.mark.django_db
+EXPORTS = ("patients", "lab-results", "adverse-events", "questionnaires")
 
 
 def _generate(site, statistician, age_group="<35", length=40):
@@ -145,6 +147,24 @@ def test_the_api_takes_no_seed_and_serves_no_allocation_list(client, statisticia
     assert "/api/v1/patients/{study_id}/randomize/" in schema["paths"]
     assert not [key for key in _keys(schema) if "seed" in str(key).lower()]
     assert not [path for path in schema["paths"] if "allocation" in path]
+
+
+def test_outside_the_allocation_pages_not_even_the_statistician_meets_a_seed(
+    client, site_a, staff_site_a, statistician
+):
+    """Every GET route (pages, API, exports, audit) with real ids, as the statistician: no seed anywhere else."""
+    made = live_list(site_a, statistician, length=20)
+    patient = randomizable_patient(site_a, staff_site_a)
+    randomization.patient_randomize(patient=patient, by=staff_site_a)
+    client.force_login(statistician)
+    exports = [f"/api/v1/export/{d}.{f}" for d in EXPORTS for f in ("csv", "json")]
+    paths = [_example_path(pattern) for pattern, name in ROUTES if not (name or "").startswith("allocation:")]
+    for path in [*paths, *exports]:  # her allocation pages show the seed, by design
+        response = client.get(path.replace("SZ-0001", patient.study_id))
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        assert made.seed_hex[:10] not in body.decode(errors="replace"), path
+        if path in exports:
+            assert response.status_code == 200, path
 
 
 def _date_seeds():
