@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # Development mode, explicit: without it the settings are production's and refuse to start without a real
-# DJANGO_SECRET_KEY (ivf_trial/settings.py). Every target here runs the app on this machine.
-DEV := DJANGO_DEVELOPMENT=1
+# DJANGO_SECRET_KEY (ivf_trial/settings.py). Every target here runs the app on this machine, with DEBUG on
+# whatever the shell holds (a deployment's DJANGO_DEBUG=0 would ask for collected static files).
+DEV := DJANGO_DEVELOPMENT=1 DJANGO_DEBUG=1
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
