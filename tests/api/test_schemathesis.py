@@ -13,6 +13,7 @@ naming each distinct one (the schema documents every error answer: core/api_sche
 """
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -108,8 +109,8 @@ def _build_world() -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
+def world_for_module(django_db_blocker):
+    """The world inside a transaction that stays open for the module and is rolled back after it."""
     hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
         outer = transaction.atomic()
@@ -125,20 +126,33 @@ def world(django_db_setup, django_db_blocker):
             outer.__exit__(None, None, None)
 
 
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    yield from world_for_module(django_db_blocker)
+
+
 @pytest.fixture(autouse=True)
 def trial_configuration(db):
     """Replaces the suite's per-test seeding: the module's data seeded the configuration once."""
 
 
-@pytest.fixture
-def in_transaction():
+@contextmanager
+def handler_keeps_the_connection():
     """Django's WSGI handler must not close the connection when a request starts or ends: that would end
     the transaction the test data lives in (Django's own test client disconnects the same handler)."""
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def in_transaction():
+    with handler_keeps_the_connection():
+        yield
 
 
 # --- Checking answers ----------------------------------------------------------------------------------
