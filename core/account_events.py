@@ -22,7 +22,7 @@ def account_event_record(
     """Append one account event, audited as done by `by` (default: the account itself) with `reason`."""
     name = (username or (user.get_username() if user is not None else ""))[:MAX_USERNAME_LENGTH]
     actor = by if by is not None else user
-    with audited(by=actor, reason=reason or kind):
+    with audited(by=actor, reason=reason or kind, data_change=False):
         return AccountEvent.objects.create(
             kind=kind,
             user=user,

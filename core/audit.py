@@ -32,7 +32,7 @@ def _context_active() -> bool:
 
 
 @contextmanager
-def audited(*, by, reason: str = "") -> Iterator[None]:
+def audited(*, by, reason: str = "", data_change: bool = True) -> Iterator[None]:
     """Run a change atomically inside an audit context carrying user, reason and request id.
 
     Each outermost service call opens its own pghistory context: a request-wide context would be
@@ -52,7 +52,9 @@ def audited(*, by, reason: str = "") -> Iterator[None]:
     with pghistory.context(**metadata), transaction.atomic():
         yield
         hook = getattr(settings, "AUDITED_CHANGE_HOOK", "")
-        if hook:
+        # data_change=False: an account event (a login, a token) is not the trial's data; it must not mark
+        # the statistics stale nor schedule their recomputation.
+        if hook and data_change:
             # Runs once the change is committed (never for a rolled-back one), e.g. to schedule the
             # statistics recomputation.
             transaction.on_commit(import_string(hook))

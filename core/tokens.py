@@ -44,7 +44,7 @@ def _detail(token: AuthToken, **extra) -> dict:
 
 def token_issue(*, user, request=None) -> tuple[AuthToken, str]:
     """A new token for `user` (already authenticated), valid REST_KNOX TOKEN_TTL; returns it and its key."""
-    with audited(by=user, reason="API token issued"):
+    with audited(by=user, reason="API token issued", data_change=False):
         token, key = AuthToken.objects.create(user=user, expiry=settings.REST_KNOX["TOKEN_TTL"])
         account_event_record(kind=AccountEventKind.TOKEN_ISSUED, user=user, request=request, detail=_detail(token))
     return token, key
@@ -58,14 +58,14 @@ def _revoke(token: AuthToken, *, by, reason: str, request) -> None:
 
 def token_revoke(*, token: AuthToken, by, reason: str, request=None) -> None:
     """Revoke one token: its holder (DELETE /api/v1/auth/token/, "My tokens") or the administrator."""
-    with audited(by=by, reason=reason):
+    with audited(by=by, reason=reason, data_change=False):
         _revoke(token, by=by, reason=reason, request=request)
 
 
 @transaction.atomic
 def user_tokens_revoke(*, user, by, reason: str, request=None) -> int:
     """Revoke every token of `user` (one TOKEN_REVOKED event each); returns how many."""
-    with audited(by=by, reason=reason):
+    with audited(by=by, reason=reason, data_change=False):
         tokens = list(AuthToken.objects.select_for_update().filter(user=user).select_related("user"))
         for token in tokens:
             _revoke(token, by=by, reason=reason, request=request)

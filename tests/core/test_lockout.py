@@ -165,3 +165,15 @@ def test_a_failed_login_for_an_unknown_name_records_the_name_as_typed(db):
     failed = _events(AccountEventKind.LOGIN_FAILED).order_by("pk")
     assert [e.username for e in failed] == [typed, typed + "yyy"]
     assert all(e.user is None for e in failed)
+
+
+def test_logins_and_tokens_do_not_mark_the_statistics_stale(staff_site_a, django_capture_on_commit_callbacks):
+    from analysis.models import DataVersion
+
+    before = list(DataVersion.objects.values_list("version", flat=True))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert _page_login(staff_site_a, PASSWORD).status_code == 302
+        assert _page_login(staff_site_a, "wrong-password").status_code == 200
+        assert _token_login(staff_site_a, PASSWORD).status_code == 200
+    assert not callbacks  # nothing scheduled: account events are not the trial's data
+    assert list(DataVersion.objects.values_list("version", flat=True)) == before
