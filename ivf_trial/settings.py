@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     # Oversized bodies are refused (413) by their Content-Length before anything reads them.
     "core.middleware.RequestSizeLimitMiddleware",
+    # NUL and other control characters in the address, headers, form fields and JSON are a 400 (and JSON
+    # nested or sized beyond reason), before anything reaches the database with them.
+    "core.request_guard.RequestGuardMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -106,9 +109,6 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ivf_trial.urls"
 
 TEMPLATES = [
-    # NUL and other control characters in the address, headers, form fields and JSON are a 400 (and JSON
-    # nested or sized beyond reason), before anything reaches the database with them.
-    "core.request_guard.RequestGuardMiddleware",
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -303,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "analysis.tasks.statistics_refresh_if_stale_task",
         "schedule": 60.0,
     },
+    "delete checked lab uploads left for more than a day": {
+        "task": "labs.tasks.checked_uploads_purge_task",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Statistics snapshots --------------------------------------------------------------------------
@@ -319,10 +323,6 @@ AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous API request then gets 401 with `WWW-Authenticate: Token`, not 403.
-    "delete checked lab uploads left for more than a day": {
-        "task": "labs.tasks.checked_uploads_purge_task",
-        "schedule": 3600.0,
-    },
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -334,7 +334,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.api_exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "core.api_parsers.JSONParser",  # decimals as written (Decimal), not as floats
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

@@ -1,6 +1,8 @@
 """Lab results API: one result per POST (SPEC §7 payload), site-scoped list with `updated_since`, and
 the CSV import (the browser's and `manage.py import_labs`'s file format and rules)."""
 
+from decimal import Decimal
+
 from django.core.exceptions import PermissionDenied
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -65,9 +67,9 @@ class ValueField(serializers.Field):
     """A number, or a string such as "<0.5" for a censored value (SPEC §7)."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | float | str):
+        if isinstance(data, bool) or not isinstance(data, int | Decimal | float | str):
             raise serializers.ValidationError('Give a number or a string such as "<0.5".')
-        return str(data)
+        return str(data)  # a JSON number as written (core.api_parsers.JSONParser reads it as a Decimal)
 
     def to_representation(self, value):
         return value

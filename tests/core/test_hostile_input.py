@@ -907,3 +907,28 @@ def test_a_reason_of_a_form_is_bounded_at_2000_characters_too(subjects, staff_cl
     assert response.status_code == 200
     assert "Ensure this value has at most 2000 characters (it has 2001)." in response.content.decode()
     assert in_savepoint(lambda: attempt("x" * 2000)).status_code == 302
+
+
+@needs_db
+@pytest.mark.parametrize("number", ["5e-400", "1e400", "1E3"])
+def test_a_lab_value_sent_as_a_json_number_reaches_the_parser_as_a_decimal_not_a_float(subjects, staff_client, number):
+    """Read as a float, 5e-400 was a silent 0.0 and 1E3 a valid 1000.0: as a Decimal each keeps its exponent,
+    which the value parser refuses."""
+    drawn_at = (timezone.now() - timedelta(hours=3)).replace(microsecond=0).isoformat()
+    study_id = subjects["treated"].study_id
+    body = f'{{"study_id": "{study_id}", "timepoint": "ET14", "analyte": "FSH", "value": {number}, '
+    body += f'"unit": "IU/L", "drawn_at": "{drawn_at}"}}'
+    response, changed = _api_post(staff_client, reverse("api-lab-results"), body)
+    assert response.status_code == 400 and not changed
+    assert response.json()["value"][0].endswith("is not a number (use digits, optionally with < or >).")
+
+
+@needs_db
+def test_a_json_number_keeps_its_trailing_zero_as_entered(subjects, staff_client):
+    drawn_at = (timezone.now() - timedelta(hours=3)).replace(microsecond=0).isoformat()
+    study_id = subjects["treated"].study_id
+    body = f'{{"study_id": "{study_id}", "timepoint": "ET14", "analyte": "FSH", "value": 12.50, '
+    body += f'"unit": "IU/L", "drawn_at": "{drawn_at}"}}'
+    response, changed = _api_post(staff_client, reverse("api-lab-results"), body)
+    assert response.status_code == 201 and changed
+    assert response.json()["value"] == "12.50"
