@@ -98,8 +98,10 @@ def import_view(request):
             skip_invalid=form.cleaned_data["skip_invalid"],
             reason=form.cleaned_data["reason"],
         )
+    context = _preview_context(form, report)
+    if context.get("can_import"):  # a file that cannot be imported is not kept for a confirmation
         services.checked_upload_keep(user=request.user, sha256=report.file_sha256, content=content)
-    return render(request, "labs/import.html", _preview_context(form, report))
+    return render(request, "labs/import.html", context)
 
 
 def _preview_context(form, report) -> dict:

@@ -139,3 +139,16 @@ def test_the_purge_is_scheduled_every_hour():
 
     app.loader.import_default_modules()
     assert schedule["task"] in app.tasks
+
+
+@pytest.mark.django_db
+def test_only_a_file_that_can_be_imported_is_kept_for_its_confirmation(patients, staff_site_a, tmp_path, settings):
+    settings.LAB_UPLOAD_DIR = tmp_path
+    client = Client()
+    client.force_login(staff_site_a)
+    client.post(reverse("labs:import"), {"file": SimpleUploadedFile("bad.csv", _bad_rows(3), "text/csv")})
+    assert list(tmp_path.rglob("*.csv")) == []
+    drawn_at = (timezone.now() - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    good = f"{HEADER}{patients[0].study_id},BASELINE,{drawn_at},FSH,5,IU/L\n".encode()
+    client.post(reverse("labs:import"), {"file": SimpleUploadedFile("good.csv", good, "text/csv")})
+    assert [path.read_bytes() for path in tmp_path.rglob("*.csv")] == [good]
