@@ -1,12 +1,14 @@
 """API v1 statistics (SPEC §5 contract): snapshot JSON, recompute → 202 + job, job progress, blinding."""
 
 import json
+from collections import Counter
 
 import jsonschema
 import pytest
 from rest_framework.test import APIClient
 
 from core.models import Trial
+from patients.models import Randomization
 from tests.analysis.test_snapshots import SCHEMA
 from tests.factories import randomized_patient
 
@@ -37,7 +39,10 @@ def test_recompute_then_read_the_statistics(api, statistician, django_capture_on
         document = api.get("/api/v1/statistics/", {"population": population}).json()
         jsonschema.validate(document, SCHEMA)
         assert document["population"] == population
-    assert [arm["n"] for arm in api.get("/api/v1/statistics/").json()["arms"]] == [2, 2]
+    allocated = Counter(Randomization.objects.values_list("arm__code", flat=True))
+    arms = api.get("/api/v1/statistics/").json()["arms"]
+    assert {arm["code"]: arm["n"] for arm in arms} == {"CTRL": allocated["CTRL"], "EXP": allocated["EXP"]}
+    assert sum(allocated.values()) == 4
 
 
 def test_bad_population_and_unknown_job(api, statistician, django_capture_on_commit_callbacks):
