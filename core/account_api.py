@@ -2,28 +2,15 @@
 
 from datetime import UTC, datetime
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers
+from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
 from core.account_selectors import account_audit_events
+from core.api import moment_param
+from core.api_schema import error_responses
 from core.api_views import AuditPagination
-
-
-def _since(raw: str | None) -> datetime | None:
-    """`?since=`: ISO 8601 with a zone; anything else is a 400 naming the expected form."""
-    if not raw:
-        return None
-    try:
-        moment = parse_datetime(raw.replace(" ", "+"))
-    except ValueError:  # well-formed but impossible, e.g. month 13
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        message = "Use an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z."
-        raise exceptions.ValidationError({"since": [message]})
-    return moment
 
 
 def _plain(value):
@@ -64,10 +51,13 @@ class AccountAuditListApi(ListAPIView):
     pagination_class = AuditPagination
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="Only events after this moment")]
+        parameters=[OpenApiParameter("since", OpenApiTypes.DATETIME, description="Only events after this moment")],
+        # Only the administrator and the statistician read the account trail (core.account_selectors).
+        responses={200: AccountAuditEventSerializer(many=True), **error_responses(403)},
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return account_audit_events(user=self.request.user, since=_since(self.request.query_params.get("since")))
+        raw = self.request.query_params.get("since")
+        return account_audit_events(user=self.request.user, since=moment_param(raw, "since") if raw else None)
