@@ -11,7 +11,15 @@ pytestmark = pytest.mark.django_db
 # The only pages an anonymous visitor may open (SPEC §1: login page, health endpoint, static files).
 # set_language belongs to the login page: its language switcher (English / 中文) posts there before
 # anyone is logged in. It only sets the language cookie and redirects; it shows no data.
-ALLOWED_ANONYMOUS = {"login", "health", "api-token", "set_language"}
+# The one-time set-password link is opened before its account has a password (core.accounts).
+ALLOWED_ANONYMOUS = {
+    "login",
+    "health",
+    "api-token",
+    "set_language",
+    "accounts:set_password",
+    "accounts:set_password_done",
+}
 # The admin's own login page is where the admin sends anonymous users; it is a login page too.
 ADMIN_LOGIN = {"admin:login"}
 
