@@ -76,6 +76,11 @@ class TokenApi(APIView):
     def get_permissions(self):
         return [IsAuthenticated()] if self.request.method == "DELETE" else [AllowAny()]
 
+    def get_throttles(self):
+        # The rate guards password guessing; revoking needs a valid token (256 bits), which no rate protects
+        # better, and a client revoking its tokens at logout must never be told to wait.
+        return super().get_throttles() if getattr(self.request, "method", None) == "POST" else []
+
     @extend_schema(
         request=TokenCredentialsSerializer,
         responses={

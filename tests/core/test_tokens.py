@@ -208,6 +208,16 @@ def test_the_token_endpoint_answers_429_past_its_rate(db, settings):
     assert answers == [400] * rate + [429]
 
 
+def test_revoking_a_token_is_not_held_back_by_the_login_rate(db, settings, staff_site_a):
+    """The rate guards password guessing; a client logging out past it must still end its token."""
+    key = _token(staff_site_a)
+    rate = int(settings.API_TOKEN_THROTTLE_RATE.split("/")[0])
+    for n in range(rate):
+        APIClient().post(TOKEN_URL, {"username": f"nobody{n}", "password": "x"}, format="json")
+    assert APIClient().post(TOKEN_URL, {"username": "nobody", "password": "x"}, format="json").status_code == 429
+    assert APIClient().delete(TOKEN_URL, HTTP_AUTHORIZATION=f"Token {key}").status_code == 204
+
+
 def test_the_schema_documents_the_token_contract(client, staff_site_a):
     client.force_login(staff_site_a)
     schema = client.get("/api/v1/schema/", {"format": "json"}).json()
