@@ -31,6 +31,7 @@ from core.account_events import MAX_USERNAME_LENGTH, account_event_record
 from core.audit import require_reason
 from core.exceptions import InvalidTransition
 from core.models import AccountEvent, AccountEventKind
+from core.tokens import user_tokens_revoke
 
 # Passed to authenticate() and so to user_login_failed: the failure is an e-signature's, not a login's.
 PURPOSE_SIGNATURE = "e-signature"
@@ -181,6 +182,9 @@ def _lock_if_too_many(user, request) -> None:
             reason=f"{failures} consecutive failed attempts",
             detail={"failures": failures},
         )
+        # A lock is for an account under attack: tokens issued before it stop working too, until an admin
+        # has looked (the holder logs in again after the unlock).
+        user_tokens_revoke(user=user, by=None, reason=f"Account locked after {failures} consecutive failed attempts")
 
 
 class Reauthentication(StrEnum):

@@ -89,6 +89,14 @@ def test_twenty_failures_from_many_addresses_lock_the_account(monitor):
     assert token.status_code == 403 and "Ask an administrator" in token.json()["detail"]
 
 
+def test_a_locked_accounts_tokens_stop_working(monitor):
+    key = _token_login(monitor, PASSWORD, address="203.0.113.9").json()["token"]
+    assert APIClient().get("/api/v1/sites/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    _fail_from_many_addresses(monitor, ACCOUNT_LIMIT)
+    assert account_is_locked(monitor)
+    assert APIClient().get("/api/v1/sites/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+
+
 def test_refusals_by_a_lock_are_not_counted_as_guesses(monitor):
     for _ in range(LIMIT):
         _page_login(monitor, "wrong-password")
