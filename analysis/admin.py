@@ -3,20 +3,12 @@
 from django.contrib import admin
 
 from analysis.models import ExportLog
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(ExportLog)
-class ExportLogAdmin(admin.ModelAdmin):
+class ExportLogAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "username", "dataset", "format", "row_count", "completed", "request_id"]
     list_filter = ["dataset", "format", "completed"]
     search_fields = ["username", "request_id"]
     date_hierarchy = "started_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

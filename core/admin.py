@@ -151,10 +151,8 @@ class AccountForm(forms.ModelForm):
         ]
 
 
-class ReadOnlyGroupAdmin(admin.ModelAdmin):
-    """Roles are declared in code (core/roles.py) and synced by `manage.py setup_roles`: shown, never edited."""
-
-    list_display = ["name"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted here: rows some other part of the system owns."""
 
     def has_add_permission(self, request):
         return False
@@ -164,6 +162,12 @@ class ReadOnlyGroupAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyGroupAdmin(ReadOnlyAdmin):
+    """Roles are declared in code (core/roles.py) and synced by `manage.py setup_roles`: shown, never edited."""
+
+    list_display = ["name"]
 
 
 def _access_summary(change) -> list[str]:

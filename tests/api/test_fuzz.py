@@ -16,7 +16,6 @@ FUZZ_EXAMPLES sets the examples per operation and generator (default 3: seconds,
 
 import json
 import os
-import time
 from collections import Counter
 
 import pytest
@@ -25,6 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.core.failures import Failure, FailureGroup
 
+from tests.api.fuzz_report import tally_report
 from tests.api.test_schemathesis import (
     CHECKS,
     OPERATIONS,
@@ -72,17 +72,7 @@ def _settings():
     )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tally(request):
-    """Counts the module's cases and 5xx answers; written at its end (and to FUZZ_REPORT, if set)."""
-    started = time.monotonic()
-    yield
-    line = f"API fuzz: {TALLY['cases']} cases, {TALLY['5xx']} answers 5xx, {time.monotonic() - started:.0f} s"
-    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
-        print(f"\n{line}")
-    if os.environ.get("FUZZ_REPORT"):
-        with open(os.environ["FUZZ_REPORT"], "a") as out:
-            out.write(line + "\n")
+tally = tally_report("API fuzz", TALLY)
 
 
 # --- Poisoning generated requests ---------------------------------------------------------------------

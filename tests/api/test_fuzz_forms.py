@@ -12,7 +12,6 @@ FUZZ_EXAMPLES sets the examples per form (default 3); the module reports its cas
 """
 
 import os
-import time
 from collections import Counter
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
@@ -25,6 +24,7 @@ from django.urls import Resolver404, resolve, reverse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from tests.api.fuzz_report import tally_report
 from tests.core.test_hostile_input import HOSTILE_TEXT, row_counts
 from tests.core.test_page_permissions import PAGES, World, client_for, world_for_module
 
@@ -72,16 +72,7 @@ def trial_configuration(db):
     """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
 
 
-@pytest.fixture(scope="module", autouse=True)
-def tally(request):
-    started = time.monotonic()
-    yield
-    line = f"Form fuzz: {TALLY['cases']} cases, {TALLY['5xx']} answers 5xx, {time.monotonic() - started:.0f} s"
-    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
-        print(f"\n{line}")
-    if os.environ.get("FUZZ_REPORT"):
-        with open(os.environ["FUZZ_REPORT"], "a") as out:
-            out.write(line + "\n")
+tally = tally_report("Form fuzz", TALLY)
 
 
 # --- Finding the forms ------------------------------------------------------------------------------------

@@ -9,17 +9,11 @@ from django.db.utils import InternalError
 
 from core.account_events import account_event_record
 from core.models import AccountEvent, AccountEventKind, AuditChainLink
+from tests.core.test_audit_chain import _links_written
 
 pytestmark = pytest.mark.django_db
 
 EVENTS = AccountEvent.pgh_event_model._meta.db_table
-
-
-def _links_written() -> None:
-    """What COMMIT does first: run the deferred chain triggers (the test's transaction never commits)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_an_event_names_the_account_its_address_and_whom_the_audit_context_names(rf, monitor, admin_user):
