@@ -9,67 +9,180 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0007_statement_foreign_keys_fewer_indexes'),
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("core", "0007_statement_foreign_keys_fewer_indexes"),
+        ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccountEvent',
+            name="AccountEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('login', 'Logged in'), ('logout', 'Logged out'), ('login_failed', 'Failed login'), ('signature_failed', 'Failed e-signature password'), ('account_locked', 'Account locked'), ('account_unlocked', 'Account unlocked'), ('token_issued', 'API token issued'), ('token_revoked', 'API token revoked'), ('password_link_issued', 'Password link issued'), ('password_set', 'Password set'), ('email_changed', 'E-mail address changed'), ('access_reviewed', 'Access review recorded')], max_length=30)),
-                ('username', models.CharField(help_text="As typed, for failed logins; else the account's", max_length=150)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='account_events', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("login", "Logged in"),
+                            ("logout", "Logged out"),
+                            ("login_failed", "Failed login"),
+                            ("signature_failed", "Failed e-signature password"),
+                            ("account_locked", "Account locked"),
+                            ("account_unlocked", "Account unlocked"),
+                            ("token_issued", "API token issued"),
+                            ("token_revoked", "API token revoked"),
+                            ("password_link_issued", "Password link issued"),
+                            ("password_set", "Password set"),
+                            ("email_changed", "E-mail address changed"),
+                            ("access_reviewed", "Access review recorded"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(help_text="As typed, for failed logins; else the account's", max_length=150),
+                ),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="account_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'pk'],
+                "ordering": ["at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='AccountEventEvent',
+            name="AccountEventEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('kind', models.CharField(choices=[('login', 'Logged in'), ('logout', 'Logged out'), ('login_failed', 'Failed login'), ('signature_failed', 'Failed e-signature password'), ('account_locked', 'Account locked'), ('account_unlocked', 'Account unlocked'), ('token_issued', 'API token issued'), ('token_revoked', 'API token revoked'), ('password_link_issued', 'Password link issued'), ('password_set', 'Password set'), ('email_changed', 'E-mail address changed'), ('access_reviewed', 'Access review recorded')], max_length=30)),
-                ('username', models.CharField(help_text="As typed, for failed logins; else the account's", max_length=150)),
-                ('ip_address', models.GenericIPAddressField(blank=True, null=True)),
-                ('at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='core.accountevent')),
-                ('user', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL)),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("login", "Logged in"),
+                            ("logout", "Logged out"),
+                            ("login_failed", "Failed login"),
+                            ("signature_failed", "Failed e-signature password"),
+                            ("account_locked", "Account locked"),
+                            ("account_unlocked", "Account unlocked"),
+                            ("token_issued", "API token issued"),
+                            ("token_revoked", "API token revoked"),
+                            ("password_link_issued", "Password link issued"),
+                            ("password_set", "Password set"),
+                            ("email_changed", "E-mail address changed"),
+                            ("access_reviewed", "Access review recorded"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(help_text="As typed, for failed logins; else the account's", max_length=150),
+                ),
+                ("ip_address", models.GenericIPAddressField(blank=True, null=True)),
+                ("at", models.DateTimeField(db_default=django.db.models.functions.datetime.Now())),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="core.accountevent",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddIndex(
-            model_name='accountevent',
-            index=models.Index(fields=['user', 'kind', 'at'], name='core_accoun_user_id_71250d_idx'),
+            model_name="accountevent",
+            index=models.Index(fields=["user", "kind", "at"], name="core_accoun_user_id_71250d_idx"),
         ),
         migrations.AddIndex(
-            model_name='accountevent',
-            index=models.Index(fields=['at'], name='core_accoun_at_b150d9_idx'),
+            model_name="accountevent",
+            index=models.Index(fields=["at"], name="core_accoun_at_b150d9_idx"),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accountevent',
-            trigger=pgtrigger.compiler.Trigger(name='account_events_append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='de582e8c9b60c54116f1689ffd9e329107bc25de', operation='UPDATE OR DELETE', pgid='pgtrigger_account_events_append_only_b4ad5', table='core_accountevent', when='BEFORE')),
+            model_name="accountevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="account_events_append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="de582e8c9b60c54116f1689ffd9e329107bc25de",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_account_events_append_only_b4ad5",
+                    table="core_accountevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accountevent',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "core_accounteventevent" ("at", "detail", "id", "ip_address", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "user_id", "username") SELECT new_values."at", new_values."detail", new_values."id", new_values."ip_address", new_values."kind", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."user_id", new_values."username" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;', hash='70b1bc9973d11e396fe491bdbcb921d84f4d71e1', level='STATEMENT', operation='INSERT', pgid='pgtrigger_insert_insert_9bcf7', referencing='REFERENCING NEW TABLE AS new_values ', table='core_accountevent', when='AFTER')),
+            model_name="accountevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='WITH _pgh_attached_context AS ( SELECT _pgh_attach_context() AS value ) INSERT INTO "core_accounteventevent" ("at", "detail", "id", "ip_address", "kind", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "user_id", "username") SELECT new_values."at", new_values."detail", new_values."id", new_values."ip_address", new_values."kind", _pgh_attached_context.value, NOW(), \'insert\', new_values."id", new_values."user_id", new_values."username" FROM ( SELECT new_values.* FROM new_values  ) AS new_values, _pgh_attached_context; RETURN NULL;',
+                    hash="70b1bc9973d11e396fe491bdbcb921d84f4d71e1",
+                    level="STATEMENT",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_9bcf7",
+                    referencing="REFERENCING NEW TABLE AS new_values ",
+                    table="core_accountevent",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accounteventevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='5e6eba0bff7aa007942a1768dc1d0c9159190266', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_9c3d0', table='core_accounteventevent', when='BEFORE')),
+            model_name="accounteventevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="5e6eba0bff7aa007942a1768dc1d0c9159190266",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_9c3d0",
+                    table="core_accounteventevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]
