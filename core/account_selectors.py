@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core.access_grants import may_decide
 from core.models import (
@@ -25,6 +26,25 @@ from core.models import (
 )
 
 UNUSED_AFTER = timedelta(days=90)
+# What each kind of entry is called on the Accounts page (the API gives the kind itself); AccountEvent
+# kinds are named by their choice labels.
+KIND_LABELS = {
+    "account_created": gettext_noop("Account created"),
+    "account_changed": gettext_noop("Account changed"),
+    "account_deleted": gettext_noop("Account deleted"),
+    "password_set": gettext_noop("Password set"),
+    "role_added": gettext_noop("Role added"),
+    "role_removed": gettext_noop("Role removed"),
+    "membership_added": gettext_noop("Site membership added"),
+    "membership_removed": gettext_noop("Site membership removed"),
+    "membership_changed": gettext_noop("Site membership changed"),
+    "access_requested": gettext_noop("Access requested"),
+    "access_granted": gettext_noop("Access granted"),
+    "access_approved": gettext_noop("Access approved"),
+    "access_rejected": gettext_noop("Access refused"),
+    "access_withdrawn": gettext_noop("Access request withdrawn"),
+    "access_pending": gettext_noop("Access requested"),
+}
 _USER_FIELDS = ["username", "first_name", "last_name", "email", "is_active", "is_staff", "is_superuser"]
 
 
@@ -39,6 +59,17 @@ class AccountAuditEntry:
     request_id: str = ""
     model: str = ""
     event_id: int = 0
+
+    @property
+    def kind_label(self) -> str:
+        """The kind in the request's language (the page); unknown kinds as they are."""
+        if self.kind in KIND_LABELS:
+            return _(KIND_LABELS[self.kind])
+        return str(AccountEventKind(self.kind).label) if self.kind in AccountEventKind.values else self.kind
+
+    @property
+    def actor_label(self) -> str:
+        return _("system") if self.actor == "system" else self.actor
 
     @property
     def position(self) -> str:

@@ -7,6 +7,8 @@ from django.contrib.auth.models import Group, User
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.foreign_keys import statement_foreign_keys
 
@@ -230,18 +232,18 @@ class AuditChainLink(models.Model):
 
 
 class AccountEventKind(models.TextChoices):
-    LOGIN = "login", "Logged in"
-    LOGOUT = "logout", "Logged out"
-    LOGIN_FAILED = "login_failed", "Failed login"
-    SIGNATURE_FAILED = "signature_failed", "Failed e-signature password"
-    ACCOUNT_LOCKED = "account_locked", "Account locked"
-    ACCOUNT_UNLOCKED = "account_unlocked", "Account unlocked"
-    TOKEN_ISSUED = "token_issued", "API token issued"
-    TOKEN_REVOKED = "token_revoked", "API token revoked"
-    PASSWORD_LINK_ISSUED = "password_link_issued", "Password link issued"
-    PASSWORD_SET = "password_set", "Password set"
-    EMAIL_CHANGED = "email_changed", "E-mail address changed"
-    ACCESS_REVIEWED = "access_reviewed", "Access review recorded"
+    LOGIN = "login", _("Logged in")
+    LOGOUT = "logout", _("Logged out")
+    LOGIN_FAILED = "login_failed", _("Failed login")
+    SIGNATURE_FAILED = "signature_failed", _("Failed e-signature password")
+    ACCOUNT_LOCKED = "account_locked", _("Account locked")
+    ACCOUNT_UNLOCKED = "account_unlocked", _("Account unlocked")
+    TOKEN_ISSUED = "token_issued", _("API token issued")
+    TOKEN_REVOKED = "token_revoked", _("API token revoked")
+    PASSWORD_LINK_ISSUED = "password_link_issued", _("Password link issued")
+    PASSWORD_SET = "password_set", _("Password set")
+    EMAIL_CHANGED = "email_changed", _("E-mail address changed")
+    ACCESS_REVIEWED = "access_reviewed", _("Access review recorded")
 
 
 @pghistory.track(pghistory.InsertEvent())
@@ -306,15 +308,16 @@ pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent(), obj_field=None
 
 
 class GrantKind(models.TextChoices):
-    ROLE = "role", "Role"
-    MEMBERSHIP = "membership", "Site membership"
+    ROLE = "role", _("Role")
+    MEMBERSHIP = "membership", _("Site membership")
 
 
 class GrantStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for approval"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    # A request withdrawn (not a patient who withdrew, which the catalogue holds as 已退出).
+    WITHDRAWN = "withdrawn", pgettext_lazy("access request", "Withdrawn")
 
 
 @pghistory.track()

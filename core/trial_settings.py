@@ -99,6 +99,11 @@ class SettingsChange:
     status: str
     results_blinded: bool
 
+    @property
+    def status_label(self) -> str:
+        """The status as the page names it, in the request's language (core.terms marks the labels)."""
+        return _(TrialStatus(self.status).label) if self.status in TrialStatus.values else self.status
+
 
 def trial_settings_history(limit: int = 20) -> list[SettingsChange]:
     """The trial row as each audited change left it, newest first (who, when, why, status, blinding)."""

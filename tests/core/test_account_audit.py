@@ -77,6 +77,15 @@ def test_account_trail_page_shows_the_events_to_the_admin(client, admin_user, hi
     assert "Left the SZ team" in page
 
 
+def test_account_trail_page_names_what_happened_in_the_users_language(client, admin_user, history):
+    client.force_login(admin_user)
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("accounts:history")).content.decode()
+    for label in ("已添加角色", "已移除中心成员资格", "密码已设置", "已登录"):
+        assert label in page, label
+    assert ">role_added<" not in page and ">password_set<" not in page  # codes stay in data attributes only
+
+
 def test_account_trail_page_is_refused_to_clinical_roles(client, staff_site_a):
     client.force_login(staff_site_a)
     assert client.get(reverse("accounts:history")).status_code == 403
