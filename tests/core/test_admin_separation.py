@@ -152,6 +152,23 @@ def test_no_token_model_is_administered():
     assert not labels & {"authtoken.token", "authtoken.tokenproxy", "knox.authtoken"}
 
 
+def test_locks_signatures_and_allocation_lists_change_only_through_their_services(admin_client):
+    """No admin page for them: a lock is lifted by the unlock service with a reason, a list by its own pages."""
+    service_owned = {
+        "quality.databaselock",
+        "quality.casebooklock",
+        "quality.casebooksignature",
+        "quality.sourceverification",
+        "patients.allocationlist",
+        "patients.allocationslot",
+        "patients.randomization",
+    }
+    assert not {model._meta.label_lower for model in admin.site._registry} & service_owned
+    for label in service_owned:
+        app_label, model_name = label.split(".")
+        assert admin_client.get(f"/admin/{app_label}/{model_name}/").status_code == 404, label
+
+
 def test_trial_status_and_blinding_are_read_only_in_the_admin(admin_client):
     trial = Trial.objects.get()
     before = (trial.status, trial.results_blinded)
