@@ -1,22 +1,14 @@
 """GET /api/v1/audit/accounts/?since= : the accounts' audit trail (administrator, statistician)."""
 
-from datetime import UTC, datetime
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
 from core.account_selectors import account_audit_events
-from core.api import moment_param
+from core.api import json_value, moment_param, utc_iso
 from core.api_schema import error_responses
 from core.api_views import AuditPagination
-
-
-def _plain(value):
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-    return value
 
 
 class AccountAuditEventSerializer(serializers.Serializer):
@@ -37,11 +29,11 @@ class AccountAuditEventSerializer(serializers.Serializer):
         return f"{entry.model}:{entry.event_id}"
 
     def get_at(self, entry) -> str:
-        return _plain(entry.at)
+        return utc_iso(entry.at)
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_changes(self, entry):
-        return {name: [_plain(old), _plain(new)] for name, (old, new) in entry.changes.items()}
+        return {name: [json_value(old), json_value(new)] for name, (old, new) in entry.changes.items()}
 
 
 class AccountAuditListApi(ListAPIView):

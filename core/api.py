@@ -5,7 +5,8 @@ views, which import the pagination class from here).
 """
 
 from base64 import b64decode
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from urllib import parse
 
 from django.core.exceptions import PermissionDenied
@@ -95,6 +96,22 @@ class StablePagination(CursorPagination):
 
 # Offsets in use on Earth run from -12:00 to +14:00; ISO 8601 allows up to ±23:59, PostgreSQL only ±15:59.
 MAX_UTC_OFFSET = timedelta(hours=14)
+
+
+def utc_iso(moment: datetime) -> str:
+    """A date-time as the API writes it: ISO 8601 in UTC with a Z."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_value(value):
+    """An audited value as JSON: exact decimals as strings, dates ISO, date-times in UTC."""
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def moment_param(raw: str, name: str) -> datetime:

@@ -1,8 +1,7 @@
 """API: trial configuration (read-only), audit trail (the token API is core/auth_api.py)."""
 
 from bisect import bisect_left, bisect_right
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import datetime
 
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
@@ -11,7 +10,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import Cursor
 
-from core.api import StablePagination, moment_param, updated_since
+from core.api import StablePagination, json_value, moment_param, updated_since, utc_iso
 from core.api_schema import UPDATED_SINCE
 from core.models import Arm, Site, Timepoint
 from labs.models import Analyte
@@ -77,21 +76,6 @@ class AnalyteListApi(ConfigListApi):
     serializer_class = AnalyteSerializer
 
 
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _plain(value):
-    """An audited value as JSON: exact decimals as strings, dates ISO, date-times in UTC."""
-    if isinstance(value, datetime):
-        return _utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
 class AuditEventSerializer(serializers.Serializer):
     id = serializers.SerializerMethodField(help_text='"<model>:<event id>", unique across the trail')
     at = serializers.SerializerMethodField(help_text="UTC")
@@ -116,14 +100,14 @@ class AuditEventSerializer(serializers.Serializer):
         return f"{entry.model}:{entry.event_id}"
 
     def get_at(self, entry) -> str:
-        return _utc(entry.at)
+        return utc_iso(entry.at)
 
     def get_record_label(self, entry) -> str:
         return gettext(entry.record_label)
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_changes(self, entry):
-        return {change.field: [_plain(change.old), _plain(change.new)] for change in entry.changes}
+        return {change.field: [json_value(change.old), json_value(change.new)] for change in entry.changes}
 
     @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
     def get_field_label(self, entry) -> dict[str, str]:
