@@ -4,8 +4,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 
+from django.utils.translation import gettext as _
+
 from core.audit_trail import RECORD_LABELS, field_label, record_name
-from core.models import Trial
+from core.models import Trial, TrialStatus
 
 # Bookkeeping columns that change on every save and would only repeat what the entry header says.
 _NOT_SHOWN = {"id", "version", "created_at", "updated_at", "created_by", "updated_by", "voided_by", "patient"}
@@ -52,7 +54,7 @@ def audit_entries(event_model, *, record: str = "", record_label: str = "", **fi
     labels = {key: field_label(tracked, f.name) for key, f in zip(fields, shown, strict=True)}
     events = event_model.objects.filter(**filters).select_related("pgh_context").order_by("pgh_obj_id", "pgh_id")
     entries = []
-    for _, row_events in groupby(events, key=lambda e: e.pgh_obj_id):
+    for _obj, row_events in groupby(events, key=lambda e: e.pgh_obj_id):
         previous = None
         for event in row_events:
             current = _snapshot(event, fields)
@@ -101,3 +103,35 @@ def arm_results_visible(user, *, request=None) -> bool:
     """
     trial = current_trial(request)
     return trial is None or not trial.results_blinded or user.has_perm("core.view_unblinded_results")
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    at: datetime
+    username: str
+    reason: str
+    status: str
+    results_blinded: bool
+
+    @property
+    def status_label(self) -> str:
+        """The status as the page names it, in the request's language (core.terms marks the labels)."""
+        return _(TrialStatus(self.status).label) if self.status in TrialStatus.values else self.status
+
+
+def trial_settings_history(limit: int = 20) -> list[SettingsChange]:
+    """The trial row as each audited change left it, newest first (who, when, why, status, blinding)."""
+    events = Trial.pgh_event_model.objects.select_related("pgh_context").order_by("-pgh_id")[:limit]
+    changes = []
+    for event in events:
+        metadata = event.pgh_context.metadata if event.pgh_context else {}
+        changes.append(
+            SettingsChange(
+                at=event.pgh_created_at,
+                username=metadata.get("username", "system"),
+                reason=metadata.get("reason", ""),
+                status=event.status,
+                results_blinded=event.results_blinded,
+            )
+        )
+    return changes

@@ -5,9 +5,6 @@ Each change needs a reason and is audited (the pghistory events of core.Trial ca
 clears it, with its own lock record, so a lock can never be lifted here (nor in the admin) without one.
 """
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.utils.translation import gettext as _
@@ -89,32 +86,3 @@ def trial_settings_update(
             raise ValidationFailed(_("Nothing to change: the settings are already these."))
         trial.save(update_fields=changed)
     return trial
-
-
-@dataclass(frozen=True)
-class SettingsChange:
-    at: datetime
-    username: str
-    reason: str
-    status: str
-    results_blinded: bool
-
-    @property
-    def status_label(self) -> str:
-        """The status as the page names it, in the request's language (core.terms marks the labels)."""
-        return _(TrialStatus(self.status).label) if self.status in TrialStatus.values else self.status
-
-
-def trial_settings_history(limit: int = 20) -> list[SettingsChange]:
-    """The trial row as each audited change left it, newest first (who, when, why, status, blinding)."""
-    events = Trial.pgh_event_model.objects.select_related("pgh_context").order_by("-pgh_id")[:limit]
-    return [
-        SettingsChange(
-            at=event.pgh_created_at,
-            username=(event.pgh_context.metadata if event.pgh_context else {}).get("username", "system"),
-            reason=(event.pgh_context.metadata if event.pgh_context else {}).get("reason", ""),
-            status=event.status,
-            results_blinded=event.results_blinded,
-        )
-        for event in events
-    ]

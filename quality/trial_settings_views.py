@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from core import trial_settings
+from core import selectors, trial_settings
 from core.exceptions import DomainError
 from core.forms import BootstrapForm, add_domain_errors
 from core.models import Trial, TrialStatus
@@ -60,5 +60,5 @@ def trial_settings_view(request):
         else:
             messages.success(request, _("Trial settings saved."))
             return redirect("quality:trial_settings")
-    context = {"form": form, "trial": trial, "history": trial_settings.trial_settings_history()}
+    context = {"form": form, "trial": trial, "history": selectors.trial_settings_history()}
     return render(request, "quality/trial_settings.html", context, status=400 if form.errors else 200)
