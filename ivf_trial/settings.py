@@ -73,8 +73,12 @@ INSTALLED_APPS = [
     "patients",
     "labs",
     "outcomes",
-    "analysis",
     "quality",
+    "analysis",
+    # Cross-app reads (patient page, casebook review, audit trail): no models.
+    "casebook",
+    # The demo and synthetic trials, on top: they may call every app's services.
+    "sampledata",
 ]
 
 MIDDLEWARE = [
