@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from core import access, audit_trail
 from core.models import Arm, EligibilityCriterion
 from core.selectors import AuditEntry, audit_entries
+from patients.consort import annotate_for_consort, consort_box_filters
 from patients.models import (
     AllocationList,
     AllocationSlot,
@@ -51,8 +52,6 @@ def patient_list(*, user, status: str = "", query: str = "", consort: str = "") 
 
 def _consort_box(patients: QuerySet[Patient], box: str) -> QuerySet[Patient]:
     """The patients a CONSORT box of the dashboard counts (the same filter as its count)."""
-    from analysis.dashboard_data import annotate_for_consort, consort_box_filters
-
     filters = consort_box_filters(list(Arm.objects.values_list("code", flat=True)))
     if box not in filters:
         return patients.none()
