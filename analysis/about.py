@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from django.shortcuts import render
 
 from analysis.selectors import latest_snapshot
-from core.demo import DEMO_DESCRIPTION, PAPER_CLAIMS, PaperClaim, claim_holds, claim_live
 from core.selectors import arm_results_visible
+from sampledata.paper_claims import DEMO_DESCRIPTION, PAPER_CLAIMS, PaperClaim, claim_holds, claim_live
 
 REPRODUCED, NOT_REPRODUCED, INVENTED = "reproduced", "not reproduced", "invented"
 

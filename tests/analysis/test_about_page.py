@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from analysis.about import INVENTED, NOT_REPRODUCED, REPRODUCED, claim_rows
 from analysis.models import StatisticsSnapshot
-from core.demo import PAPER_CLAIMS
+from sampledata.paper_claims import PAPER_CLAIMS
 
 pytestmark = pytest.mark.django_db
 

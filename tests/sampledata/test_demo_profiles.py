@@ -14,8 +14,8 @@ from itertools import groupby
 
 import pytest
 
-from patients.demo_profiles import DEVIATIONS, PAPER_BASELINE, bmi_of, demo_profiles, summary
 from patients.rules import body_mass_index
+from sampledata.demo_profiles import DEVIATIONS, PAPER_BASELINE, bmi_of, demo_profiles, summary
 
 SEEDS = (2026, 1, 99)
 N = 40

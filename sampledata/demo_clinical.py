@@ -1,6 +1,6 @@
 """Treatment, laboratory and outcome records of the demo women, written through the real services.
 
-core.demo_solver decides what each woman's forms say; this module dates the records, enters them as staff
+sampledata.demo_solver decides what each woman's forms say; this module dates the records, enters them as staff
 would and skips whatever is already there, so a second run writes nothing. The trial ran in the past, but
 the randomization service stamps the moment it runs: each randomization is first moved to its historical
 date by an audited update with a reason, since no transfer may precede its randomization.
@@ -12,7 +12,6 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from core.demo_solver import HCG, AnalyteHint, WomanPlan, clinical_plan
 from core.models import Timepoint
 from core.services import record_update
 from labs import selectors as lab_selectors
@@ -21,8 +20,9 @@ from labs.services import lab_draw_record
 from outcomes import services as outcome_services
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients import treatment
-from patients.demo_profiles import DemoProfile
 from patients.models import DalteparinCourse, EmbryoTransfer, LutealSupport, Patient
+from sampledata.demo_profiles import DemoProfile
+from sampledata.demo_solver import HCG, AnalyteHint, WomanPlan, clinical_plan
 
 # Days after screening (consent is signed on the screening day).
 RANDOMIZED_AFTER = timedelta(days=1)

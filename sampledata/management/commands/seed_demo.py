@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from analysis.services import statistics_refresh_if_stale
-from core.demo import DEFAULT_PASSWORD, demo_trial_seed
+from sampledata.demo import DEFAULT_PASSWORD, demo_trial_seed
 
 
 class Command(BaseCommand):

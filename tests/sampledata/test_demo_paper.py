@@ -21,12 +21,12 @@ from pghistory.models import Context
 from analysis.selectors import analysis_rows, analysis_table, data_version
 from analysis.services import input_hash, statistics_compute, statistics_request, trial_design
 from analysis.snapshot import population_statistics
-from core.demo import PAPER_CLAIMS, claim_holds, claim_live, claim_printed
-from core.demo_solver import arm_pregnancies, embryo_counts, sac_counts, solve_column
 from labs.models import LabDraw, LabResult
 from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
 from patients.models import DalteparinCourse, EmbryoTransfer, LutealSupport, Patient, PatientIdentity, Randomization
 from quality.models import DataQuery
+from sampledata.demo_solver import arm_pregnancies, embryo_counts, sac_counts, solve_column
+from sampledata.paper_claims import PAPER_CLAIMS, claim_holds, claim_live, claim_printed
 from tests.factories import ensure_trial_configuration
 
 PAPER_OUTCOMES = {  # paper.md: percentages and the counts consistent with them
@@ -46,7 +46,7 @@ PAPER_TABLE1 = {  # paper.md baseline table, mean ± SD
     "previous_failed_transfers": {"EXP": ("1.73", "0.28"), "CTRL": ("1.69", "0.24")},
 }
 PAPER_EDUCATION = {"EXP": (7, 15, 18), "CTRL": (8, 16, 16)}
-# What whole-number data cannot show (arithmetic in tests/patients/test_demo_profiles.py) and what the
+# What whole-number data cannot show (arithmetic in tests/sampledata/test_demo_profiles.py) and what the
 # application's own tests do not support: the claims the demo must list as not reproduced.
 NOT_REPRODUCIBLE = {
     "baseline.age.CTRL.mean",

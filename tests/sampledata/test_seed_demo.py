@@ -15,8 +15,8 @@ from django.test import RequestFactory, override_settings
 from pghistory.models import Context
 
 from patients import randomization
-from patients.demo_profiles import PAPER_BASELINE, demo_profiles
 from patients.models import AllocationList, Baseline, Patient, Randomization
+from sampledata.demo_profiles import PAPER_BASELINE, demo_profiles
 from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db
