@@ -3,8 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from analysis.about import about_view
 from core.views import health, set_language
+from sampledata.views import about_view
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="patients:list", permanent=False), name="home"),
@@ -20,6 +20,8 @@ urlpatterns = [
     path("outcomes/", include("outcomes.urls")),
     path("dashboard/", include("analysis.urls")),
     path("quality/", include("quality.urls")),
+    # After patients.urls and quality.urls: its /patients/<study_id>/ would otherwise take /patients/screen/.
+    path("", include("casebook.urls")),
     path("about/", about_view, name="about"),
     path("api/v1/", include("ivf_trial.api_urls")),
     path("admin/", admin.site.urls),

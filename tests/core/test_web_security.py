@@ -29,7 +29,7 @@ TEMPLATES = ROOT / "templates"
 # Templates that still carry inline styles (a <style> block or style="" attributes): the reason the CSP
 # allows 'unsafe-inline' for styles. The list may only shrink; move their rules into static/css/app.css.
 INLINE_STYLE_TEMPLATES = {
-    "analysis/about.html",
+    "sampledata/about.html",
     "analysis/dashboard.html",
     "analysis/_dashboard_figures.html",  # the dashboard's own figures, split out to be cached per snapshot
     "quality/database_lock.html",

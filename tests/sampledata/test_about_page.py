@@ -1,6 +1,6 @@
 """The "About this demo" page: the paper's claims beside live values read from the latest snapshot.
 
-(tests/core/test_demo_paper.py checks the claims against a snapshot of the real seeded demo; here a
+(tests/sampledata/test_demo_paper.py checks the claims against a snapshot of the real seeded demo; here a
 snapshot payload is built along the claims' paths, so the page's judging and rendering are tested fast.)
 """
 
@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from analysis.about import INVENTED, NOT_REPRODUCED, REPRODUCED, claim_rows
 from analysis.models import StatisticsSnapshot
 from sampledata.paper_claims import PAPER_CLAIMS
+from sampledata.views import INVENTED, NOT_REPRODUCED, REPRODUCED, claim_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 """ "About this demo": the paper's claims beside what the application computes now, from the latest
 statistics snapshot. Nothing is hard-coded here: each claim says where its value lives in the snapshot
-(core.demo.PAPER_CLAIMS) and is judged against the value found there at request time."""
+(sampledata.paper_claims.PAPER_CLAIMS) and is judged against the value found there at request time."""
 
 from dataclasses import dataclass
 
@@ -48,4 +48,4 @@ def about_view(request):
         "counts": {verdict: len(items) for verdict, items in groups},
         "not_reproduced": sum(1 for r in rows if r.verdict == NOT_REPRODUCED),
     }
-    return render(request, "analysis/about.html", context)
+    return render(request, "sampledata/about.html", context)
