@@ -12,9 +12,9 @@ from pathlib import Path
 import dj_database_url
 import pghistory
 import pgtrigger
-from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 
+from ivf_trial import csp_policy
 from ivf_trial.secret_key import secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -247,27 +247,10 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Everything from this origin only: Bootstrap, Chart.js and htmx are vendored, data for scripts comes in
-# json_script blocks (not executed), so no inline script runs. Inline styles are still allowed because
-# templates/analysis/dashboard.html (a <style> block, style="" sizes) and database_lock.html use them,
-# as do the admin's change list and the Swagger UI page; the report-only policy shows what dropping
-# 'unsafe-inline' would block. data: images are Bootstrap's SVG icons inside its CSS.
-_CSP_STRICT = {
-    "default-src": [csp_constants.SELF],
-    "script-src": [csp_constants.SELF],
-    "style-src": [csp_constants.SELF],
-    "img-src": [csp_constants.SELF, "data:"],
-    "font-src": [csp_constants.SELF],
-    "connect-src": [csp_constants.SELF],
-    "object-src": [csp_constants.NONE],
-    "base-uri": [csp_constants.NONE],
-    "form-action": [csp_constants.SELF],
-    "frame-ancestors": [csp_constants.NONE],
-}
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {**_CSP_STRICT, "style-src": [csp_constants.SELF, csp_constants.UNSAFE_INLINE]},
-}
-CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": _CSP_STRICT}
+# Content-Security-Policy: same origin only, inline styles allowed; the strict policy, report-only, shows
+# what dropping 'unsafe-inline' would block (ivf_trial/csp_policy.py says why).
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": csp_policy.ENFORCED}
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": csp_policy.STRICT}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
