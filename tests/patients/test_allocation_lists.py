@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.synthetic.service import synthetic_trial_generate
 from patients import allocation, randomization
 from patients.allocation_stream import MT19937_V1, fixed_seed
 from patients.models import AllocationList
@@ -214,12 +213,3 @@ def test_a_date_seed_search_over_16_observed_allocations_predicts_nothing(site_a
     arms = list(live.slots.order_by("sequence").values_list("arm__code", flat=True))
     assert observed == arms[:16]
     assert arms[16:] not in _predicted(observed, 24)
-
-
-def test_synthetic_lists_record_their_fixed_seed_and_regenerate_to_their_hash():
-    synthetic_trial_generate(patients=30, seed=5, sites=1)
-    lists = list(AllocationList.objects.all())
-    assert lists
-    for made in lists:
-        assert (made.generator, made.seed_source) == ("hmac-sha256-v2", "fixed")
-        assert _regenerated_hash(made) == made.sha256

@@ -21,7 +21,6 @@ from core.audit import audited
 from core.bulk_copy import entered_at, reserve_ids
 from core.exceptions import DomainError
 from core.models import Arm, EligibilityCriterion, Site, SiteMembership, Trial
-from core.synthetic import clinical, enrolment, writer
 from labs import selectors as lab_selectors
 from outcomes.models import Instrument
 from patients import allocation
@@ -36,6 +35,7 @@ from patients.models import (
     StudyIdCounter,
 )
 from patients.rules import CriterionSpec
+from sampledata.synthetic import clinical, enrolment, writer
 
 REASON = "synthetic data generation"
 SITE_NAME = "Synthetic site {letter} (generated data, not patients)"

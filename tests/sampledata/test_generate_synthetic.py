@@ -11,8 +11,6 @@ from django.db import transaction
 from django.utils import timezone
 from pghistory.models import Context
 
-from core.synthetic import clinical, enrolment
-from core.synthetic.service import REASON, synthetic_trial_generate, trial_design
 from labs.models import LabResult
 from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
 from outcomes.rules import adverse_event_errors, pregnancy_outcome_findings
@@ -30,6 +28,8 @@ from patients.models import (
     Screening,
 )
 from patients.randomization import age_group_of, patient_randomize
+from sampledata.synthetic import clinical, enrolment
+from sampledata.synthetic.service import REASON, synthetic_trial_generate, trial_design
 from tests.factories import screen, site
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.synthetic.service import SyntheticDataRefused, synthetic_trial_generate
+from sampledata.synthetic.service import SyntheticDataRefused, synthetic_trial_generate
 
 
 class Command(BaseCommand):

@@ -17,11 +17,11 @@ from django.db import transaction
 from analysis import selectors, services, stats
 from analysis.models import StatisticsJob
 from analysis.snapshot import BINARY_LABELS, Table, continuous_keys, population_statistics
-from core.synthetic.service import synthetic_trial_generate
 from labs.models import LabResult
 from outcomes.models import QuestionnaireResponse
 from outcomes.selectors import derived_outcomes
 from patients.models import Baseline
+from sampledata.synthetic.service import synthetic_trial_generate
 from tests.factories import ensure_trial_configuration
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,0 @@
-"""Synthetic trials for benchmarks and load tests (`manage.py generate_synthetic`).
-
-`enrolment` and `clinical` decide what every form says (pure, deterministic for a seed); `writer` and
-`bulk` turn that into COPY rows; `service.synthetic_trial_generate` checks the database is safe to fill
-and writes everything in one transaction under one audit context.
-"""
