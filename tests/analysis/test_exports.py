@@ -450,7 +450,7 @@ def test_every_export_is_logged_with_user_dataset_format_and_request_id(trial, s
 
 
 def test_lab_results_stream_from_a_held_server_side_cursor_in_chunks(trial, statistician, monkeypatch):
-    monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
+    monkeypatch.setattr(exports.builders, "CHUNK_SIZE", 2)
     produced = exports.rows("lab-results", user=statistician)
     first = next(produced)
     with connection.cursor() as cursor:
