@@ -4,6 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from core.locks import ensure_database_unlocked
+
 
 def member_site_ids(user) -> frozenset[int]:
     """Sites the user belongs to (cached on the user object for the request)."""
@@ -51,17 +53,7 @@ def require_data_entry(user, site_id: int) -> None:
         raise PermissionDenied(_("You may not enter data for this site."))
 
 
-def require_patient_data_entry(user, patient) -> None:
-    """Site rights for this patient, and her casebook and the trial database not locked."""
-    require_data_entry(user, patient.site_id)
-    from quality.locks import ensure_unlocked  # quality builds on core: import at call time
-
-    ensure_unlocked(patient_id=patient.pk)
-
-
 def require_new_patient_entry(user, site_id: int) -> None:
     """Registering a patient: site rights, and the trial database not locked."""
     require_data_entry(user, site_id)
-    from quality.locks import ensure_unlocked
-
-    ensure_unlocked()
+    ensure_database_unlocked()

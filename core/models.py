@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Now
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -372,3 +373,27 @@ class AccessGrant(models.Model):
     def __str__(self):
         what = self.group.name if self.kind == GrantKind.ROLE else self.site.code
         return f"{self.user} ← {what} ({self.status})"
+
+
+@pghistory.track(meta={"db_table": "quality_databaselockevent"})
+class DatabaseLock(models.Model):
+    """The whole trial frozen by the statistician (Trial.status = locked while a lock is active)."""
+
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    locked_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    status_before = models.CharField(max_length=20)
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlock_reason = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "quality_databaselock"
+        ordering = ["-locked_at", "-pk"]
+        # One active lock at a time: the lock service holds the Trial row while it checks.
+        triggers = [pgtrigger.Protect(name="database_locks_are_lifted_not_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Database lock {self.locked_at:%Y-%m-%d}"

@@ -16,14 +16,15 @@ from core import access
 from core.audit import audited
 from core.bulk_copy import bind_audit_context, record_head, reserve_ids
 from core.garbage import cycle_collection_paused
+from core.locks import ensure_database_unlocked
 from core.services import record_update
 from labs import copy_rows, ranges, selectors
 from labs.copy_rows import result_line
 from labs.import_csv import MAX_LISTED_ROWS, ImportRow, Problems, RowProblem, parse_lab_csv
 from labs.models import Analyte, LabDraw, LabImport, LabResult
 from labs.services import ImportReport, PlannedChange, result_changes, sha256_of
+from patients.locks import locked_patient_ids
 from patients.models import EmbryoTransfer, Patient
-from quality.locks import ensure_unlocked, locked_patient_ids
 from quality.services import automatic_checks_sync
 
 
@@ -164,7 +165,7 @@ def lab_results_import(
 
 
 def _import(content: bytes, filename: str, by, *, dry_run: bool, skip_invalid: bool, reason: str) -> ImportReport:
-    ensure_unlocked()
+    ensure_database_unlocked()
     report = ImportReport(file_sha256=sha256_of(content))
     specs = selectors.analyte_specs()
     windows = selectors.timepoint_windows()

@@ -12,13 +12,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
 from core.audit import audited, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from labs import ranges, selectors
 from labs.models import Analyte, LabDraw, LabResult
 from labs.validation import CheckedResult, ResultProblem, check_result
+from patients.locks import require_patient_data_entry
 from quality.services import automatic_checks_sync
 
 
@@ -39,7 +39,7 @@ def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: lis
 
     The draw is accepted outside its time-point window, with the reason kept on it as a warning.
     """
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     _require_randomized(patient)
     windows = selectors.timepoint_windows()
     if timepoint not in windows:
@@ -105,7 +105,7 @@ def _checked_entries(entries, timepoint: str) -> list[CheckedResult]:
 
 def lab_result_correct(*, result: LabResult, value: str, unit: str, by, reason: str, expected_version):
     """Correct one result (new value or unit), re-deriving canonical value and flag; needs a reason."""
-    access.require_patient_data_entry(by, result.draw.patient)
+    require_patient_data_entry(by, result.draw.patient)
     spec = selectors.analyte_specs()[result.analyte.code]
     outcome = check_result(spec, result.draw.timepoint.code, value, unit)
     if isinstance(outcome, ResultProblem):
@@ -166,7 +166,7 @@ def sha256_of(content: bytes) -> str:
 
 def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str, value: str, unit: str, by):
     """One result (the API's unit of entry): joins the time point's draw, or starts it."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     _require_randomized(patient)
     windows = selectors.timepoint_windows()
     if timepoint not in windows:

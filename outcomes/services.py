@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core import access
 from core.audit import audited, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from outcomes import rules, scoring
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
+from patients.locks import require_patient_data_entry
 from quality.services import automatic_checks_sync
 
 OUTCOME_FIELDS = [
@@ -79,7 +79,7 @@ def _outcome_values(patient, data: dict, confirm_sacs: bool) -> dict:
 
 def outcome_record(*, patient, data: dict, by, confirm_sacs: bool = False) -> PregnancyOutcome:
     """The pregnancy outcome form; more sacs than embryos needs `confirm_sacs`."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     values = _outcome_values(patient, data, confirm_sacs)
     if patient.pregnancy_outcomes.filter(voided_at__isnull=True).exists():
         raise InvalidTransition(
@@ -92,7 +92,7 @@ def outcome_record(*, patient, data: dict, by, confirm_sacs: bool = False) -> Pr
 
 
 def outcome_update(*, outcome: PregnancyOutcome, data: dict, by, reason: str, expected_version, confirm_sacs=False):
-    access.require_patient_data_entry(by, outcome.patient)
+    require_patient_data_entry(by, outcome.patient)
     values = _outcome_values(outcome.patient, data, confirm_sacs)
     with audited(by=by, reason=require_reason(reason)):
         updated = record_update(outcome, changes=values, by=by, reason=reason, expected_version=expected_version)
@@ -151,7 +151,7 @@ def _sae_email(event: AdverseEvent) -> tuple[str, str]:
 
 
 def adverse_event_record(*, patient, data: dict, by) -> AdverseEvent:
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     values = _ae_values(patient, data)
     with audited(by=by, reason="SAE notification" if values["serious"] else ""):
         event = AdverseEvent.objects.create(patient=patient, created_by=by, updated_by=by, **values)
@@ -161,7 +161,7 @@ def adverse_event_record(*, patient, data: dict, by) -> AdverseEvent:
 
 def adverse_event_update(*, event: AdverseEvent, data: dict, by, reason: str, expected_version) -> AdverseEvent:
     """Correct or follow up an event; becoming serious notifies the investigators (once)."""
-    access.require_patient_data_entry(by, event.patient)
+    require_patient_data_entry(by, event.patient)
     values = _ae_values(event.patient, data)
     with audited(by=by, reason=reason):
         updated = record_update(event, changes=values, by=by, reason=reason, expected_version=expected_version)
@@ -198,7 +198,7 @@ def questionnaire_record(
     *, patient, instrument: str, timepoint: str, completed_on: date, answers: dict, by
 ) -> QuestionnaireResponse:
     """Item-by-item answers; scores are derived by outcomes.scoring and stored beside them."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     found_instrument, found_timepoint, values = _questionnaire_values(
         patient, instrument, timepoint, completed_on, answers
     )
@@ -224,7 +224,7 @@ def questionnaire_record(
 def questionnaire_update(
     *, response: QuestionnaireResponse, completed_on: date, answers: dict, by, reason: str, expected_version
 ) -> QuestionnaireResponse:
-    access.require_patient_data_entry(by, response.patient)
+    require_patient_data_entry(by, response.patient)
     _instrument, _timepoint, values = _questionnaire_values(
         response.patient, response.instrument.code, response.timepoint.code, completed_on, answers
     )

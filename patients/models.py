@@ -4,6 +4,7 @@ import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import Arm, ClinicalRecord, Site, clinical_triggers, tracked_by
@@ -357,3 +358,32 @@ class DalteparinCourse(ClinicalRecord):
 
     def __str__(self):
         return f"{self.patient} dalteparin {self.daily_dose_iu} IU"
+
+
+# Its tables keep the names they were created with in quality (moved here without copying a row).
+@pghistory.track(meta={"db_table": "quality_casebooklockevent"})
+class CasebookLock(models.Model):
+    """A patient's casebook frozen for analysis; unlocking needs a reason and is kept in the row."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="locks")
+    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    locked_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    unlocked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    unlocked_at = models.DateTimeField(null=True, blank=True)
+    unlock_reason = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "quality_casebooklock"
+        ordering = ["-locked_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"], condition=models.Q(unlocked_at__isnull=True), name="one_active_lock_per_casebook"
+            )
+        ]
+        triggers = [pgtrigger.Protect(name="locks_are_lifted_not_deleted", operation=pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"Lock of {self.patient_id}"

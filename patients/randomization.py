@@ -7,12 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
 from core.audit import audited, require_reason
 from core.exceptions import DomainError, InvalidTransition, ValidationFailed
 from core.models import Arm, Site, Trial, TrialStatus
 from core.services import record_update
 from patients import allocation, allocation_stream
+from patients.locks import ensure_unlocked, require_patient_data_entry
 from patients.models import (
     AgeGroup,
     AllocationList,
@@ -25,7 +25,6 @@ from patients.models import (
     Randomization,
     SeedSource,
 )
-from quality.locks import ensure_unlocked
 
 AGE_GROUP_THRESHOLD = 35
 REASON_RANDOMIZED = "Randomized"
@@ -288,7 +287,7 @@ def _flag_exhausted(patient: Patient) -> None:
 
 def patient_randomize(*, patient: Patient, by) -> Randomization:
     """Allocate the next slot of her stratum, in the same transaction as her status change and audit."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     try:
         with audited(by=by, reason=REASON_RANDOMIZED):
             patient = Patient.objects.select_for_update().select_related("site").get(pk=patient.pk)

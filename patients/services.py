@@ -14,6 +14,7 @@ from core.exceptions import InvalidTransition, ValidationFailed
 from core.models import EligibilityCriterion, Site
 from core.services import record_touch, record_update, record_void
 from patients import rules
+from patients.locks import require_patient_data_entry
 from patients.models import (
     Baseline,
     Consent,
@@ -151,7 +152,7 @@ def patient_screen(
 
 def identity_update(*, patient: Patient, identity: IdentityInput, by, reason: str, expected_version: int | None):
     """Correct identity fields; a new date of birth re-derives the age and re-checks the age criterion."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     screening = patient.screening
     errors = _identity_errors(identity, patient.site, exclude_patient_id=patient.pk)
     errors.update(
@@ -200,7 +201,7 @@ def _validate_consent(patient: Patient, *, form_version: str, signed_on: date) -
 
 def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) -> Consent:
     """Record signed consent for an eligible patient."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     if patient.status != PatientStatus.ELIGIBLE:
         raise InvalidTransition(
             _("Consent can only be recorded for an eligible patient; %(patient)s is %(status)s.")
@@ -228,7 +229,7 @@ def consent_record(*, patient: Patient, form_version: str, signed_on: date, by) 
 
 def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, reason: str, expected_version):
     patient = consent.patient
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     _validate_consent(patient, form_version=form_version, signed_on=signed_on)
     return record_update(
         consent,
@@ -242,7 +243,7 @@ def consent_update(*, consent: Consent, form_version: str, signed_on: date, by, 
 def consent_void(*, consent: Consent, by, reason: str) -> Consent:
     """Void a consent entered in error; the patient returns to eligible (only before randomization)."""
     patient = consent.patient
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     if patient.status != PatientStatus.CONSENTED:
         raise InvalidTransition(
             _("Consent can only be voided while the patient is consented; %(patient)s is %(status)s.")
@@ -267,7 +268,7 @@ def _baseline_values(data: BaselineInput) -> dict:
 
 def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
     """Record baseline characteristics of a consented patient; BMI is derived."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
         raise InvalidTransition(
             _("Baseline is recorded after consent; %(patient)s is %(status)s.")
@@ -283,14 +284,14 @@ def baseline_record(*, patient: Patient, data: BaselineInput, by) -> Baseline:
 
 
 def baseline_update(*, baseline: Baseline, data: BaselineInput, by, reason: str, expected_version) -> Baseline:
-    access.require_patient_data_entry(by, baseline.patient)
+    require_patient_data_entry(by, baseline.patient)
     return record_update(
         baseline, changes=_baseline_values(data), by=by, reason=reason, expected_version=expected_version
     )
 
 
 def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
-    access.require_patient_data_entry(by, baseline.patient)
+    require_patient_data_entry(by, baseline.patient)
     if baseline.patient.status == PatientStatus.RANDOMIZED:
         raise InvalidTransition(_("A randomized patient's baseline is corrected, not voided."))
     return record_void(baseline, by=by, reason=reason)
@@ -298,7 +299,7 @@ def baseline_void(*, baseline: Baseline, by, reason: str) -> Baseline:
 
 def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -> Patient:
     """Withdraw consent: the patient keeps her data and study id, and her status becomes withdrawn."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     if patient.status not in {PatientStatus.CONSENTED, PatientStatus.RANDOMIZED}:
         raise InvalidTransition(
             _("Only a consented or randomized patient can withdraw; %(patient)s is %(status)s.")
@@ -325,7 +326,7 @@ def patient_withdraw(*, patient: Patient, withdrawn_on: date, reason: str, by) -
 
 def patient_void(*, patient: Patient, by, reason: str) -> Patient:
     """Void a registration made in error (e.g. a duplicate); its study id is never reused."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     if patient.status in {PatientStatus.RANDOMIZED, PatientStatus.COMPLETED}:
         raise InvalidTransition(_("A randomized patient stays in the trial (ITT); she cannot be voided."))
     return record_void(patient, by=by, reason=reason)

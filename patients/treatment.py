@@ -6,11 +6,11 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core import access
 from core.audit import audited, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from patients import rules
+from patients.locks import require_patient_data_entry
 from patients.models import (
     CycleType,
     DalteparinCourse,
@@ -62,7 +62,7 @@ def _transfer_values(patient: Patient, data: TransferInput) -> dict:
 
 def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTransfer:
     """The embryo transfer: its date anchors every time-point window."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     values = _transfer_values(patient, data)
     if patient.transfers.filter(voided_at__isnull=True).exists():
         raise InvalidTransition(
@@ -76,7 +76,7 @@ def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTrans
 
 
 def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason: str, expected_version):
-    access.require_patient_data_entry(by, transfer.patient)
+    require_patient_data_entry(by, transfer.patient)
     values = _transfer_values(transfer.patient, data)
     with audited(by=by, reason=require_reason(reason)):
         updated = record_update(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
@@ -87,7 +87,7 @@ def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason
 def luteal_support_record(
     *, patient: Patient, drug: str, route: str, daily_dose: str, start_date: date, stop_date: date | None, by
 ) -> LutealSupport:
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     _randomization_of(patient)
     errors = rules.course_date_errors(
         start=start_date, stop=stop_date, earliest=patient.screening.screening_date, today=timezone.localdate()
@@ -124,7 +124,7 @@ def dalteparin_course_record(
     by,
 ) -> DalteparinCourse:
     """Dalteparin belongs to the EXP arm; for anyone else it is recorded only with a protocol deviation."""
-    access.require_patient_data_entry(by, patient)
+    require_patient_data_entry(by, patient)
     arm = _randomization_of(patient).arm.code
     errors = rules.dalteparin_errors(
         dose_iu=daily_dose_iu,

@@ -1,4 +1,7 @@
-"""Data quality and sign-off: queries, source-data verification, e-signatures and locks.
+"""Data quality and sign-off: queries, source-data verification and e-signatures.
+
+The locks they lead to live below every clinical app (patients.CasebookLock, core.DatabaseLock), so
+that each clinical write can check them without importing quality.
 
 Verification and signatures are bound to a hash of the content they cover, so any later change to
 the data makes them visibly stale without anyone having to remember to reset them.
@@ -154,53 +157,3 @@ class CasebookSignature(models.Model):
 
     def __str__(self):
         return f"Signed by {self.printed_name} ({self.meaning})"
-
-
-@pghistory.track()
-class CasebookLock(models.Model):
-    """A patient's casebook frozen for analysis; unlocking needs a reason and is kept in the row."""
-
-    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="locks")
-    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    locked_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField()
-    unlocked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    unlocked_at = models.DateTimeField(null=True, blank=True)
-    unlock_reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-locked_at", "-pk"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["patient"], condition=models.Q(unlocked_at__isnull=True), name="one_active_lock_per_casebook"
-            )
-        ]
-        triggers = [pgtrigger.Protect(name="locks_are_lifted_not_deleted", operation=pgtrigger.Delete)]
-
-    def __str__(self):
-        return f"Lock of {self.patient_id}"
-
-
-@pghistory.track()
-class DatabaseLock(models.Model):
-    """The whole trial frozen by the statistician (Trial.status = locked while a lock is active)."""
-
-    locked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    locked_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField()
-    status_before = models.CharField(max_length=20)
-    unlocked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    unlocked_at = models.DateTimeField(null=True, blank=True)
-    unlock_reason = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-locked_at", "-pk"]
-        # One active lock at a time: the lock service holds the Trial row while it checks.
-        triggers = [pgtrigger.Protect(name="database_locks_are_lifted_not_deleted", operation=pgtrigger.Delete)]
-
-    def __str__(self):
-        return f"Database lock {self.locked_at:%Y-%m-%d}"

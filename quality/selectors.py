@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
-from core.models import Timepoint, Trial, TrialStatus
+from core.models import DatabaseLock, Timepoint, Trial, TrialStatus
 from labs.models import Analyte, LabDraw, LabResult
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients.models import (
     Baseline,
+    CasebookLock,
     Consent,
     DalteparinCourse,
     EmbryoTransfer,
@@ -30,9 +31,7 @@ from patients.models import (
 from quality import catalogue
 from quality.catalogue import FormRecords, FormStatus, PatientFacts, TimepointWindow
 from quality.models import (
-    CasebookLock,
     CasebookSignature,
-    DatabaseLock,
     DataQuery,
     QueryMessage,
     QueryStatus,

@@ -16,16 +16,14 @@ from core.bulk_copy import NULL, bind_audit_context, reserve_ids, text
 from core.bulk_copy import Table as CopyTable
 from core.exceptions import InvalidTransition, SignatureRefused, StaleVersion, ValidationFailed
 from core.lockout import MESSAGES, Lock, Reauthentication, reauthenticate
-from core.models import Trial, TrialStatus
+from core.models import DatabaseLock, Trial, TrialStatus
 from labs.models import Flag, LabDraw, LabResult
 from labs.selectors import timepoint_windows
 from outcomes.models import PregnancyOutcome
-from patients.models import EmbryoTransfer, Patient
+from patients.models import CasebookLock, EmbryoTransfer, Patient
 from quality import catalogue, checks, selectors
 from quality.models import (
-    CasebookLock,
     CasebookSignature,
-    DatabaseLock,
     DataQuery,
     MessageKind,
     QueryMessage,

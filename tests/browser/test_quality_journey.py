@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from patients.models import Baseline
-from quality.models import CasebookLock, CasebookSignature, DataQuery, SignatureMeaning
+from patients.models import Baseline, CasebookLock
+from quality.models import CasebookSignature, DataQuery, SignatureMeaning
 from tests.browser.helpers import log_in
 from tests.factories import PASSWORD, randomizable_patient, screen
 

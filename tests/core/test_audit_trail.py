@@ -55,7 +55,7 @@ def test_every_tracked_model_with_a_path_to_the_patient_is_in_her_trail():
         "quality.QueryMessage",
         "quality.SourceVerification",
         "quality.CasebookSignature",
-        "quality.CasebookLock",
+        "patients.CasebookLock",
         "labs.LabResult",
     } <= {m._meta.label for m in in_trail}
 
@@ -64,7 +64,7 @@ def test_every_tracked_model_with_a_path_to_the_patient_is_in_her_trail():
 def test_her_history_reads_the_event_table_of_every_model_that_belongs_to_her(site_a, staff_site_a):
     """The history itself (not only the list of sources) reads every one of them, for a reader who may
     see her identity."""
-    from patients.selectors import patient_audit_history
+    from casebook.selectors import patient_audit_history
     from tests.factories import screen
 
     patient = screen(site_a, staff_site_a)
@@ -80,7 +80,7 @@ def test_models_without_a_patient_path_stay_out():
     in_trail = {source.event_model.pgh_tracked_model._meta.label for source in patient_trail_sources()}
     for label in ("core.Site", "core.SiteMembership", "patients.AllocationList", "patients.AllocationSlot"):
         assert label not in in_trail
-    assert "quality.DatabaseLock" not in in_trail  # the whole trial's, not hers
+    assert "core.DatabaseLock" not in in_trail  # the whole trial's, not hers
 
 
 def test_paths_follow_foreign_keys_by_model():
@@ -98,7 +98,7 @@ def test_record_names_are_stable_snake_case_class_names():
     assert names["outcomes.PregnancyOutcome"] == "pregnancy_outcome"
     assert names["outcomes.AdverseEvent"] == "adverse_event"
     assert names["outcomes.QuestionnaireResponse"] == "questionnaire_response"
-    assert names["quality.CasebookLock"] == "casebook_lock"
+    assert names["patients.CasebookLock"] == "casebook_lock"
     assert names["quality.CasebookSignature"] == "casebook_signature"
     assert names["quality.SourceVerification"] == "source_verification"
     assert names["quality.DataQuery"] == "data_query"

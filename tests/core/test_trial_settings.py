@@ -6,11 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
 from core.exceptions import InvalidTransition, ReasonRequired, StaleVersion, ValidationFailed
-from core.models import Trial
+from core.models import DatabaseLock, Trial
 from core.selectors import arm_results_visible
 from core.trial_settings import trial_settings_update, trial_settings_version
 from quality import services as quality_services
-from quality.models import DatabaseLock
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from core.models import Trial
 from patients import services as patient_services
-from quality.models import CasebookLock, CasebookSignature, DataQuery, SourceVerification
+from patients.models import CasebookLock
+from quality.models import CasebookSignature, DataQuery, SourceVerification
 from quality.services import query_raise
 from tests.factories import PASSWORD, baseline_input, consented_patient, screen
 
@@ -49,7 +50,7 @@ def test_query_list_shows_own_sites_only(client, patient, staff_site_b, monitor)
 
 def test_casebook_review_monitor_verifies_and_raises(client, patient, staff_site_a, monitor):
     patient_services.baseline_record(patient=patient, data=baseline_input(), by=staff_site_a)
-    url = reverse("quality:casebook", args=[patient.study_id])
+    url = reverse("casebook:review", args=[patient.study_id])
     mon = _client(client, monitor)
     assert mon.post(url, {"action": "verify", "form": "baseline"}).status_code == 302
     assert SourceVerification.objects.get().form == "baseline"
@@ -65,7 +66,7 @@ def test_casebook_review_monitor_verifies_and_raises(client, patient, staff_site
 
 def test_casebook_review_investigator_signs_with_password(client, site_a, staff_site_a, investigator_site_a):
     patient = screen(site_a, staff_site_a, eligible=False)
-    url = reverse("quality:casebook", args=[patient.study_id])
+    url = reverse("casebook:review", args=[patient.study_id])
     inv = _client(client, investigator_site_a)
     wrong = inv.post(url, {"action": "sign", "username": "investigator_a", "password": "nope", "meaning": "approval"})
     assert wrong.status_code == 400 and "not correct" in wrong.content.decode()
@@ -78,7 +79,7 @@ def test_casebook_review_investigator_signs_with_password(client, site_a, staff_
 
 def test_incomplete_casebook_shows_why_it_cannot_be_signed(client, patient, investigator_site_a):
     page = (
-        _client(client, investigator_site_a).get(reverse("quality:casebook", args=[patient.study_id])).content.decode()
+        _client(client, investigator_site_a).get(reverse("casebook:review", args=[patient.study_id])).content.decode()
     )
     assert 'id="sign-blockers"' in page and "Baseline is not started." in page and 'id="sign-form"' not in page
 
@@ -86,11 +87,11 @@ def test_incomplete_casebook_shows_why_it_cannot_be_signed(client, patient, inve
 def test_locked_casebook_refuses_an_edit_on_the_form_page(client, patient, staff_site_a, statistician):
     baseline = patient_services.baseline_record(patient=patient, data=baseline_input(), by=staff_site_a)
     stat = _client(client, statistician)
-    url = reverse("quality:casebook", args=[patient.study_id])
+    url = reverse("casebook:review", args=[patient.study_id])
     assert stat.post(url, {"action": "lock", "reason": "clean"}).status_code == 302
     assert CasebookLock.objects.filter(unlocked_at__isnull=True).count() == 1
     staff = _client(client, staff_site_a)
-    detail = staff.get(reverse("patients:detail", args=[patient.study_id])).content.decode()
+    detail = staff.get(reverse("casebook:patient", args=[patient.study_id])).content.decode()
     assert 'id="locked-banner"' in detail
     response = staff.post(
         reverse("patients:baseline", args=[patient.study_id]),
@@ -124,6 +125,6 @@ def test_missing_forms_page(client, patient, staff_site_a):
 
 def test_unknown_actions_are_404_not_500(client, patient, monitor):
     mon = _client(client, monitor)
-    assert mon.post(reverse("quality:casebook", args=[patient.study_id]), {"action": "explode"}).status_code == 404
+    assert mon.post(reverse("casebook:review", args=[patient.study_id]), {"action": "explode"}).status_code == 404
     query = query_raise(patient=patient, form="consent", field="x", message="?", by=monitor)
     assert mon.post(reverse("quality:query", args=[query.pk]), {"action": "explode"}).status_code == 404

@@ -1,24 +1,27 @@
-"""The lock check every clinical write passes through (via core.access.require_patient_data_entry)."""
+"""The lock check every clinical write passes through: the trial database, then the patient's casebook.
+
+It sits in the lowest app that holds a casebook lock, so labs, outcomes and patients check it without
+importing quality (which locks and unlocks through its services).
+"""
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import access
 from core.exceptions import Locked
-from core.models import Trial, TrialStatus
-from quality.models import CasebookLock
+from core.locks import ensure_database_unlocked
+from patients.models import CasebookLock
 
 
-def ensure_unlocked(*, patient_id: int | None = None) -> None:
+def require_patient_data_entry(user, patient) -> None:
+    """Site rights for this patient, and her casebook and the trial database not locked."""
+    access.require_data_entry(user, patient.site_id)
+    ensure_unlocked(patient_id=patient.pk)
+
+
+def ensure_unlocked(*, patient_id: int) -> None:
     """Refuse the change when the trial database, or this patient's casebook, is locked."""
-    if Trial.objects.filter(status=TrialStatus.LOCKED).exists():
-        raise Locked(
-            _(
-                "The trial database is locked for analysis: no data can be entered or changed. "
-                "Ask the statistician to unlock it if a correction is needed."
-            )
-        )
-    if patient_id is None:
-        return
+    ensure_database_unlocked()
     lock = (
         CasebookLock.objects.filter(patient_id=patient_id, unlocked_at__isnull=True).select_related("locked_by").first()
     )
