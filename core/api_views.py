@@ -10,11 +10,12 @@ from rest_framework import exceptions, serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import Cursor
 
+from casebook.selectors import patient_audit_events
 from core.api import StablePagination, json_value, moment_param, updated_since, utc_iso
 from core.api_schema import UPDATED_SINCE
 from core.models import Arm, Site, Timepoint
 from labs.models import Analyte
-from patients.selectors import patient_audit_events, patient_get
+from patients.selectors import patient_get
 
 
 class SiteSerializer(serializers.ModelSerializer):

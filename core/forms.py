@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib import messages as flash
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import DomainError
@@ -19,6 +20,17 @@ def add_domain_errors(form, error: DomainError) -> None:
             form.add_error(target, message)
         if target:
             _mark_invalid(form, target)
+
+
+def run_form_action(request, form, action, done: str) -> bool:
+    """Call the service with the form's data; show its refusal on the form (True when it succeeded)."""
+    try:
+        action(form.cleaned_data)
+    except DomainError as error:
+        add_domain_errors(form, error)
+        return False
+    flash.success(request, done)
+    return True
 
 
 class BootstrapForm(forms.Form):

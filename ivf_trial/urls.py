@@ -20,6 +20,8 @@ urlpatterns = [
     path("outcomes/", include("outcomes.urls")),
     path("dashboard/", include("analysis.urls")),
     path("quality/", include("quality.urls")),
+    # After patients.urls and quality.urls: its /patients/<study_id>/ would otherwise take /patients/screen/.
+    path("", include("casebook.urls")),
     path("about/", about_view, name="about"),
     path("api/v1/", include("ivf_trial.api_urls")),
     path("admin/", admin.site.urls),

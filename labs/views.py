@@ -42,7 +42,7 @@ def draw_create_view(request, study_id):
                 )
             if draw.window_warning:
                 messages.warning(request, draw.window_warning)
-            return redirect("patients:detail", study_id=patient.study_id)
+            return redirect("casebook:patient", study_id=patient.study_id)
     return render(request, "labs/draw_form.html", {"patient": patient, "form": form})
 
 
@@ -69,7 +69,7 @@ def result_correct_view(request, pk):
             add_domain_errors(form, error)
         else:
             messages.success(request, _("%(analyte)s corrected.") % {"analyte": result.analyte.code})
-            return redirect("patients:detail", study_id=patient.study_id)
+            return redirect("casebook:patient", study_id=patient.study_id)
     title = _("Correct %(analyte)s at %(timepoint)s") % {
         "analyte": result.analyte.code,
         "timepoint": result.draw.timepoint.code,

@@ -1,4 +1,5 @@
-"""Randomization pages: the staff's Randomize action, and the statistician's allocation lists."""
+"""Randomization pages: the statistician's in-error flag and allocation lists (the staff's Randomize step is
+casebook.views.randomize_view: it shows the quality form states of the forms randomization needs)."""
 
 from functools import wraps
 
@@ -10,33 +11,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from core import access
 from core.exceptions import DomainError
 from core.forms import add_domain_errors
 from patients import forms, randomization, selectors
-
-
-@require_http_methods(["GET", "POST"])
-def randomize_view(request, study_id):
-    """Confirmation step, then allocation; the arm is shown on her page afterwards."""
-    patient = selectors.patient_get(user=request.user, study_id=study_id)
-    if not access.can_enter_data(request.user, patient.site_id):
-        raise PermissionDenied(_("Only staff of the patient's site randomize."))
-    casebook = selectors.patient_casebook(user=request.user, patient=patient)
-    form = forms.RandomizeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            done = randomization.patient_randomize(patient=patient, by=request.user)
-        except DomainError as error:
-            add_domain_errors(form, error)
-        else:
-            messages.success(
-                request,
-                _("%(study_id)s randomized to %(arm)s — %(label)s.")
-                % {"study_id": patient.study_id, "arm": done.arm.code, "label": _(done.arm.label)},
-            )
-            return redirect("patients:detail", study_id=patient.study_id)
-    return render(request, "patients/randomize.html", {"patient": patient, "casebook": casebook, "form": form})
 
 
 @require_http_methods(["GET", "POST"])
@@ -61,7 +38,7 @@ def randomization_error_view(request, study_id):
                 _("%(study_id)s: randomized in error (stays in ITT, leaves per-protocol).")
                 % {"study_id": patient.study_id},
             )
-            return redirect("patients:detail", study_id=patient.study_id)
+            return redirect("casebook:patient", study_id=patient.study_id)
     return render(
         request,
         "patients/record_form.html",

@@ -7,7 +7,6 @@ app_name = "patients"
 urlpatterns = [
     path("", views.patient_list_view, name="list"),
     path("screen/", views.screening_create_view, name="screen"),
-    path("<str:study_id>/", views.patient_detail_view, name="detail"),
     path("<str:study_id>/identity/", views.identity_edit_view, name="identity"),
     path("<str:study_id>/consent/", views.consent_view, name="consent"),
     path("<str:study_id>/consent/void/", views.consent_void_view, name="consent_void"),
@@ -15,11 +14,9 @@ urlpatterns = [
     path("<str:study_id>/baseline/void/", views.baseline_void_view, name="baseline_void"),
     path("<str:study_id>/withdraw/", views.withdraw_view, name="withdraw"),
     path("<str:study_id>/void/", views.patient_void_view, name="void"),
-    path("<str:study_id>/history/", views.patient_history_view, name="history"),
     path("<str:study_id>/transfer/", treatment_views.transfer_view, name="transfer"),
     path("<str:study_id>/luteal-support/", treatment_views.luteal_support_view, name="luteal_support"),
     path("<str:study_id>/dalteparin/", treatment_views.dalteparin_view, name="dalteparin"),
-    path("<str:study_id>/randomize/", randomization_views.randomize_view, name="randomize"),
     path(
         "<str:study_id>/randomization/error/",
         randomization_views.randomization_error_view,

@@ -29,5 +29,5 @@ def form_page(request, patient, form, *, title, action, done, template="patients
             add_domain_errors(form, error)
         else:
             messages.success(request, done)
-            return redirect("patients:detail", study_id=patient.study_id)
+            return redirect("casebook:patient", study_id=patient.study_id)
     return render(request, template, {"patient": patient, "form": form, "title": title, **extra})

@@ -11,8 +11,6 @@ from core import access
 from core.exceptions import DomainError
 from core.forms import add_domain_errors
 from core.models import Site
-from labs.selectors import patient_lab_timeline
-from outcomes.selectors import patient_outcomes, questionnaire_slots
 from patients import forms, selectors, services
 from patients.models import PatientStatus
 from patients.view_helpers import editable_patient, form_page
@@ -68,31 +66,8 @@ def screening_create_view(request):
                 _("%(study_id)s registered: %(status)s.")
                 % {"study_id": patient.study_id, "status": patient.get_status_display().lower()},
             )
-            return redirect("patients:detail", study_id=patient.study_id)
+            return redirect("casebook:patient", study_id=patient.study_id)
     return render(request, "patients/screening_form.html", {"form": form})
-
-
-def patient_detail_view(request, study_id):
-    patient = selectors.patient_get(user=request.user, study_id=study_id)
-    casebook = selectors.patient_casebook(user=request.user, patient=patient)
-    timepoints, lab_rows, draws = patient_lab_timeline(patient=patient)
-    context = {
-        "casebook": casebook,
-        "patient": patient,
-        "timepoints": timepoints,
-        "lab_rows": lab_rows,
-        "draws": draws,
-        "lab_chart": {row.analyte.code: row.chart_points for row in lab_rows if row.chart_points},
-        **patient_outcomes(patient=patient),
-        "questionnaire_slots": questionnaire_slots(),
-    }
-    return render(request, "patients/detail.html", context)
-
-
-def patient_history_view(request, study_id):
-    patient = selectors.patient_get(user=request.user, study_id=study_id)
-    entries = selectors.patient_audit_history(user=request.user, patient=patient)
-    return render(request, "patients/history.html", {"patient": patient, "entries": entries})
 
 
 @require_http_methods(["GET", "POST"])

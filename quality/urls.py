@@ -7,7 +7,6 @@ app_name = "quality"
 urlpatterns = [
     path("queries/", views.query_list_view, name="queries"),
     path("queries/<int:pk>/", views.query_detail_view, name="query"),
-    path("casebook/<str:study_id>/", views.casebook_view, name="casebook"),
     path("missing/", views.missing_forms_view, name="missing"),
     path("database-lock/", views.database_lock_view, name="database_lock"),
     path("trial-settings/", trial_settings_views.trial_settings_view, name="trial_settings"),

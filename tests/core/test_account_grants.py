@@ -84,7 +84,7 @@ def test_puppet_account_reads_no_identity_until_a_site_investigator_approves(
     nurse_client = _set_password(_link_from(message))
     nurse_client = _login("newnurse", NEW_PASSWORD)
     assert nurse_client is not None
-    detail = reverse("patients:detail", kwargs={"study_id": sz_patient.study_id})
+    detail = reverse("casebook:patient", kwargs={"study_id": sz_patient.study_id})
     assert nurse_client.get(detail).status_code == 404
     assert SECRET_NAME not in nurse_client.get(reverse("patients:list")).content.decode()
     # The admin cannot approve: the approvals page and the decision do not exist for it.
@@ -246,7 +246,7 @@ def test_an_admin_who_redirects_an_investigators_email_gets_an_account_that_sees
     puppet = _set_password(link)
     login = puppet.post(reverse("login"), {"username": investigator_site_a.username, "password": NEW_PASSWORD})
     assert login.status_code == 302  # the password the admin set through the link works
-    page = puppet.get(reverse("patients:detail", args=[sz_patient.study_id]))
+    page = puppet.get(reverse("casebook:patient", args=[sz_patient.study_id]))
     assert SECRET_NAME not in page.content.decode()
     assert not investigator_site_a.groups.filter(name="investigator").exists()
     pending = AccessGrant.objects.get(user=investigator_site_a, status=GrantStatus.PENDING)

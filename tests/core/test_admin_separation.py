@@ -50,7 +50,7 @@ def _account_form(user, **overrides) -> dict:
 
 
 def _assert_no_identity_reachable(client, patient) -> None:
-    for name in ("patients:detail", "patients:history", "patients:identity", "patients:consent"):
+    for name in ("casebook:patient", "casebook:history", "patients:identity", "patients:consent"):
         assert client.get(reverse(name, kwargs={"study_id": patient.study_id})).status_code == 404, name
     assert client.get(f"/api/v1/patients/{patient.study_id}/").status_code == 404
     pages = [reverse("patients:list"), reverse("quality:queries"), reverse("admin:index")]

@@ -6,11 +6,11 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, InternalError, connection, transaction
 
+from casebook.selectors import patient_audit_history
 from core.exceptions import ReasonRequired, StaleVersion
 from core.selectors import audit_entries
 from patients import services
 from patients.models import Baseline, Patient
-from patients.selectors import patient_audit_history
 from tests.factories import baseline_input, consented_patient
 
 pytestmark = pytest.mark.django_db

@@ -68,7 +68,7 @@ class TrailRows(HTMLParser):
 
 
 def _page_rows(client, patient) -> list[dict]:
-    response = client.get(reverse("patients:history", args=[patient.study_id]))
+    response = client.get(reverse("casebook:history", args=[patient.study_id]))
     assert response.status_code == 200
     parser = TrailRows()
     parser.feed(response.content.decode())
@@ -179,7 +179,7 @@ def signed_then_voided(site_a, staff_site_a, investigator_site_a):
     browser = Client()
     browser.force_login(investigator_site_a)
     signing = {"action": "sign", "username": "investigator_a", "password": PASSWORD, "meaning": "approval"}
-    assert browser.post(reverse("quality:casebook", args=[patient.study_id]), signing).status_code == 302
+    assert browser.post(reverse("casebook:review", args=[patient.study_id]), signing).status_code == 302
     assert quality_selectors.casebook_get(patient).signature_valid
     patient_services.patient_void(patient=patient, by=staff_site_a, reason="Registered twice: SZ duplicate")
     assert not quality_selectors.casebook_get(patient).signature_valid
@@ -319,7 +319,7 @@ def test_another_sites_staff_get_404_and_a_monitor_sees_no_identity(
     api.force_authenticate(staff_site_b)
     assert api.get(API, {"patient": corrected.study_id}).status_code == 404
     client.force_login(staff_site_b)
-    assert client.get(reverse("patients:history", args=[corrected.study_id])).status_code == 404
+    assert client.get(reverse("casebook:history", args=[corrected.study_id])).status_code == 404
     staff_records = {e["record"] for e in _api_events(staff_site_a, corrected)}
     monitor_events = _api_events(monitor, corrected)
     assert "patient_identity" in staff_records and "patient_identity" not in {e["record"] for e in monitor_events}
@@ -327,7 +327,7 @@ def test_another_sites_staff_get_404_and_a_monitor_sees_no_identity(
         e["record"] for e in monitor_events
     }
     client.force_login(monitor)
-    page = client.get(reverse("patients:history", args=[corrected.study_id])).content.decode()
+    page = client.get(reverse("casebook:history", args=[corrected.study_id])).content.decode()
     assert "Wang Trail Secret" not in page and 'data-record="patient_identity"' not in page
     assert 'data-record="pregnancy_outcome"' in page
 
@@ -336,7 +336,7 @@ def test_the_history_page_costs_the_same_queries_for_few_and_many_events(
     client, corrected, staff_site_a, django_assert_num_queries
 ):
     client.force_login(staff_site_a)
-    url = reverse("patients:history", args=[corrected.study_id])
+    url = reverse("casebook:history", args=[corrected.study_id])
     client.get(url)  # the session's idle-timeout refresh and other first-visit writes
 
     def cost() -> int:

@@ -19,7 +19,7 @@ def _no_store(response) -> bool:
 def test_a_patient_page_is_not_stored(client, site_a, staff_site_a, statistician):
     patient = randomized_patient(site_a, staff_site_a, statistician)
     client.force_login(staff_site_a)
-    response = client.get(reverse("patients:detail", args=[patient.study_id]))
+    response = client.get(reverse("casebook:patient", args=[patient.study_id]))
     assert response.status_code == 200 and patient.study_id in response.content.decode()
     assert response["Cache-Control"] == "no-store"
 

@@ -202,7 +202,7 @@ def test_data_entry_and_pages_keep_working_with_the_broker_down(
     assert StatisticsJob.objects.filter(status=JobStatus.QUEUED).count() == 1
     study_id = Patient.objects.latest("pk").study_id
     assert client.get(reverse("patients:list")).status_code == 200
-    assert client.get(reverse("patients:detail", kwargs={"study_id": study_id})).status_code == 200
+    assert client.get(reverse("casebook:patient", kwargs={"study_id": study_id})).status_code == 200
 
 
 def test_recompute_says_the_job_waits_for_the_task_queue_and_the_dashboard_shows_the_stale_snapshot(

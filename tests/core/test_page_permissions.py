@@ -112,8 +112,8 @@ PAGES: dict[str, Page] = {
     # Registry: every signed-in user gets the list, scoped by the selectors (admin: an empty list).
     "patients:list": Page(get=EVERYONE, post=EVERYONE),
     "patients:screen": Page(get=ENTRY, post=ENTRY),
-    "patients:detail": Page(get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main),
-    "patients:history": Page(get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main),
+    "casebook:patient": Page(get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main),
+    "casebook:history": Page(get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main),
     "patients:identity": _patient_form(),
     "patients:consent": _patient_form(),
     "patients:consent_void": _patient_form(),
@@ -124,7 +124,7 @@ PAGES: dict[str, Page] = {
     "patients:transfer": _patient_form(),
     "patients:luteal_support": _patient_form(),
     "patients:dalteparin": _patient_form(),
-    "patients:randomize": _patient_form(kwargs=lambda w: {"study_id": w.screened}),
+    "casebook:randomize": _patient_form(kwargs=lambda w: {"study_id": w.screened}),
     "patients:randomization_error": Page(
         get=ONLY_STATISTICIAN, post=ONLY_STATISTICIAN, hidden=NOT_SITE_A, kwargs=_main
     ),
@@ -155,7 +155,7 @@ PAGES: dict[str, Page] = {
         kwargs=_pk("query"),
         post_data=lambda w, role: {"action": "close" if role in (MONITOR, STATISTICIAN) else "answer", "message": ""},
     ),
-    "quality:casebook": Page(
+    "casebook:review": Page(
         get=READ_A, post=READ_A, hidden=NOT_SITE_A, kwargs=_main, post_data=lambda w, role: {"action": "raise"}
     ),
     "quality:missing": Page(get=EVERYONE, post=EVERYONE),
@@ -425,7 +425,7 @@ def test_rules_name_only_existing_or_pending_pages():
 
 def test_the_walk_covers_the_project():
     assert len(APP_PAGES) >= 40 and len(ADMIN_PAGES) >= 60
-    assert {"patients:detail", "labs:draw_create", "outcomes:ae_edit", "allocation:detail", "admin:index"} <= {
+    assert {"casebook:patient", "labs:draw_create", "outcomes:ae_edit", "allocation:detail", "admin:index"} <= {
         name for _, name in ROUTES
     }
 

@@ -129,8 +129,8 @@ def test_no_page_or_api_answer_or_log_record_shows_a_canary(world, role, caplog)
 def test_the_canaries_are_on_the_pages_for_the_patients_own_staff(world):
     """The positive control: the same pages do carry the canaries, current and former, to her site's staff."""
     client = client_for(world, STAFF_A)
-    detail = client.get(reverse("patients:detail", kwargs={"study_id": world.main})).content.decode()
-    history = client.get(reverse("patients:history", kwargs={"study_id": world.main})).content.decode()
+    detail = client.get(reverse("casebook:patient", kwargs={"study_id": world.main})).content.decode()
+    history = client.get(reverse("casebook:history", kwargs={"study_id": world.main})).content.decode()
     assert f"{CANARY}Name-002" in detail and f"{CANARY}MRN-002" in detail
     assert f"{CANARY}Name-001" in history  # the former name, in the identity correction's audit entry
 
@@ -161,7 +161,7 @@ def test_the_guard_fails_a_request_whose_page_shows_a_name(world, monkeypatch):
 
 
 def test_the_guard_fails_a_request_that_logs_a_name(world, monkeypatch):
-    from patients import selectors
+    from casebook import selectors
 
     casebook = selectors.patient_casebook
 
@@ -170,7 +170,7 @@ def test_the_guard_fails_a_request_that_logs_a_name(world, monkeypatch):
         return casebook(user=user, patient=patient)
 
     monkeypatch.setattr(selectors, "patient_casebook", chatty)
-    url = reverse("patients:detail", kwargs={"study_id": world.main})
+    url = reverse("casebook:patient", kwargs={"study_id": world.main})
     client_for(world, MONITOR).get(url)  # DEBUG is below the configured level: nothing written, nothing leaked
     with phi_guard.all_loggers_at_debug(), pytest.raises(phi_guard.PhiLeak, match=r"log record of patients\.debugging"):
         client_for(world, MONITOR).get(url)

@@ -163,8 +163,8 @@ def test_the_seeded_configuration_is_in_the_catalogue():
 
 @pytest.mark.django_db
 def test_every_audit_record_name_of_the_history_page_is_marked(monkeypatch, site_a, staff_site_a):
+    from casebook import selectors
     from core import terms
-    from patients import selectors
     from tests.factories import screen
 
     labels = []
@@ -323,8 +323,8 @@ def _pages(data) -> dict[str, list[tuple[str, str, dict | None]]]:
     bad_csv = "study_id,timepoint,drawn_at,analyte,value,unit\nXX-9999,ET99,yesterday,FOO,-1,g\n"
     staff = [
         ("get", reverse("patients:list"), None),
-        ("get", reverse("patients:detail", args=[study_id]), None),
-        ("get", reverse("patients:history", args=[study_id]), None),
+        ("get", reverse("casebook:patient", args=[study_id]), None),
+        ("get", reverse("casebook:history", args=[study_id]), None),
         ("get", reverse("patients:screen"), None),
         ("post", reverse("patients:screen"), {"full_name": ""}),
         ("get", reverse("patients:baseline", args=[other]), None),
@@ -338,7 +338,7 @@ def _pages(data) -> dict[str, list[tuple[str, str, dict | None]]]:
         ("get", reverse("outcomes:questionnaire", args=[study_id, "SSRS", "BASELINE"]), None),
         ("get", reverse("quality:queries"), None),
         ("get", reverse("quality:query", args=[data["query"].pk]), None),
-        ("get", reverse("quality:casebook", args=[study_id]), None),
+        ("get", reverse("casebook:review", args=[study_id]), None),
         ("get", reverse("quality:missing"), None),
     ]
     return {
@@ -346,15 +346,15 @@ def _pages(data) -> dict[str, list[tuple[str, str, dict | None]]]:
         "investigator_site_a": [
             ("get", reverse("analysis:dashboard"), None),
             ("get", reverse("analysis:dashboard") + "?population=per_protocol", None),
-            ("get", reverse("quality:casebook", args=[study_id]), None),
-            ("get", reverse("patients:detail", args=[study_id]), None),
+            ("get", reverse("casebook:review", args=[study_id]), None),
+            ("get", reverse("casebook:patient", args=[study_id]), None),
         ],
         "monitor": [
             ("get", reverse("patients:list"), None),
-            ("get", reverse("patients:detail", args=[study_id]), None),
+            ("get", reverse("casebook:patient", args=[study_id]), None),
             ("get", reverse("quality:queries"), None),
             ("get", reverse("quality:query", args=[data["query"].pk]), None),
-            ("get", reverse("quality:casebook", args=[study_id]), None),
+            ("get", reverse("casebook:review", args=[study_id]), None),
             ("get", reverse("quality:missing"), None),
         ],
         "statistician": [
@@ -362,7 +362,7 @@ def _pages(data) -> dict[str, list[tuple[str, str, dict | None]]]:
             ("get", reverse("allocation:overview"), None),
             ("get", reverse("allocation:detail", args=[AllocationList.objects.first().pk]), None),
             ("get", reverse("quality:database_lock"), None),
-            ("get", reverse("patients:history", args=[study_id]), None),
+            ("get", reverse("casebook:history", args=[study_id]), None),
         ],
     }
 
@@ -378,10 +378,10 @@ def test_after_choosing_chinese_the_staff_pages_show_no_english_from_the_catalog
 
     key_chinese = {
         reverse("patients:list"): "患者",
-        reverse("patients:detail", args=[trial_data["patient"].study_id]): "知情同意",
+        reverse("casebook:patient", args=[trial_data["patient"].study_id]): "知情同意",
         reverse("patients:screen"): "入选资格核对表",
         reverse("analysis:dashboard"): "试验仪表板",
-        reverse("quality:casebook", args=[trial_data["patient"].study_id]): "病例报告表审阅",
+        reverse("casebook:review", args=[trial_data["patient"].study_id]): "病例报告表审阅",
         reverse("allocation:overview"): "随机分配表",
         reverse("quality:database_lock"): "数据库锁定",
         reverse("labs:import"): "导入检验结果",

@@ -97,7 +97,7 @@ def test_transfer_and_dalteparin_forms(staff_client, site_a, staff_site_a, stati
         reverse("patients:dalteparin", args=[ctrl.study_id]), {**course, "deviation_reason": "Wrong kit dispensed"}
     )
     assert ProtocolDeviation.objects.get().major
-    page = staff_client.get(reverse("patients:detail", args=[ctrl.study_id])).content.decode()
+    page = staff_client.get(reverse("casebook:patient", args=[ctrl.study_id])).content.decode()
     assert "Protocol deviation (major)" in page and "Wrong kit dispensed" in page
 
 

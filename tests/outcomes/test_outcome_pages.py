@@ -88,5 +88,5 @@ def test_questionnaire_form_scores_partial_answers(client, patient, staff_site_a
         6,
         None,
     )
-    page = client.get(reverse("patients:detail", args=[patient.study_id])).content.decode()
+    page = client.get(reverse("casebook:patient", args=[patient.study_id])).content.decode()
     assert 'data-questionnaire="SSRS-BASELINE"' in page

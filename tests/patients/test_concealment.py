@@ -74,9 +74,9 @@ def test_no_page_of_other_roles_reveals_an_unused_slot(client, concealed, person
 def test_after_randomization_staff_see_only_the_allocated_arm(client, concealed, staff_site_a):
     allocation_list, patient = concealed
     client.force_login(staff_site_a)
-    response = client.post(reverse("patients:randomize", args=[patient.study_id]), {"confirm": "on"})
+    response = client.post(reverse("casebook:randomize", args=[patient.study_id]), {"confirm": "on"})
     assert response.status_code == 302
-    page = client.get(reverse("patients:detail", args=[patient.study_id])).content.decode()
+    page = client.get(reverse("casebook:patient", args=[patient.study_id])).content.decode()
     allocated = allocation_list.slots.get(sequence=1).arm.code
     assert f'data-arm="{allocated}"' in page
     assert set(ARM_CODE.findall(page)) == {allocated}

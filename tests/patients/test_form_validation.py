@@ -86,7 +86,7 @@ def test_screening_refuses_a_second_registration_of_the_same_record_number(staff
 def test_good_screening_registers_and_redirects_to_the_patient(staff_client, site_a):
     response = staff_client.post(reverse("patients:screen"), _screening_post(site_a))
     patient = Patient.objects.get()
-    assert response.status_code == 302 and response.url == reverse("patients:detail", args=[patient.study_id])
+    assert response.status_code == 302 and response.url == reverse("casebook:patient", args=[patient.study_id])
     assert (patient.study_id, patient.status, patient.age_at_enrolment) == ("SZ-0001", "eligible", 31)
 
 
@@ -98,7 +98,7 @@ def test_ineligible_woman_stays_on_the_screening_log_with_failed_criteria(staff_
     patient = Patient.objects.get()
     assert patient.status == "ineligible"
     assert patient.screening.failed_criteria == ["PLATELETS_100PLUS", "BLEEDING_DISORDER"]
-    page = staff_client.get(reverse("patients:detail", args=[patient.study_id])).content.decode()
+    page = staff_client.get(reverse("casebook:patient", args=[patient.study_id])).content.decode()
     assert 'data-failed="BLEEDING_DISORDER"' in page
 
 

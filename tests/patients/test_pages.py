@@ -46,7 +46,7 @@ def test_status_filter_and_study_id_search(client, site_a, staff_site_a):
 def test_patient_page_shows_each_forms_state(client, site_a, staff_site_a):
     patient = consented_patient(site_a, staff_site_a)
     client.force_login(staff_site_a)
-    url = reverse("patients:detail", args=[patient.study_id])
+    url = reverse("casebook:patient", args=[patient.study_id])
     page = client.get(url).content.decode()
     assert 'data-form="consent" data-state="complete"' in page
     assert 'data-form="baseline" data-state="not started"' in page
@@ -67,7 +67,7 @@ def test_history_page_lists_who_what_and_why(client, site_a, staff_site_a):
         expected_version=1,
     )
     client.force_login(staff_site_a)
-    page = client.get(reverse("patients:history", args=[patient.study_id])).content.decode()
+    page = client.get(reverse("casebook:history", args=[patient.study_id])).content.decode()
     assert 'data-record="baseline" data-action="changed" data-field="prior_miscarriages"' in page
     assert "Source document says 2" in page
     assert staff_site_a.username in page

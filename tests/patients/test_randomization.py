@@ -8,13 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
+from casebook.selectors import patient_audit_history
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.models import Trial
 from outcomes.selectors import derived_outcomes
 from patients import allocation, randomization, services
 from patients.models import AllocationSlot, Patient, Randomization
 from patients.randomization import AllocationUnavailable, patient_randomize
-from patients.selectors import patient_audit_history
 from tests.factories import consented_patient, live_list, randomizable_patient, screen, seed_for_tests
 
 pytestmark = pytest.mark.django_db

@@ -9,18 +9,18 @@ from tests.factories import baseline_input, consented_patient, screen
 pytestmark = pytest.mark.django_db
 
 PATIENT_PAGES = [
-    "detail",
-    "history",
-    "consent",
-    "baseline",
-    "identity",
-    "withdraw",
-    "void",
-    "randomize",
-    "randomization_error",
-    "transfer",
-    "luteal_support",
-    "dalteparin",
+    "casebook:patient",
+    "casebook:history",
+    "patients:consent",
+    "patients:baseline",
+    "patients:identity",
+    "patients:withdraw",
+    "patients:void",
+    "casebook:randomize",
+    "patients:randomization_error",
+    "patients:transfer",
+    "patients:luteal_support",
+    "patients:dalteparin",
 ]
 
 
@@ -36,8 +36,8 @@ def patient_a(site_a, staff_site_a):
 @pytest.mark.parametrize("page", PATIENT_PAGES)
 def test_staff_of_another_site_get_404_on_every_patient_page(client, patient_a, staff_site_b, page):
     client.force_login(staff_site_b)
-    assert client.get(reverse(f"patients:{page}", args=[patient_a.study_id])).status_code == 404
-    assert client.post(reverse(f"patients:{page}", args=[patient_a.study_id]), {}).status_code == 404
+    assert client.get(reverse(page, args=[patient_a.study_id])).status_code == 404
+    assert client.post(reverse(page, args=[patient_a.study_id]), {}).status_code == 404
 
 
 def test_staff_list_shows_only_their_sites_patients(client, patient_a, site_b, staff_site_b):
@@ -52,7 +52,7 @@ def test_staff_list_shows_only_their_sites_patients(client, patient_a, site_b, s
 
 def test_staff_of_the_site_see_identity(client, patient_a, staff_site_a):
     client.force_login(staff_site_a)
-    assert "Li Mei Secretname" in client.get(reverse("patients:detail", args=[patient_a.study_id])).content.decode()
+    assert "Li Mei Secretname" in client.get(reverse("casebook:patient", args=[patient_a.study_id])).content.decode()
     listed = client.get(reverse("patients:list"), {"q": "Secretname"}).content.decode()
     assert f'data-study-id="{patient_a.study_id}"' in listed
 
@@ -64,8 +64,8 @@ def test_monitor_and_statistician_read_all_sites_but_never_identity(client, pati
         client.get(reverse("patients:list")),
         client.get(reverse("patients:list"), {"q": "Secretname"}),
         client.get(reverse("patients:list"), {"q": "MRN-SECRET-42"}),
-        client.get(reverse("patients:detail", args=[patient_a.study_id])),
-        client.get(reverse("patients:history", args=[patient_a.study_id])),
+        client.get(reverse("casebook:patient", args=[patient_a.study_id])),
+        client.get(reverse("casebook:history", args=[patient_a.study_id])),
     ]
     assert all(page.status_code == 200 for page in pages)
     assert patient_a.study_id in pages[0].content.decode()
@@ -94,7 +94,7 @@ def test_roles_without_data_entry_cannot_change_clinical_data(client, patient_a,
 def test_admin_without_site_membership_sees_no_patients(client, patient_a, admin_user):
     client.force_login(admin_user)
     assert patient_a.study_id not in client.get(reverse("patients:list")).content.decode()
-    assert client.get(reverse("patients:detail", args=[patient_a.study_id])).status_code == 404
+    assert client.get(reverse("casebook:patient", args=[patient_a.study_id])).status_code == 404
 
 
 def test_admin_site_does_not_expose_identity_or_clinical_tables(client, admin_user):

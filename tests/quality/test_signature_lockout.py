@@ -17,7 +17,7 @@ LIMIT = settings.AXES_FAILURE_LIMIT
 @pytest.fixture
 def casebook_url(site_a, staff_site_a):
     # A screen failure's casebook is complete with its screening form alone: ready to sign.
-    return reverse("quality:casebook", args=[screen(site_a, staff_site_a, eligible=False).study_id])
+    return reverse("casebook:review", args=[screen(site_a, staff_site_a, eligible=False).study_id])
 
 
 def _sign(client, url, password, username="investigator_a"):
