@@ -16,13 +16,14 @@ from django.utils import timezone
 
 from core.access_grants import access_grant_system
 from core.audit import audited
-from core.models import EligibilityCriterion, Site
+from core.models import Site
 from core.roles import roles_sync
 from patients import allocation, allocation_stream, randomization, services
 from patients.models import AgeGroup, AllocationList, Patient, PatientIdentity, PatientStatus
 from patients.services import BaselineInput, IdentityInput
 from sampledata.demo_clinical import DemoWoman, demo_clinical_seed, randomizations_backdate
 from sampledata.demo_profiles import DemoProfile, demo_profiles
+from sampledata.services import eligible_answers, woman_enrol
 
 DEFAULT_PASSWORD = "demo-password-1"
 ENROLMENT_START = date(2023, 3, 6)
@@ -107,31 +108,27 @@ def _birth_date(age: int, screening_date: date, n: int) -> date:
     return date(screening_date.year - age - 1, 1, 1) + timedelta(days=(screening_date.timetuple().tm_yday + n % 300))
 
 
-def _all_met() -> dict[str, bool]:
-    return {c.code: c.kind == "inclusion" for c in EligibilityCriterion.objects.filter(active=True)}
+def _recorded(site: Site, n: int) -> bool:
+    """Whether demo woman `n` is already on the site's screening log (her record number is)."""
+    return PatientIdentity.objects.filter(medical_record_number=_record_number(n), patient__site=site).exists()
 
 
-def _screen(site, staff, n: int, age: int, screening_date: date, answers: dict[str, bool]):
-    mrn = f"DEMO-{n:04d}"
-    if PatientIdentity.objects.filter(medical_record_number=mrn, patient__site=site).exists():
-        return None
-    identity = IdentityInput(
+def _record_number(n: int) -> str:
+    return f"DEMO-{n:04d}"
+
+
+def _identity(n: int, age: int, screening_date: date) -> IdentityInput:
+    return IdentityInput(
         full_name=_name(n),
-        medical_record_number=mrn,
+        medical_record_number=_record_number(n),
         date_of_birth=_birth_date(age, screening_date, n),
         phone=f"+86 755 {8000_0000 + n:08d}",
-    )
-    return services.patient_screen(
-        site=site, identity=identity, screening_date=screening_date, answers=answers, by=staff
     )
 
 
 def _enrol(site, staff, n: int, profile: DemoProfile, screening_date: date) -> bool:
-    patient = _screen(site, staff, n, profile.age, screening_date, _all_met())
-    if patient is None:
+    if _recorded(site, n):
         return False
-    services.consent_record(patient=patient, form_version="v2.1", signed_on=screening_date, by=staff)
-    patient.refresh_from_db()
     baseline = BaselineInput(
         height_cm=profile.height_cm,
         weight_kg=profile.weight_kg,
@@ -142,15 +139,19 @@ def _enrol(site, staff, n: int, profile: DemoProfile, screening_date: date) -> b
         education=profile.education,
         amh_ng_ml=profile.amh_ng_ml,
     )
-    services.baseline_record(patient=patient, data=baseline, by=staff)
+    identity = _identity(n, profile.age, screening_date)
+    woman_enrol(site=site, identity=identity, screening_date=screening_date, baseline=baseline, by=staff)
     return True
 
 
 def _screen_failure(site, staff, n: int, criterion: str, screening_date: date) -> bool:
-    answers = _all_met()
+    if _recorded(site, n):
+        return False
+    answers = eligible_answers()
     answers[criterion] = not answers[criterion]
-    age = 42 if criterion == "AGE_20_40" else 33
-    return _screen(site, staff, n, age, screening_date, answers) is not None
+    identity = _identity(n, 42 if criterion == "AGE_20_40" else 33, screening_date)
+    services.patient_screen(site=site, identity=identity, screening_date=screening_date, answers=answers, by=staff)
+    return True
 
 
 def _demo_list_seed(offset: int) -> str:
@@ -160,7 +161,8 @@ def _demo_list_seed(offset: int) -> str:
 def _demo_list_csv(arms_in_order: list[str], seed: str) -> bytes:
     """The SZ lists: the paper's allocations of the stratum's women in enrolment order, then permuted
     blocks. In the real trial the statistician's list came first; the demo works back from the paper."""
-    tail = allocation.permuted_blocks(seed=seed, length=LIST_LENGTH)[: LIST_LENGTH - len(arms_in_order)]
+    tail = allocation.permuted_blocks(seed=seed, length=LIST_LENGTH, arms=("CTRL", "EXP"))
+    tail = tail[: LIST_LENGTH - len(arms_in_order)]
     rows = [*arms_in_order, *(slot.arm for slot in tail)]
     return ("sequence,arm\n" + "".join(f"{n},{arm}\n" for n, arm in enumerate(rows, start=1))).encode()
 
@@ -227,7 +229,7 @@ def enrolment_schedule(profiles: list[DemoProfile]) -> list[tuple[int, date, Dem
 
 
 def _demo_women(site: Site, schedule) -> list[DemoWoman]:
-    numbers = {f"DEMO-{n:04d}": (profile, day) for n, day, profile, _ in schedule if profile is not None}
+    numbers = {_record_number(n): (profile, day) for n, day, profile, _ in schedule if profile is not None}
     identities = PatientIdentity.objects.filter(patient__site=site, medical_record_number__in=numbers)
     found = dict(identities.values_list("medical_record_number", "patient_id"))
     return [DemoWoman(profile, found[mrn], day) for mrn, (profile, day) in numbers.items() if mrn in found]

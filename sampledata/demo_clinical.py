@@ -41,7 +41,6 @@ LUTEAL = {"vaginal": ("Progesterone vaginal gel 8%", "90 mg"), "intramuscular": 
 DRAWN_AT = {"BASELINE": time(7, 40), "ET14": time(8, 5), "ET28": time(8, 20)}
 # Two draws taken late, as happens: the automatic window check raises a query for each.
 LATE_DRAWS = {(23, "ET14"): 3, (57, "ET28"): 4}
-CONSENT_FORM = "v2.1"
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ class _Writer:
                 stop_date=stop,
                 by=self.by,
             )
-        if plan.arm == treatment.EXPERIMENTAL_ARM and self._needed("dalteparin", patient.pk):
+        if plan.arm == "EXP" and self._needed("dalteparin", patient.pk):
             treatment.dalteparin_course_record(
                 patient=patient,
                 daily_dose_iu=DALTEPARIN_IU,

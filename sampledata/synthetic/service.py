@@ -12,15 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import time, timedelta
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection
 
 from core import roles
 from core.audit import audited
 from core.bulk_copy import entered_at, reserve_ids
 from core.exceptions import DomainError
-from core.models import Arm, EligibilityCriterion, Site, SiteMembership, Trial
+from core.models import Arm, EligibilityCriterion, Site, Trial
 from labs import selectors as lab_selectors
 from outcomes.models import Instrument
 from patients import allocation
@@ -35,6 +33,7 @@ from patients.models import (
     StudyIdCounter,
 )
 from patients.rules import CriterionSpec
+from sampledata.services import generator_account_ensure
 from sampledata.synthetic import clinical, enrolment, writer
 
 REASON = "synthetic data generation"
@@ -42,6 +41,7 @@ SITE_NAME = "Synthetic site {letter} (generated data, not patients)"
 SITE_NAME_PREFIX = "Synthetic site "
 STAFF_USERNAME = "synthetic_staff_{site}"
 STATISTICIAN_USERNAME = "synthetic_statistician"
+EMAIL_DOMAIN = "synthetic.invalid"
 CHUNK = 5000  # women per round of COPYs: bounds memory, keeps each statement's transition table moderate
 
 
@@ -97,32 +97,24 @@ def trial_design() -> enrolment.Design:
     )
 
 
-def _user(username: str, role: str, site: Site | None):
-    user, created = get_user_model().objects.get_or_create(
-        username=username, defaults={"email": f"{username}@synthetic.invalid"}
-    )
-    if created:
-        user.set_unusable_password()  # nobody logs in as a generator account
-        user.save()
-    user.groups.add(Group.objects.get(name=role))
-    if site is not None:
-        SiteMembership.objects.get_or_create(user=user, site=site)
-    return user
-
-
 def _sites_and_staff(codes: list[str]) -> tuple[dict[str, Site], dict[str, int]]:
     sites, staff = {}, {}
     for code in codes:
         name = SITE_NAME.format(letter=code[-1])
         sites[code] = Site.objects.get_or_create(code=code, defaults={"name": name})[0]
-        staff[code] = _user(STAFF_USERNAME.format(site=code.lower()), roles.SITE_STAFF, sites[code]).pk
+        username = STAFF_USERNAME.format(site=code.lower())
+        staff[code] = generator_account_ensure(
+            username=username, role=roles.SITE_STAFF, email_domain=EMAIL_DOMAIN, site=sites[code]
+        ).pk
     return sites, staff
 
 
 def _allocation_lists(lists, sites: dict[str, Site], design, cursor) -> tuple[dict[tuple[str, str], list[int]], int]:
     """Live lists (recorded seed, SHA-256) and their slots; returns each stratum's slot ids in sequence and
     the number of slots written."""
-    statistician = _user(STATISTICIAN_USERNAME, roles.STATISTICIAN, None)
+    statistician = generator_account_ensure(
+        username=STATISTICIAN_USERNAME, role=roles.STATISTICIAN, email_domain=EMAIL_DOMAIN
+    )
     arm_ids = dict(Arm.objects.values_list("code", "pk"))
     went_live = entered_at(enrolment.SCREENING_START - timedelta(days=1), time(9))
     slot_ids = {}

@@ -23,8 +23,8 @@ from patients.models import (
     Randomization,
     Screening,
 )
+from sampledata.services import CONSENT_FORM
 
-CONSENT_FORM = "v2.1"
 WITHDRAWAL_REASON = "Withdrew consent (synthetic)"
 RANDOMIZED_AT = time(10)
 DRAWN_AT = time(8)
