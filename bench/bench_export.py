@@ -21,7 +21,6 @@ from time import perf_counter, process_time
 
 import pgtrigger
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client
 
@@ -31,10 +30,12 @@ from core import roles
 from core.models import Site
 from labs.models import LabResult
 from patients.models import AgeGroup, AllocationList, ListSource, ListStatus, Patient
+from sampledata.services import generator_account_ensure
 
 SITE_CODE = "BX"
 STAFF_USERNAME = "bench_export_staff"
 STATISTICIAN_USERNAME = "bench_statistician"
+EMAIL_DOMAIN = "bench.invalid"
 ROWS_PER_PATIENT = 18  # 3 time points × 6 analytes, each active at most once per patient
 FORMATS = ("csv", "json")
 COPY_FLOOR = "COPY (query) TO STDOUT"
@@ -142,14 +143,7 @@ def ensure_lab_results(rows: int) -> str:
 
 
 def _user(username: str, role: str):
-    user, created = get_user_model().objects.get_or_create(
-        username=username, defaults={"email": f"{username}@bench.invalid"}
-    )
-    if created:
-        user.set_unusable_password()  # nobody logs in as a benchmark user
-        user.save()
-    user.groups.set([Group.objects.get(name=role)])
-    return user
+    return generator_account_ensure(username=username, role=role, email_domain=EMAIL_DOMAIN)
 
 
 def _ensure_patients(site, staff, patients: int) -> int:

@@ -1,8 +1,9 @@
 """Synthetic trial data for benchmarks: site BN, its users, randomized patients and a lab CSV.
 
-Patients are made through the real services (screen, consent, baseline, randomize) so every row,
-audit event and counter is what the app itself would have written. Idempotent: a second call reuses
-what exists and only adds the patients still missing.
+Built on sampledata: patients are entered as the demo enters them, through the real services (screen,
+consent, baseline, then randomize), so every row, audit event and counter is what the app itself would
+have written; lab values are printed by the synthetic generator. Idempotent: a second call reuses what
+exists and only adds the patients still missing.
 """
 
 import csv
@@ -14,15 +15,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from core import roles
-from core.models import EligibilityCriterion, Site, SiteMembership
-from patients import randomization, services
+from core.models import Site
+from labs import selectors as lab_selectors
+from patients import randomization
 from patients.models import AgeGroup, AllocationList, Patient, PatientStatus
 from patients.services import BaselineInput, IdentityInput
+from sampledata.services import generator_account_ensure, woman_enrol
+from sampledata.synthetic import clinical
 
 SITE_CODE = "BN"
 STAFF_USERNAME = "bench_staff"
@@ -48,14 +50,7 @@ BASELINE = BaselineInput(
     education="college_or_higher",
     amh_ng_ml=Decimal("2.10"),
 )
-# Plausible luteal-phase values in each analyte's canonical unit (some fall outside the reference range).
-VALUE_RANGES = {
-    "FSH": (1.0, 14.0, "IU/L"),
-    "LH": (0.5, 18.0, "IU/L"),
-    "E2": (150.0, 2500.0, "pmol/L"),
-    "CA125": (4.0, 45.0, "U/mL"),
-    "IL6": (0.5, 9.0, "pg/mL"),
-}
+EMAIL_DOMAIN = "bench.invalid"
 
 
 @dataclass(frozen=True)
@@ -89,16 +84,7 @@ def _randomized(site: Site):
 
 
 def _user(username: str, role: str, site: Site | None):
-    user, created = get_user_model().objects.get_or_create(
-        username=username, defaults={"email": f"{username}@bench.invalid"}
-    )
-    if created:
-        user.set_unusable_password()  # nobody logs in as a benchmark user
-        user.save()
-    user.groups.set([Group.objects.get(name=role)])
-    if site is not None:
-        SiteMembership.objects.get_or_create(user=user, site=site)
-    return get_user_model().objects.get(pk=user.pk)  # fresh: no cached permissions
+    return generator_account_ensure(username=username, role=role, email_domain=EMAIL_DOMAIN, site=site)
 
 
 def _ensure_list(site: Site, statistician, slots: int) -> None:
@@ -114,51 +100,39 @@ def _ensure_list(site: Site, statistician, slots: int) -> None:
 
 
 def _enrol(site: Site, staff, count: int) -> None:
-    answers = {c.code: c.kind == "inclusion" for c in EligibilityCriterion.objects.filter(active=True)}
     first = Patient.objects.filter(site=site).count() + 1
     for start in range(first, first + count, CHUNK):
         with transaction.atomic():
             for n in range(start, min(start + CHUNK, first + count)):
-                _enrol_one(site, staff, n, answers)
+                _enrol_one(site, staff, n)
 
 
-def _enrol_one(site: Site, staff, n: int, answers: dict[str, bool]) -> None:
-    screening_date = SCREENING_START + timedelta(days=n % 28)
+def _enrol_one(site: Site, staff, n: int) -> None:
     identity = IdentityInput(
         full_name=f"Bench Patient {n}",
         medical_record_number=f"BENCH-{n:07d}",
         date_of_birth=date(1990 + n % 10, 1 + n % 12, 1 + n % 28),
     )
-    patient = services.patient_screen(
-        site=site, identity=identity, screening_date=screening_date, answers=answers, by=staff
-    )
-    services.consent_record(patient=patient, form_version="v2.1", signed_on=screening_date, by=staff)
-    patient.refresh_from_db()
-    services.baseline_record(patient=patient, data=BASELINE, by=staff)
+    screening_date = SCREENING_START + timedelta(days=n % 28)
+    patient = woman_enrol(site=site, identity=identity, screening_date=screening_date, baseline=BASELINE, by=staff)
     randomization.patient_randomize(patient=patient, by=staff)
 
 
-def _value(rng: random.Random, analyte: str, timepoint: str) -> tuple[str, str]:
-    """A value as a lab would print it, sometimes censored or in an alternative accepted unit."""
-    if analyte == "BHCG":
-        if timepoint == "BASELINE" or rng.random() < 0.5:  # before transfer, or not pregnant
-            return "<2", "IU/L"
-        high = 3000.0 if timepoint == "ET14" else 60000.0
-        return f"{rng.uniform(25.0, high):.1f}", rng.choice(("IU/L", "mIU/mL"))
-    if analyte == "E2" and rng.random() < 0.3:  # some labs report estradiol in pg/mL
-        return f"{rng.uniform(40.0, 680.0):.1f}", "pg/mL"
-    low, high, unit = VALUE_RANGES[analyte]
-    return f"{rng.uniform(low, high):.2f}", unit
-
-
 def _rows(study_ids: list[str], rng: random.Random) -> Iterator[list[str]]:
-    """Every analyte at every time point per patient, a day apart per patient, in file order."""
+    """Every analyte at every time point per patient, a day apart per patient, in file order. Each woman's
+    values follow her course as the synthetic generator draws it (a nominal transfer on the baseline day,
+    not recorded), printed as a lab would: some censored, some in an alternative accepted unit."""
+    specs = lab_selectors.analyte_specs()
+    arms = dict(Patient.objects.filter(study_id__in=study_ids).values_list("study_id", "randomization__arm__code"))
     for index, study_id in enumerate(study_ids):
         baseline_draw = FIRST_DRAW + timedelta(days=index % 300)
+        transfer = clinical.transfer_draw(rng, baseline_draw.date())
+        pregnancy = clinical.pregnancy_draw(rng, arms[study_id], transfer)
         for timepoint in TIMEPOINTS:
-            drawn_at = (baseline_draw + timedelta(days=DAYS_AFTER_BASELINE[timepoint])).isoformat()
+            day = DAYS_AFTER_BASELINE[timepoint]
+            drawn_at = (baseline_draw + timedelta(days=day)).isoformat()
             for analyte in ANALYTES:
-                yield [study_id, timepoint, drawn_at, analyte, *_value(rng, analyte, timepoint)]
+                yield [study_id, timepoint, drawn_at, analyte, *clinical.lab_value(rng, specs[analyte], day, pregnancy)]
 
 
 def lab_csv(study_ids: list[str], rows: int, seed: int = 1) -> bytes:

@@ -19,7 +19,10 @@ from labs.ranges import window_warning
 from labs.validation import CheckedResult, check_result
 from outcomes.instruments import INSTRUMENT_ITEMS
 from outcomes.scoring import score
-from outcomes.selectors import EXPERIMENTAL_ARM
+
+# The synthetic trial uses the demo's arm codes (core migration 0002): EXP is the non-control arm.
+EXPERIMENTAL_ARM = "EXP"
+
 
 TRANSFER_AFTER_RANDOMIZATION = (5, 9)  # days
 CANCELLED_CYCLE = 0.04
@@ -109,8 +112,8 @@ class Generator:
         if rng.random() < CANCELLED_CYCLE:
             return course  # cycle cancelled: no transfer, nothing after it
         transfer_on = randomized_on + timedelta(days=rng.randint(*TRANSFER_AFTER_RANDOMIZATION))
-        course.transfer = self._transfer(transfer_on)
-        pregnancy = self._pregnancy(arm, course.transfer)
+        course.transfer = transfer_draw(rng, transfer_on)
+        pregnancy = pregnancy_draw(rng, arm, course.transfer)
         followed = 28 if course.status != "randomized" else None  # withdrawn or lost after the ET28 visit
         if course.status == "withdrawn":
             course.withdrawn_on = transfer_on + timedelta(days=rng.randint(15, 27))
@@ -121,33 +124,6 @@ class Generator:
         self._adverse_events(course, arm, transfer_on, followed)
         self._questionnaires(course, transfer_on, followed)
         return course
-
-    def _transfer(self, on: date) -> dict:
-        rng = self.rng
-        embryos = rng.choices((1, 2, 3), (55, 43, 2))[0]
-        return {
-            "transfer_date": on,
-            "cycle_type": "frozen" if rng.random() < 0.85 else "fresh",
-            "embryo_stage": "blastocyst" if rng.random() < 0.6 else "cleavage",
-            "embryos_transferred": embryos,
-        }
-
-    def _pregnancy(self, arm: str, transfer: dict) -> Pregnancy:
-        rng = self.rng
-        if rng.random() >= BIOCHEMICAL.get(arm, BIOCHEMICAL["CTRL"]):
-            return Pregnancy(None, False, False, 0, None, None)
-        hcg = round(rng.uniform(25, 3000), 1)
-        if rng.random() >= CLINICAL_GIVEN_HCG:
-            return Pregnancy(hcg, False, rng.random() < 0.05, 0, None, None)
-        embryos = transfer["embryos_transferred"]
-        sacs = 2 if embryos >= 2 and rng.random() < 0.18 else 1
-        if rng.random() < 0.005:
-            sacs += 1  # monozygotic twins: more sacs than embryos, confirmed on the form
-        if rng.random() < MISCARRIAGE.get(arm, MISCARRIAGE["CTRL"]):
-            week = rng.randint(7, 12)
-            day = week * 7 + rng.randrange(7) - GESTATION_AT_TRANSFER[transfer["embryo_stage"]]
-            return Pregnancy(hcg, True, False, sacs, day, None)
-        return Pregnancy(hcg, True, False, sacs, None, (247 if sacs == 1 else 231) + rng.randint(-10, 7))
 
     def _treatment(self, course: Course, arm: str, transfer_on: date, pregnancy: Pregnancy) -> None:
         rng = self.rng
@@ -190,7 +166,7 @@ class Generator:
             offset = window.day_offset + (rng.choice((-1, 1)) * (max(window.before, window.after) + 2) if late else 0)
             drawn_on = transfer_on + timedelta(days=offset)
             results = [
-                self._result(code, tp, _lab_value(rng, self.design.analytes[code], window.day_offset, pregnancy))
+                self._result(code, tp, lab_value(rng, self.design.analytes[code], window.day_offset, pregnancy))
                 for code in self.design.analytes
                 if rng.random() >= RESULT_MISSING
             ]
@@ -235,6 +211,35 @@ class Generator:
                         "scores": scores,
                     }
                 )
+
+
+def transfer_draw(rng: random.Random, on: date) -> dict:
+    """The embryo transfer form for a transfer on `on`: mostly frozen cycles, one or two embryos."""
+    embryos = rng.choices((1, 2, 3), (55, 43, 2))[0]
+    return {
+        "transfer_date": on,
+        "cycle_type": "frozen" if rng.random() < 0.85 else "fresh",
+        "embryo_stage": "blastocyst" if rng.random() < 0.6 else "cleavage",
+        "embryos_transferred": embryos,
+    }
+
+
+def pregnancy_draw(rng: random.Random, arm: str, transfer: dict) -> Pregnancy:
+    """What follows the transfer: β-hCG, clinical pregnancy and its sacs, miscarriage or birth (rates per arm)."""
+    if rng.random() >= BIOCHEMICAL.get(arm, BIOCHEMICAL["CTRL"]):
+        return Pregnancy(None, False, False, 0, None, None)
+    hcg = round(rng.uniform(25, 3000), 1)
+    if rng.random() >= CLINICAL_GIVEN_HCG:
+        return Pregnancy(hcg, False, rng.random() < 0.05, 0, None, None)
+    embryos = transfer["embryos_transferred"]
+    sacs = 2 if embryos >= 2 and rng.random() < 0.18 else 1
+    if rng.random() < 0.005:
+        sacs += 1  # monozygotic twins: more sacs than embryos, confirmed on the form
+    if rng.random() < MISCARRIAGE.get(arm, MISCARRIAGE["CTRL"]):
+        week = rng.randint(7, 12)
+        day = week * 7 + rng.randrange(7) - GESTATION_AT_TRANSFER[transfer["embryo_stage"]]
+        return Pregnancy(hcg, True, False, sacs, day, None)
+    return Pregnancy(hcg, True, False, sacs, None, (247 if sacs == 1 else 231) + rng.randint(-10, 7))
 
 
 def outcome_form(transfer: dict, pregnancy: Pregnancy, followed: int | None) -> dict:
@@ -294,7 +299,7 @@ def _adverse_event(rng: random.Random, term: str, onset: date, related: str) -> 
     }
 
 
-def _lab_value(rng: random.Random, spec, day: int, pregnancy: Pregnancy) -> tuple[str, str]:
+def lab_value(rng: random.Random, spec, day: int, pregnancy: Pregnancy) -> tuple[str, str]:
     """A value as the lab prints it (precision, sometimes censored or in an alternative unit)."""
     code = spec.code
     if code == "BHCG":
