@@ -1,21 +1,16 @@
-"""API: trial configuration (read-only), audit trail (the token API is core/auth_api.py)."""
+"""API: trial configuration (read-only) and the pagination of the audit trails (the patient's trail is
+casebook/api.py, the accounts' core/account_api.py; the token API is core/auth_api.py)."""
 
 from bisect import bisect_left, bisect_right
-from datetime import datetime
 
-from django.utils.translation import gettext
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import Cursor
 
-from casebook.selectors import patient_audit_events
-from core.api import StablePagination, json_value, moment_param, updated_since, utc_iso
+from core.api import StablePagination, updated_since
 from core.api_schema import UPDATED_SINCE
 from core.models import Arm, Site, Timepoint
-from labs.models import Analyte
-from patients.selectors import patient_get
 
 
 class SiteSerializer(serializers.ModelSerializer):
@@ -34,12 +29,6 @@ class TimepointSerializer(serializers.ModelSerializer):
     class Meta:
         model = Timepoint
         fields = ["code", "label", "day_offset", "window_before", "window_after"]
-
-
-class AnalyteSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Analyte
-        fields = ["code", "name", "canonical_unit", "accepted_units", "hard_max"]
 
 
 class ConfigListApi(ListAPIView):
@@ -70,49 +59,6 @@ class ArmListApi(ConfigListApi):
 class TimepointListApi(ConfigListApi):
     queryset = Timepoint.objects.all()
     serializer_class = TimepointSerializer
-
-
-class AnalyteListApi(ConfigListApi):
-    queryset = Analyte.objects.all()
-    serializer_class = AnalyteSerializer
-
-
-class AuditEventSerializer(serializers.Serializer):
-    id = serializers.SerializerMethodField(help_text='"<model>:<event id>", unique across the trail')
-    at = serializers.SerializerMethodField(help_text="UTC")
-    user = serializers.CharField(source="username")
-    action = serializers.CharField(help_text="created, changed or voided")
-    model = serializers.CharField(help_text='The tracked model, e.g. "patients.Baseline" (moves with the code)')
-    record = serializers.CharField(
-        help_text='Stable record-type name, e.g. "pregnancy_outcome", "adverse_event", "casebook_lock": '
-        "unchanged when code moves between apps"
-    )
-    record_label = serializers.SerializerMethodField(
-        help_text="The record type as the history page names it, in the request's language"
-    )
-    changes = serializers.SerializerMethodField(help_text="field → [old, new]")
-    field_label = serializers.SerializerMethodField(
-        help_text="field → the field's label (its verbose name) in the request's language, for each key of changes"
-    )
-    reason = serializers.CharField()
-    request_id = serializers.CharField()
-
-    def get_id(self, entry) -> str:
-        return f"{entry.model}:{entry.event_id}"
-
-    def get_at(self, entry) -> str:
-        return utc_iso(entry.at)
-
-    def get_record_label(self, entry) -> str:
-        return gettext(entry.record_label)
-
-    @extend_schema_field(OpenApiTypes.OBJECT)
-    def get_changes(self, entry):
-        return {change.field: [json_value(change.old), json_value(change.new)] for change in entry.changes}
-
-    @extend_schema_field({"type": "object", "additionalProperties": {"type": "string"}})
-    def get_field_label(self, entry) -> dict[str, str]:
-        return {change.field: gettext(change.label) for change in entry.changes}
 
 
 class AuditPagination(StablePagination):
@@ -152,35 +98,3 @@ class AuditPagination(StablePagination):
             return None
         position = self.page[0].position if self.page else self.cursor.position
         return self.encode_cursor(Cursor(offset=0, reverse=True, position=position))
-
-
-def _since(raw: str | None) -> datetime | None:
-    return moment_param(raw, "since") if raw else None
-
-
-class AuditListApi(ListAPIView):
-    """GET ?patient=<study_id>[&since=<ISO date-time>]: her audit events, oldest first.
-
-    The same events as the patient's history page: identity changes only for staff of her site.
-    """
-
-    serializer_class = AuditEventSerializer
-    pagination_class = AuditPagination
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("patient", str, required=True, description="Study id, e.g. SZ-0001"),
-            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Only events after this moment"),
-        ]
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self):
-        params = self.request.query_params
-        study_id = params.get("patient", "").strip()
-        if not study_id:
-            raise exceptions.ValidationError({"patient": ["Give the patient's study id: ?patient=SZ-0001."]})
-        since = _since(params.get("since"))
-        patient = patient_get(user=self.request.user, study_id=study_id)
-        return patient_audit_events(user=self.request.user, patient=patient, since=since)

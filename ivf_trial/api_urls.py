@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from analysis import api as analysis_api
 from analysis import export_api
+from casebook import api as casebook_api
 from core import account_api, auth_api
 from core import api_views as core_api
 from labs import api as labs_api
@@ -17,7 +18,7 @@ urlpatterns = [
     path("auth/token/", auth_api.TokenApi.as_view(), name="api-token"),
     path("sites/", core_api.SiteListApi.as_view(), name="api-sites"),
     path("arms/", core_api.ArmListApi.as_view(), name="api-arms"),
-    path("analytes/", core_api.AnalyteListApi.as_view(), name="api-analytes"),
+    path("analytes/", labs_api.AnalyteListApi.as_view(), name="api-analytes"),
     path("timepoints/", core_api.TimepointListApi.as_view(), name="api-timepoints"),
     path("patients/", patients_api.PatientListApi.as_view(), name="api-patients"),
     path("patients/<str:study_id>/", patients_api.PatientDetailApi.as_view(), name="api-patient"),
@@ -27,7 +28,7 @@ urlpatterns = [
     path("lab-results/", labs_api.LabResultListApi.as_view(), name="api-lab-results"),
     path("lab-results/<int:pk>/", labs_api.LabResultDetailApi.as_view(), name="api-lab-result"),
     path("lab-imports/", labs_api.LabImportApi.as_view(), name="api-lab-imports"),
-    path("audit/", core_api.AuditListApi.as_view(), name="api-audit"),
+    path("audit/", casebook_api.AuditListApi.as_view(), name="api-audit"),
     path("audit/accounts/", account_api.AccountAuditListApi.as_view(), name="api-audit-accounts"),
     *[
         route

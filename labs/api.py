@@ -23,10 +23,11 @@ from core import access
 from core.api import require_any_data_entry, updated_since
 from core.api_lists import ValuesListMixin
 from core.api_schema import UPDATED_SINCE, ErrorDetailSerializer, error_responses
+from core.api_views import ConfigListApi
 from core.exceptions import DomainError
 from labs import forms as lab_forms
 from labs.importing import lab_results_import
-from labs.models import LabResult
+from labs.models import Analyte, LabResult
 from labs.services import ImportReport, lab_result_add, lab_result_correct
 from patients.selectors import patient_get
 from patients.serializers import StrictSerializer
@@ -343,3 +344,14 @@ class LabImportApi(APIView):
         if upload.size > lab_forms.MAX_IMPORT_BYTES:
             raise UploadTooLarge()
         return upload.read(), upload.name, data.validated_data["reason"]
+
+
+class AnalyteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Analyte
+        fields = ["code", "name", "canonical_unit", "accepted_units", "hard_max"]
+
+
+class AnalyteListApi(ConfigListApi):
+    queryset = Analyte.objects.all()
+    serializer_class = AnalyteSerializer

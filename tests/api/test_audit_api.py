@@ -170,7 +170,7 @@ def test_the_openapi_schema_documents_record_and_field_label():
     from django.urls import path
     from drf_spectacular.generators import SchemaGenerator
 
-    from core.api_views import AuditListApi
+    from casebook.api import AuditListApi
 
     generator = SchemaGenerator(patterns=[path("api/v1/audit/", AuditListApi.as_view())])
     entry = generator.get_schema(request=None, public=True)["components"]["schemas"]["AuditEvent"]
