@@ -4,6 +4,9 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.helpers import TIMEOUT_MS
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 
@@ -33,3 +36,12 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
         ],
     }
+
+
+@pytest.fixture
+def timely_page(page: Page) -> Page:
+    """pytest-playwright's page whose waits, navigations and expectations time out after TIMEOUT_MS."""
+    page.set_default_timeout(TIMEOUT_MS)
+    page.set_default_navigation_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    return page

@@ -13,19 +13,9 @@ from core.audit import audited
 from core.models import Trial
 from labs.services import lab_draw_record
 from outcomes.services import adverse_event_record
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, timely_context
 from tests.factories import adverse_event_form, randomized_patient
 from tests.factories import screen as screen_patient
-
-TIMEOUT_MS = 10_000
-
-
-@pytest.fixture
-def timely_page(page: Page) -> Page:
-    page.set_default_timeout(TIMEOUT_MS)
-    page.set_default_navigation_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    return page
 
 
 @pytest.fixture
@@ -154,8 +144,7 @@ def test_investigator_sees_charts_triggers_a_recomputation_and_watches_it_finish
 def test_without_javascript_the_tables_are_complete_and_recompute_redirects(
     browser: Browser, live_server, site_a, staff_site_a, statistician, investigator_site_a, no_recompute_on_change
 ):
-    context = browser.new_context(java_script_enabled=False)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = timely_context(browser, java_script_enabled=False)
     page = context.new_page()
     base_url = live_server.url
     _small_trial(site_a, staff_site_a, statistician, n=4)

@@ -12,18 +12,8 @@ from labs.models import LabDraw, LabImport, LabResult
 from tests.browser.helpers import log_in
 from tests.factories import randomized_patient, with_transfer
 
-TIMEOUT_MS = 10_000
-
 HEADER = "study_id,timepoint,drawn_at,analyte,value,unit"
 DRAWN_AT = "2025-01-01T08:00:00+08:00"
-
-
-@pytest.fixture
-def timely_page(page: Page) -> Page:
-    page.set_default_timeout(TIMEOUT_MS)
-    page.set_default_navigation_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    return page
 
 
 @pytest.fixture

@@ -5,10 +5,8 @@ and Chinese; both menus open without JavaScript (<details>)."""
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, timely_context
 from tests.factories import make_user
-
-TIMEOUT_MS = 10_000
 
 
 @pytest.mark.browser
@@ -19,8 +17,7 @@ def test_the_navigation_fits_one_row_at_1280_px_and_its_menus_lead_to_their_page
     browser: Browser, live_server, role, language
 ):
     user = make_user(f"nav_{role}", role, is_staff=role == "admin")
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False)
-    context.set_default_timeout(TIMEOUT_MS)
+    context = timely_context(browser, viewport={"width": 1280, "height": 800}, java_script_enabled=False)
     page = context.new_page()
     log_in(page, live_server.url, user.get_username())
     if language == "zh-hans":

@@ -14,8 +14,6 @@ from patients.models import EmbryoTransfer, Randomization
 from tests.browser.helpers import log_in
 from tests.factories import randomized_patient, with_transfer
 
-TIMEOUT_MS = 10_000
-
 SACS_WARNING = "2 sacs but 1 embryo transferred: confirm (e.g. monozygotic twins) or correct."
 CONFIRM_SACS_LABEL = "I confirm more gestational sacs than embryos transferred (e.g. monozygotic twins)"
 
@@ -29,14 +27,6 @@ OPTION_LABELS = {
     21: "Very mild",
     22: "Not at all",
 }
-
-
-@pytest.fixture
-def timely_page(page: Page) -> Page:
-    page.set_default_timeout(TIMEOUT_MS)
-    page.set_default_navigation_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    return page
 
 
 def _yes_no(page: Page, legend: str, answer: str) -> None:

@@ -11,10 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from patients.models import Baseline, CasebookLock
 from quality.models import CasebookSignature, DataQuery, SignatureMeaning
-from tests.browser.helpers import log_in
+from tests.browser.helpers import TIMEOUT_MS, log_in, timely_context
 from tests.factories import PASSWORD, randomizable_patient, screen
-
-TIMEOUT_MS = 10_000
 
 QUESTION = "Weight 56 kg differs from the clinic chart (65 kg): please check the source."
 ANSWER = "Checked the source: 56 kg is right, the chart entry was the partner's."
@@ -32,9 +30,7 @@ def browse_as(browser: Browser, live_server):
     expect.set_options(timeout=TIMEOUT_MS)
 
     def open_page(user) -> Page:
-        context = browser.new_context()
-        context.set_default_timeout(TIMEOUT_MS)
-        context.set_default_navigation_timeout(TIMEOUT_MS)
+        context = timely_context(browser)
         contexts.append(context)
         page = context.new_page()
         log_in(page, live_server.url, user.get_username())

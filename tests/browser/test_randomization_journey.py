@@ -9,17 +9,7 @@ from patients.models import AllocationList, Patient
 from tests.browser.helpers import log_in
 from tests.factories import live_list, randomizable_patient
 
-TIMEOUT_MS = 10_000
-
 CONFIRM_LABEL = "I have checked eligibility, consent and baseline; allocate the next slot now."
-
-
-@pytest.fixture
-def timely_page(page: Page) -> Page:
-    page.set_default_timeout(TIMEOUT_MS)
-    page.set_default_navigation_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    return page
 
 
 @pytest.mark.browser

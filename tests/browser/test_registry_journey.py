@@ -11,8 +11,6 @@ from patients.models import Baseline, Patient
 from patients.rules import age_on
 from tests.browser.helpers import log_in
 
-TIMEOUT_MS = 10_000
-
 INCLUSIONS = ["AGE_20_40", "FAILED_TRANSFERS_2PLUS", "NORMAL_CAVITY", "PLATELETS_100PLUS"]
 EXCLUSIONS = [
     "THROMBOPHILIA_ANTICOAG",
@@ -21,14 +19,6 @@ EXCLUSIONS = [
     "UTERINE_ANOMALY",
     "HEPATIC_RENAL_IMPAIRMENT",
 ]
-
-
-@pytest.fixture
-def timely_page(page: Page) -> Page:
-    page.set_default_timeout(TIMEOUT_MS)
-    page.set_default_navigation_timeout(TIMEOUT_MS)
-    expect.set_options(timeout=TIMEOUT_MS)
-    return page
 
 
 def _screen(
