@@ -4,6 +4,8 @@ import os
 
 import pytest
 
+from tests.module_data import uses_module_data
+
 # Playwright's sync API runs an event loop in the test thread; Django would refuse ORM calls there.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -17,6 +19,9 @@ def _uses_database(request) -> bool:
 @pytest.fixture(autouse=True)
 def trial_configuration(request):
     """Ensure the seeded configuration exists: transactional tests truncate every table when they end."""
+    if uses_module_data(request):  # seeded once with the module's records (tests/module_data.py)
+        request.getfixturevalue("db")
+        return
     if not _uses_database(request):
         return
     marker = request.node.get_closest_marker("django_db")

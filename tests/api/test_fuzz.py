@@ -25,15 +25,9 @@ from hypothesis import strategies as st
 from schemathesis.core.failures import Failure, FailureGroup
 
 from tests.api.fuzz_report import tally_report
-from tests.api.test_schemathesis import (
-    CHECKS,
-    OPERATIONS,
-    _real_parameters,
-    _strategy,
-    handler_keeps_the_connection,
-    world_for_module,
-)
+from tests.api.test_schemathesis import CHECKS, OPERATIONS, _real_parameters, _strategy, build_world
 from tests.core.test_hostile_input import row_counts
+from tests.module_data import module_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
@@ -45,20 +39,7 @@ ALLOWED = ["\t", "\n", "\r"]
 LONE_SURROGATE = "\ud800"  # only where JSON carries it (as \\ud800); a URL cannot
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    yield from world_for_module(django_db_blocker)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's data seeded the configuration once."""
-
-
-@pytest.fixture
-def in_transaction():
-    with handler_keeps_the_connection():
-        yield
+world = module_data(build_world)
 
 
 def _settings():

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from tests.api.fuzz_report import tally_report
 from tests.core.test_hostile_input import HOSTILE_TEXT, row_counts
-from tests.core.test_page_permissions import PAGES, World, client_for, world_for_module
+from tests.core.test_page_permissions import PAGES, World, build_world, client_for
+from tests.module_data import module_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
@@ -62,14 +63,7 @@ NO_FORM = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    yield from world_for_module(django_db_blocker)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+world = module_data(build_world)
 
 
 tally = tally_report("Form fuzz", TALLY)

@@ -12,15 +12,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
-from django.test import override_settings
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from ivf_trial import api_urls
-from tests.factories import ensure_trial_configuration
+from tests.module_data import module_data
 
 pytestmark = pytest.mark.django_db
 
@@ -351,12 +349,9 @@ def _cases():
 
 def _build_world() -> World:
     from analysis.services import statistics_compute, statistics_request
-    from core.roles import roles_sync
     from quality.services import query_raise
     from tests import factories as f
 
-    ensure_trial_configuration()
-    roles_sync()
     site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
     users = {
         STAFF_A: f.make_user("staff_a", "site_staff", site_a),
@@ -401,28 +396,7 @@ def _build_world() -> World:
     )
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-    ):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            world = _build_world()
-            # Fire the deferred constraint checks now: left queued, every case's savepoint rollback
-            # would queue them again and each teardown would re-run them all (35 ms per case).
-            connection.check_constraints()
-            yield world
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+world = module_data(_build_world)
 
 
 def _client(world: World, caller: str) -> APIClient:

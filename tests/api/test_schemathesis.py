@@ -13,16 +13,12 @@ naming each distinct one (the schema documents every error answer: core/api_sche
 """
 
 import json
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, connection, transaction
-from django.test import override_settings
 from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -37,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.factories import ensure_trial_configuration
+from tests.module_data import module_data
 
 pytestmark = pytest.mark.django_db
 
@@ -68,15 +64,12 @@ OPERATIONS = {result.ok().label: result.ok() for result in schema.get_all_operat
 # --- The module's data: built once, rolled back when the module ends ----------------------------------
 
 
-def _build_world() -> dict:
+def build_world() -> dict:
     """Site-A patients at every stage and one with every record; staff and statistician auth headers."""
-    from core.roles import roles_sync
     from patients.models import Patient
     from quality.services import query_raise
     from tests import factories as f
 
-    ensure_trial_configuration()
-    roles_sync()
     site_a = f.site("SZ")
     staff = f.make_user("staff_a", "site_staff", site_a)
     statistician = f.make_user("statistician", "statistician")
@@ -109,50 +102,7 @@ def _build_world() -> dict:
     }
 
 
-def world_for_module(django_db_blocker):
-    """The world inside a transaction that stays open for the module and is rolled back after it."""
-    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=hashers):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            world = _build_world()
-            # Fire the deferred constraint checks now: left queued, every case's savepoint rollback
-            # would queue them again and each teardown would re-run them all (35 ms per case).
-            connection.check_constraints()
-            yield world
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    yield from world_for_module(django_db_blocker)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's data seeded the configuration once."""
-
-
-@contextmanager
-def handler_keeps_the_connection():
-    """Django's WSGI handler must not close the connection when a request starts or ends: that would end
-    the transaction the test data lives in (Django's own test client disconnects the same handler)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        request_started.connect(close_old_connections)
-        request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def in_transaction():
-    with handler_keeps_the_connection():
-        yield
+world = module_data(build_world)
 
 
 # --- Checking answers ----------------------------------------------------------------------------------

@@ -33,8 +33,8 @@ from core.exceptions import ValidationFailed
 from labs.import_csv import HEADER, RowProblem, parse_lab_csv
 from outcomes import scoring
 from outcomes.instruments import INSTRUMENT_ITEMS
-from tests.factories import ensure_trial_configuration
 from tests.labs.test_validation import SPECS, TIMEPOINTS
+from tests.module_data import module_data
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 needs_db = pytest.mark.django_db  # the pure properties (parser, scoring) run without database access
@@ -231,40 +231,19 @@ def row_counts() -> tuple[int, ...]:
         return tuple(cursor.fetchone())
 
 
-@pytest.fixture(scope="module")
-def subjects(django_db_setup, django_db_blocker):
-    """Site A's staff and patients at each step a form needs, built once for the module."""
-    from core.roles import roles_sync
+def _build_subjects() -> dict:
+    """Site A's staff and patients at each step a form needs."""
     from tests import factories as f
 
-    with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            ensure_trial_configuration()
-            roles_sync()
-            site = f.site("SZ")
-            staff = f.make_user("staff_a", "site_staff", site)
-            statistician = f.make_user("statistician", "statistician")
-            treated = f.randomized_patient(site, staff, statistician)
-            f.backdated_transfer(treated, staff)
-            connection.check_constraints()
-            yield {
-                "site": site,
-                "staff": staff,
-                "consented": f.consented_patient(site, staff),
-                "treated": treated,
-            }
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+    site = f.site("SZ")
+    staff = f.make_user("staff_a", "site_staff", site)
+    statistician = f.make_user("statistician", "statistician")
+    treated = f.randomized_patient(site, staff, statistician)
+    f.backdated_transfer(treated, staff)
+    return {"site": site, "staff": staff, "consented": f.consented_patient(site, staff), "treated": treated}
 
 
-@pytest.fixture(autouse=True)
-def trial_configuration(request):
-    """Replaces the suite's per-test seeding: the module's subjects seeded the configuration once."""
-    if "subjects" in request.fixturenames:
-        request.getfixturevalue("db")
+subjects = module_data(_build_subjects)
 
 
 @pytest.fixture

@@ -18,17 +18,17 @@ The module's data is built once (site-A patients carry "PHI-CANARY-" identities,
 guard also checks every response here) and every request runs in its own rolled-back savepoint.
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib import admin
-from django.db import connection, transaction
-from django.test import Client, override_settings
+from django.db import transaction
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from tests.factories import ensure_trial_configuration
+from tests.module_data import module_data
 
 pytestmark = pytest.mark.django_db
 
@@ -244,14 +244,11 @@ def build_world() -> World:
     """Site A (SZ) with one patient carrying every form, one screened; site B (BJ) with one patient."""
     from analysis.dashboard_tables import TABLES
     from analysis.services import statistics_compute, statistics_request
-    from core.roles import roles_sync
     from patients.models import AllocationList
     from patients.services import IdentityInput, identity_update
     from quality.services import query_raise
     from tests import factories as f
 
-    ensure_trial_configuration()
-    roles_sync()
     site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
     users = _users(site_a, site_b)
     staff, statistician = users[STAFF_A], users[STATISTICIAN]
@@ -285,31 +282,7 @@ def build_world() -> World:
     )
 
 
-def world_for_module(django_db_blocker) -> Iterator[World]:
-    """The world inside a transaction that stays open for the module and is rolled back after it."""
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-    ):
-        outer = transaction.atomic()
-        outer.__enter__()
-        try:
-            built = build_world()
-            connection.check_constraints()  # fire deferred checks once, not in every case's savepoint
-            yield built
-        finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
-
-
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    yield from world_for_module(django_db_blocker)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+world = module_data(build_world)
 
 
 def client_for(world: World, role: str) -> Client:

@@ -26,11 +26,12 @@ from tests.core.test_page_permissions import (
     STAFF_B,
     STATISTICIAN,
     World,
+    build_world,
     client_for,
     request_in_savepoint,
     walk,
-    world_for_module,
 )
+from tests.module_data import module_data
 
 pytestmark = pytest.mark.django_db
 
@@ -38,14 +39,7 @@ WITHOUT_PHI = (MONITOR, STATISTICIAN, STAFF_B, ADMIN)
 API_ROUTES = sorted({name for _, name in walk(api_urls.urlpatterns)})
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    yield from world_for_module(django_db_blocker)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+world = module_data(build_world)
 
 
 def _pk(key):

@@ -19,8 +19,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from tests.core.test_page_permissions import APP_PAGES, PAGES, ROLES, STAFF_A, client_for, world_for_module
+from tests.core.test_page_permissions import APP_PAGES, PAGES, ROLES, STAFF_A, build_world, client_for
 from tests.factories import PASSWORD
+from tests.module_data import module_data
 
 pytestmark = pytest.mark.django_db
 
@@ -36,14 +37,7 @@ INLINE_STYLE_TEMPLATES = {
 }
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup, django_db_blocker):
-    yield from world_for_module(django_db_blocker)
-
-
-@pytest.fixture(autouse=True)
-def trial_configuration(db):
-    """Replaces the suite's per-test seeding: the module's world seeded the configuration once."""
+world = module_data(build_world)
 
 
 # --- Headers ------------------------------------------------------------------------------------------
