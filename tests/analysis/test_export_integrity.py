@@ -62,12 +62,6 @@ def awkward_trial(site_a, site_b, staff_site_a, staff_site_b, statistician):
     )
 
 
-@pytest.fixture
-def exporter_site_b(staff_site_b):
-    staff_site_b.user_permissions.add(Permission.objects.get(content_type__app_label="core", codename="export_data"))
-    return get_user_model().objects.get(pk=staff_site_b.pk)
-
-
 def _python_path(user, fmt: str) -> bytes:
     names = [column.name for column in exports.columns("lab-results")]
     stream = {"csv": export_api.csv_stream, "json": export_api.json_stream}[fmt]

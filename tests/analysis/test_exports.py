@@ -9,7 +9,6 @@ from datetime import UTC, date, timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import connection
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -184,13 +183,6 @@ def trial(site_a, site_b, staff_site_a, staff_site_b, statistician) -> Trial4:
 
 def _fresh(user):
     return get_user_model().objects.get(pk=user.pk)
-
-
-@pytest.fixture
-def exporter_site_b(staff_site_b):
-    """A site-B staff member given the export permission by hand (no role has it besides statistician)."""
-    staff_site_b.user_permissions.add(Permission.objects.get(content_type__app_label="core", codename="export_data"))
-    return _fresh(staff_site_b)
 
 
 def _export(user, dataset: str, fmt: str, **headers):
