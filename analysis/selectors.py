@@ -26,11 +26,9 @@ from core.bulk_copy import copy_out_columns
 from core.models import Timepoint
 from labs.models import Analyte
 from outcomes.models import PregnancyOutcome, QuestionnaireResponse
-from outcomes.selectors import (
-    flagged_randomizations,
-    received_allocated_treatment,  # the per-protocol rule's one definition
-)
+from outcomes.selectors import flagged_randomizations
 from patients.models import Baseline, EmbryoTransfer
+from patients.rules import received_allocated_treatment  # the per-protocol rule's one definition
 
 # SPEC §5: a lab value below the detection limit enters as half the limit; above, as the limit.
 LAB_VALUE = "CASE WHEN r.censoring = '<' THEN r.canonical_value::float8 / 2 ELSE r.canonical_value::float8 END"
@@ -118,6 +116,7 @@ def _derived_tuples() -> list[tuple]:
         "patient__study_id",
         "patient__site__code",
         "arm__code",
+        "arm__is_control",
         "randomized_at",
         "in_error",
         "had_dalteparin",
@@ -133,9 +132,10 @@ def _derived_tuples() -> list[tuple]:
 
 
 def _derived(randomization: tuple, outcome: tuple | None, embryos: int | None) -> tuple:
-    patient_id, study_id, site, arm, randomized_at, in_error, dalteparin, major_deviation, ae, sae = randomization
+    patient_id, study_id, site, arm, control, randomized_at, in_error, dalteparin, major_deviation = randomization[:9]
+    ae, sae = randomization[9:]
     hcg, clinical, sacs, miscarriage, ongoing, live_birth = outcome or (None,) * len(OUTCOME_FIELDS)
-    per_protocol = not in_error and not major_deviation and received_allocated_treatment(arm, dalteparin)
+    per_protocol = not in_error and not major_deviation and received_allocated_treatment(control, dalteparin)
     sacs = (sacs or 0) if outcome is not None else None
     return (
         *(patient_id, study_id, site, arm, randomized_at, in_error, per_protocol, embryos),

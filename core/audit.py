@@ -13,6 +13,8 @@ from pghistory import runtime
 from core.exceptions import ReasonRequired
 
 _current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+# The patients whose clinical data the outermost audited write has changed so far (None outside one).
+_changed_patients: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("changed_patients", default=None)
 
 
 def current_request_id() -> str:
@@ -49,15 +51,41 @@ def audited(*, by, reason: str = "", data_change: bool = True) -> Iterator[None]
         "reason": reason.strip(),
         "request_id": current_request_id(),
     }
-    with pghistory.context(**metadata), transaction.atomic():
-        yield
-        hook = getattr(settings, "AUDITED_CHANGE_HOOK", "")
-        # data_change=False: an account event (a login, a token) is not the trial's data; it must not mark
-        # the statistics stale nor schedule their recomputation.
-        if hook and data_change:
-            # Runs once the change is committed (never for a rolled-back one), e.g. to schedule the
-            # statistics recomputation.
-            transaction.on_commit(import_string(hook))
+    changed = _changed_patients.set(set())
+    try:
+        with pghistory.context(**metadata), transaction.atomic():
+            yield
+            _after_clinical_change(_changed_patients.get())
+            hook = getattr(settings, "AUDITED_CHANGE_HOOK", "")
+            # data_change=False: an account event (a login, a token) is not the trial's data; it must not mark
+            # the statistics stale nor schedule their recomputation.
+            if hook and data_change:
+                # Runs once the change is committed (never for a rolled-back one), e.g. to schedule the
+                # statistics recomputation.
+                transaction.on_commit(import_string(hook))
+    finally:
+        _changed_patients.reset(changed)
+
+
+def clinical_data_changed(patient_ids) -> None:
+    """Say which patients' clinical data this write changed; CLINICAL_CHANGE_HOOK runs for them.
+
+    Inside an audited write the hook runs once, for every patient the write (and the services it called)
+    named, at the end of the outermost write and inside its transaction: the data and what the hook
+    writes (quality's automatic queries) commit or roll back together. The hook is a setting, so that
+    the clinical apps, below quality, never import it.
+    """
+    changed = _changed_patients.get()
+    if changed is None:
+        _after_clinical_change(set(patient_ids))
+    else:
+        changed.update(patient_ids)
+
+
+def _after_clinical_change(patient_ids: set[int]) -> None:
+    hook = getattr(settings, "CLINICAL_CHANGE_HOOK", "")
+    if hook and patient_ids:
+        import_string(hook)(patient_ids)
 
 
 def require_reason(reason: str | None) -> str:

@@ -306,6 +306,8 @@ STATISTICS_MAX_DELIVERIES = 3
 # Fault injection for the crash tests only: the job sleeps this long after starting (default 0).
 STATISTICS_FAULT_PAUSE_SECONDS = float(os.environ.get("STATISTICS_FAULT_PAUSE_SECONDS", "0"))
 AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
+# Run inside each clinical write (core.audit.clinical_data_changed), for the patients it changed.
+CLINICAL_CHANGE_HOOK = "quality.services.automatic_checks_sync"
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

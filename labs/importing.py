@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import access
-from core.audit import audited
+from core.audit import audited, clinical_data_changed
 from core.bulk_copy import bind_audit_context, record_head, reserve_ids
 from core.garbage import cycle_collection_paused
 from core.locks import ensure_database_unlocked
@@ -25,7 +25,6 @@ from labs.models import Analyte, LabDraw, LabImport, LabResult
 from labs.services import ImportReport, PlannedChange, result_changes, sha256_of
 from patients.locks import locked_patient_ids
 from patients.models import EmbryoTransfer, Patient
-from quality.services import automatic_checks_sync
 
 
 @dataclass(frozen=True)
@@ -225,7 +224,7 @@ def _apply(report, rows, patients, draws, results, by, reason, filename) -> None
             unchanged=report.count("unchanged"),
             skipped_invalid=report.skipped_invalid,
         )
-        automatic_checks_sync({patients[row.study_id].pk for row in rows})
+        clinical_data_changed({patients[row.study_id].pk for row in rows})
     report.imported, report.import_id = True, log.pk
 
 

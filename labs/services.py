@@ -12,14 +12,13 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.audit import audited, require_reason
+from core.audit import audited, clinical_data_changed, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from labs import ranges, selectors
 from labs.models import Analyte, LabDraw, LabResult
 from labs.validation import CheckedResult, ResultProblem, check_result
 from patients.locks import require_patient_data_entry
-from quality.services import automatic_checks_sync
 
 
 def transfer_date_of(patient):
@@ -60,7 +59,7 @@ def lab_draw_record(*, patient, timepoint: str, drawn_at: datetime, entries: lis
             patient=patient, timepoint=tp, drawn_at=drawn_at, window_warning=warning, created_by=by, updated_by=by
         )
         LabResult.objects.bulk_create(new_result(draw, analytes[c.analyte], c, by) for c in checked)
-        automatic_checks_sync([patient.pk])
+        clinical_data_changed([patient.pk])
     return draw
 
 
@@ -114,7 +113,7 @@ def lab_result_correct(*, result: LabResult, value: str, unit: str, by, reason: 
         updated = record_update(
             result, changes=result_changes(outcome), by=by, reason=reason, expected_version=expected_version
         )
-        automatic_checks_sync([result.draw.patient_id])
+        clinical_data_changed([result.draw.patient_id])
     return updated
 
 
@@ -209,7 +208,7 @@ def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str,
             )
         result = new_result(draw, Analyte.objects.get(code=analyte), checked, by)
         result.save()
-        automatic_checks_sync([patient.pk])
+        clinical_data_changed([patient.pk])
     return result
 
 

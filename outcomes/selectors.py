@@ -6,8 +6,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients.models import DalteparinCourse, EmbryoTransfer, ProtocolDeviation, Randomization
-
-EXPERIMENTAL_ARM = "EXP"
+from patients.rules import received_allocated_treatment
 
 
 @dataclass(frozen=True)
@@ -35,11 +34,6 @@ class DerivedOutcomes:
     live_birth: bool | None
     any_adverse_event: bool
     serious_adverse_event: bool
-
-
-def received_allocated_treatment(arm: str, had_dalteparin: bool) -> bool:
-    # EXP receives dalteparin on top of LPS; CTRL receives LPS alone.
-    return had_dalteparin if arm == EXPERIMENTAL_ARM else not had_dalteparin
 
 
 def flagged_randomizations() -> QuerySet[Randomization]:
@@ -73,7 +67,7 @@ def _row(randomization, outcome, embryos) -> DerivedOutcomes:
     per_protocol = (
         not randomization.in_error
         and not randomization.major_deviation
-        and received_allocated_treatment(arm, randomization.had_dalteparin)
+        and received_allocated_treatment(randomization.arm.is_control, randomization.had_dalteparin)
     )
     return DerivedOutcomes(
         patient_id=randomization.patient_id,

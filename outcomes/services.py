@@ -9,13 +9,12 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.audit import audited, require_reason
+from core.audit import audited, clinical_data_changed, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from outcomes import rules, scoring
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients.locks import require_patient_data_entry
-from quality.services import automatic_checks_sync
 
 OUTCOME_FIELDS = [
     "beta_hcg_positive",
@@ -87,7 +86,7 @@ def outcome_record(*, patient, data: dict, by, confirm_sacs: bool = False) -> Pr
         )
     with audited(by=by):
         outcome = PregnancyOutcome.objects.create(patient=patient, created_by=by, updated_by=by, **values)
-        automatic_checks_sync([patient.pk])
+        clinical_data_changed([patient.pk])
     return outcome
 
 
@@ -96,7 +95,7 @@ def outcome_update(*, outcome: PregnancyOutcome, data: dict, by, reason: str, ex
     values = _outcome_values(outcome.patient, data, confirm_sacs)
     with audited(by=by, reason=require_reason(reason)):
         updated = record_update(outcome, changes=values, by=by, reason=reason, expected_version=expected_version)
-        automatic_checks_sync([outcome.patient_id])
+        clinical_data_changed([outcome.patient_id])
     return updated
 
 

@@ -52,7 +52,7 @@ def permuted_blocks(
     seed: str | int,
     length: int,
     block_sizes: Sequence[int] = (2, 4),
-    arms: Sequence[str] = ("CTRL", "EXP"),
+    arms: Sequence[str],
     ratio: Sequence[int] = (1, 1),
     generator: str = HMAC_SHA256_V2,
 ) -> list[AllocatedSlot]:

@@ -30,9 +30,13 @@ def consort_box_filters(arm_codes: list[str]) -> dict[str, Q]:
         & Q(randomization__isnull=True),
         "randomized": randomized,
     }
+    # Received what her arm prescribes (patients.rules.receives_dalteparin): dalteparin exactly when the
+    # arm is not the control one.
+    received = Q(randomization__arm__is_control=False, had_dalteparin=True) | Q(
+        randomization__arm__is_control=True, had_dalteparin=False
+    )
     for code in arm_codes:
         arm = Q(randomization__arm__code=code)
-        received = Q(had_dalteparin=True) if code == "EXP" else Q(had_dalteparin=False)
         boxes[f"allocated_{code}"] = arm
         boxes[f"received_{code}"] = arm & received
         boxes[f"not_received_{code}"] = arm & ~received

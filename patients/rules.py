@@ -217,3 +217,14 @@ def dalteparin_errors(
             % {"missed": missed_doses, "days": max(days, 0)}
         ]
     return errors
+
+
+def receives_dalteparin(arm_is_control: bool) -> bool:
+    """The protocol's one arm rule: the control arm has luteal phase support alone, the experimental
+    (non-control) arm adds daily dalteparin. Which arm is the control is configuration (core.Arm)."""
+    return not arm_is_control
+
+
+def received_allocated_treatment(arm_is_control: bool, had_dalteparin: bool) -> bool:
+    """Part of the per-protocol rule: dalteparin was given exactly when the allocated arm prescribes it."""
+    return had_dalteparin == receives_dalteparin(arm_is_control)

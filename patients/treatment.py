@@ -6,7 +6,7 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.audit import audited, require_reason
+from core.audit import audited, clinical_data_changed, require_reason
 from core.exceptions import InvalidTransition, ValidationFailed
 from core.services import record_update
 from patients import rules
@@ -21,9 +21,6 @@ from patients.models import (
     ProtocolDeviation,
     Route,
 )
-from quality.services import automatic_checks_sync
-
-EXPERIMENTAL_ARM = "EXP"
 
 
 @dataclass(frozen=True)
@@ -71,7 +68,7 @@ def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTrans
     with audited(by=by):
         transfer = EmbryoTransfer.objects.create(patient=patient, created_by=by, updated_by=by, **values)
         # Lab windows count from the transfer and sacs are judged against its embryos.
-        automatic_checks_sync([patient.pk])
+        clinical_data_changed([patient.pk])
     return transfer
 
 
@@ -80,7 +77,7 @@ def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason
     values = _transfer_values(transfer.patient, data)
     with audited(by=by, reason=require_reason(reason)):
         updated = record_update(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
-        automatic_checks_sync([transfer.patient_id])
+        clinical_data_changed([transfer.patient_id])
     return updated
 
 
@@ -123,9 +120,10 @@ def dalteparin_course_record(
     deviation_reason: str = "",
     by,
 ) -> DalteparinCourse:
-    """Dalteparin belongs to the EXP arm; for anyone else it is recorded only with a protocol deviation."""
+    """Dalteparin belongs to the experimental arm; for anyone else it is recorded only with a protocol deviation."""
     require_patient_data_entry(by, patient)
-    arm = _randomization_of(patient).arm.code
+    arm = _randomization_of(patient).arm
+    prescribed = rules.receives_dalteparin(arm.is_control)
     errors = rules.dalteparin_errors(
         dose_iu=daily_dose_iu,
         start=start_date,
@@ -134,20 +132,20 @@ def dalteparin_course_record(
         earliest=patient.screening.screening_date,
         today=timezone.localdate(),
     )
-    if arm != EXPERIMENTAL_ARM and not deviation_reason.strip():
+    if not prescribed and not deviation_reason.strip():
         errors["deviation_reason"] = [
             _("%(patient)s is in arm %(arm)s: dalteparin is a protocol deviation; describe what happened and why.")
-            % {"patient": patient, "arm": arm}
+            % {"patient": patient, "arm": arm.code}
         ]
     if errors:
         raise ValidationFailed(errors)
     with audited(by=by, reason=deviation_reason.strip()):
         deviation = None
-        if arm != EXPERIMENTAL_ARM:
+        if not prescribed:
             deviation = ProtocolDeviation.objects.create(
                 patient=patient,
                 occurred_on=start_date,
-                description=f"Dalteparin given to a {arm} patient: {deviation_reason.strip()}",
+                description=f"Dalteparin given to a {arm.code} patient: {deviation_reason.strip()}",
                 major=True,
                 created_by=by,
                 updated_by=by,

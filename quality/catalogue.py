@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from django.utils.translation import gettext as _
 
 from core.markers import gettext_noop
+from patients.rules import receives_dalteparin
 
 NOT_APPLICABLE = gettext_noop("not applicable")
 NOT_STARTED = gettext_noop("not started")
@@ -56,7 +57,7 @@ class FormRecords:
 @dataclass(frozen=True)
 class PatientFacts:
     status: str  # patients.PatientStatus value
-    arm: str | None  # arm code once randomized
+    arm_is_control: bool | None  # once randomized: is her arm the control arm (core.Arm.is_control)
     transfer_date: date | None
     forms: dict[str, FormRecords]  # form key → stored records (absent: nothing stored)
 
@@ -105,7 +106,7 @@ def expected_forms(
             ExpectedForm("transfer", _("Embryo transfer")),
             ExpectedForm("luteal_support", _("Luteal support"), transfer),
         ]
-        if facts.arm == "EXP":
+        if facts.arm_is_control is not None and receives_dalteparin(facts.arm_is_control):
             follow_up.append(ExpectedForm("dalteparin", _("Dalteparin"), transfer))
         follow_up += [
             ExpectedForm(

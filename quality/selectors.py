@@ -168,7 +168,7 @@ def casebooks(patients: list[Patient], *, today=None) -> dict[int, Casebook]:
     stored = _gather(ids)
     windows = _windows()
     questionnaires = _questionnaire_slots(windows)
-    arms = dict(Randomization.objects.filter(patient_id__in=ids).values_list("patient_id", "arm__code"))
+    arms = dict(Randomization.objects.filter(patient_id__in=ids).values_list("patient_id", "arm__is_control"))
     transfers = dict(
         EmbryoTransfer.objects.filter(patient_id__in=ids, voided_at__isnull=True).values_list(
             "patient_id", "transfer_date"

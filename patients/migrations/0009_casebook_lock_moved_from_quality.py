@@ -7,7 +7,6 @@ import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
-
 # CasebookLock moves down from quality so each clinical write checks it without importing quality. Its
 # tables, rows and constraint stay (db_table); only Django's state moves; the triggers are re-created under
 # their new names here after quality 0003 dropped the old ones.

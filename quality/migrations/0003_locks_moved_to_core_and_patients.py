@@ -3,7 +3,6 @@
 import pgtrigger.migrations
 from django.db import migrations
 
-
 # The lock models move down (patients.CasebookLock, core.DatabaseLock) with their tables and rows: this drops
 # their triggers, named after the old app, and removes them from quality's state only; the new apps'
 # migrations, which run after this one, re-create the triggers.

@@ -11,6 +11,9 @@ import pytest
 from patients.allocation import AllocatedSlot, parse_allocation_csv, permuted_blocks, sequence_sha256
 from patients.allocation_stream import MT19937_V1, HmacStream, SeedError, fixed_seed, new_seed
 
+# The arms in the order the trial configuration lists them (core.Arm.order), as the services pass them.
+ARM_ORDER = ("CTRL", "EXP")
+
 ARMS = {"CTRL", "EXP"}
 SEED = fixed_seed("tests: pure allocation")
 
@@ -20,11 +23,11 @@ def _arms(slots) -> str:
 
 
 def test_same_seed_and_parameters_reproduce_the_list_and_its_hash():
-    first = permuted_blocks(seed=SEED, length=200)
-    again = permuted_blocks(seed=SEED, length=200)
+    first = permuted_blocks(arms=ARM_ORDER, seed=SEED, length=200)
+    again = permuted_blocks(arms=ARM_ORDER, seed=SEED, length=200)
     assert first == again
     assert sequence_sha256(first) == sequence_sha256(again)
-    other = permuted_blocks(seed=fixed_seed("tests: another list"), length=200)
+    other = permuted_blocks(arms=ARM_ORDER, seed=fixed_seed("tests: another list"), length=200)
     assert [s.arm for s in other] != [s.arm for s in first]
     assert sequence_sha256(other) != sequence_sha256(first)
 
@@ -41,7 +44,7 @@ def test_server_seeds_are_256_bits_of_hex_and_never_repeat():
 @pytest.mark.parametrize("seed", ["", "abc", "G" * 64, SEED.upper(), SEED + "00", 12345])
 def test_a_v2_seed_must_be_64_lowercase_hex_digits(seed):
     with pytest.raises(SeedError):
-        permuted_blocks(seed=seed, length=10)
+        permuted_blocks(arms=ARM_ORDER, seed=seed, length=10)
 
 
 def test_the_v2_stream_is_hmac_sha256_of_an_eight_byte_big_endian_counter():
@@ -69,7 +72,7 @@ def test_draws_below_n_are_uniform():
 
 @pytest.mark.parametrize("seed", [fixed_seed(f"tests: blocks {n}") for n in range(4)])
 def test_every_block_is_balanced_and_of_an_allowed_size(seed):
-    slots = permuted_blocks(seed=seed, length=203, block_sizes=(2, 4))
+    slots = permuted_blocks(arms=ARM_ORDER, seed=seed, length=203, block_sizes=(2, 4))
     assert [s.sequence for s in slots] == list(range(1, 204))
     blocks = [list(block) for _, block in groupby(slots, key=lambda s: s.block_number)]
     assert len(blocks[-1]) <= blocks[-1][0].block_size  # only the last block may be cut short
@@ -82,7 +85,7 @@ def test_every_block_is_balanced_and_of_an_allowed_size(seed):
 
 
 def test_unequal_ratio_blocks_follow_the_ratio():
-    slots = permuted_blocks(seed=SEED, length=60, block_sizes=(3, 6), ratio=(1, 2))
+    slots = permuted_blocks(arms=ARM_ORDER, seed=SEED, length=60, block_sizes=(3, 6), ratio=(1, 2))
     blocks = [list(block) for _, block in groupby(slots, key=lambda s: s.block_number)]
     for block in blocks[:-1]:  # the last block may be cut short
         counts = Counter(s.arm for s in block)
@@ -90,22 +93,22 @@ def test_unequal_ratio_blocks_follow_the_ratio():
 
 
 def test_a_longer_list_from_the_same_seed_extends_the_shorter_one():
-    short = permuted_blocks(seed=SEED, length=50)
-    assert permuted_blocks(seed=SEED, length=120)[: len(short)] == short
-    legacy = permuted_blocks(seed=11, length=50, generator=MT19937_V1)
-    assert permuted_blocks(seed=11, length=120, generator=MT19937_V1)[:50] == legacy
+    short = permuted_blocks(arms=ARM_ORDER, seed=SEED, length=50)
+    assert permuted_blocks(arms=ARM_ORDER, seed=SEED, length=120)[: len(short)] == short
+    legacy = permuted_blocks(arms=ARM_ORDER, seed=11, length=50, generator=MT19937_V1)
+    assert permuted_blocks(arms=ARM_ORDER, seed=11, length=120, generator=MT19937_V1)[:50] == legacy
 
 
 def test_v1_lists_are_drawn_exactly_as_before_server_seeds():
     """The Mersenne Twister path is kept for lists made before v2: pinned to what the old code drew."""
-    slots = permuted_blocks(seed=20260301, length=40, generator=MT19937_V1)
+    slots = permuted_blocks(arms=ARM_ORDER, seed=20260301, length=40, generator=MT19937_V1)
     assert _arms(slots) == "EECCCCEEECCECECEECCEECCEECECECECCECEECEC"
     assert [(s.block_number, s.block_size) for s in slots[:10]] == [(1, 4)] * 4 + [(2, 4)] * 4 + [(3, 2)] * 2
 
 
 def test_the_same_number_gives_unrelated_lists_under_v1_and_a_fixed_v2_seed():
-    assert _arms(permuted_blocks(seed=fixed_seed("20260301"), length=40)) != _arms(
-        permuted_blocks(seed=20260301, length=40, generator=MT19937_V1)
+    assert _arms(permuted_blocks(arms=ARM_ORDER, seed=fixed_seed("20260301"), length=40)) != _arms(
+        permuted_blocks(arms=ARM_ORDER, seed=20260301, length=40, generator=MT19937_V1)
     )
 
 
@@ -126,7 +129,7 @@ def test_hash_is_sha256_of_the_canonical_text():
 )
 def test_impossible_designs_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        permuted_blocks(seed=SEED, **{"length": 10, **kwargs})
+        permuted_blocks(seed=SEED, **{"length": 10, "arms": ARM_ORDER, **kwargs})
 
 
 def test_a_good_csv_is_read_in_sequence_order():
@@ -162,7 +165,7 @@ def test_all_bad_rows_are_reported_not_only_the_first():
 
 
 def test_an_extension_file_must_continue_the_sequence():
-    slots, problems = parse_allocation_csv(b"sequence,arm\n5,CTRL\n6,EXP\n", known_arms=ARMS, first_sequence=5)
+    slots, problems = parse_allocation_csv(b"sequence,arm\n5,CTRL\n6,EXP\n", known_arms=ARM_ORDER, first_sequence=5)
     assert problems == [] and [s.sequence for s in slots] == [5, 6]
-    _, problems = parse_allocation_csv(b"sequence,arm\n1,CTRL\n2,EXP\n", known_arms=ARMS, first_sequence=5)
+    _, problems = parse_allocation_csv(b"sequence,arm\n1,CTRL\n2,EXP\n", known_arms=ARM_ORDER, first_sequence=5)
     assert problems and "from 5" in problems[0].message

@@ -20,6 +20,9 @@ from patients.models import AllocationList
 from tests.core.test_anonymous_access import ROUTES, _example_path
 from tests.factories import live_list, randomizable_patient
 
+# The arms in the order the trial configuration lists them (core.Arm.order), as the services pass them.
+ARMS = ("CTRL", "EXP")
+
 pytestmark = pytest.mark.django_db
 EXPORTS = ("patients", "lab-results", "adverse-events", "questionnaires")
 
@@ -32,7 +35,10 @@ def _generate(site, statistician, age_group="<35", length=40):
 
 def _regenerated_hash(allocation_list: AllocationList) -> str:
     slots = allocation.permuted_blocks(
-        seed=allocation_list.seed_hex, length=allocation_list.slots.count(), block_sizes=allocation_list.block_sizes
+        seed=allocation_list.seed_hex,
+        length=allocation_list.slots.count(),
+        block_sizes=allocation_list.block_sizes,
+        arms=ARMS,
     )
     return allocation.sequence_sha256(slots)
 
@@ -182,7 +188,7 @@ def _date_seed_candidates(observed: list[str]):
             ("hmac-sha256-v2", fixed_seed(str(number))),
             ("hmac-sha256-v2", f"{number:064x}"),
         ):
-            drawn = allocation.permuted_blocks(seed=seed, length=len(observed), generator=generator)
+            drawn = allocation.permuted_blocks(seed=seed, length=len(observed), arms=ARMS, generator=generator)
             if [s.arm for s in drawn] == observed:
                 yield generator, seed
 
@@ -191,9 +197,12 @@ def _predicted(observed: list[str], future: int) -> list[list[str]]:
     """What each candidate seed predicts for the next `future` slots (16 arms match by chance now and then:
     a candidate counts only if it also predicts the slots that follow)."""
     return [
-        [s.arm for s in allocation.permuted_blocks(seed=seed, length=len(observed) + future, generator=generator)][
-            len(observed) :
-        ]
+        [
+            s.arm
+            for s in allocation.permuted_blocks(
+                seed=seed, length=len(observed) + future, arms=ARMS, generator=generator
+            )
+        ][len(observed) :]
         for generator, seed in _date_seed_candidates(observed)
     ]
 
@@ -201,7 +210,7 @@ def _predicted(observed: list[str], future: int) -> list[list[str]]:
 def test_a_date_seed_search_over_16_observed_allocations_predicts_nothing(site_a, staff_site_a, statistician):
     """The old attack predicts a list seeded with a date, and nothing of a list with a server seed."""
     a_while_ago = int(f"{timezone.localdate() - timedelta(days=200):%Y%m%d}")
-    dated = [s.arm for s in allocation.permuted_blocks(seed=a_while_ago, length=40, generator=MT19937_V1)]
+    dated = [s.arm for s in allocation.permuted_blocks(arms=ARMS, seed=a_while_ago, length=40, generator=MT19937_V1)]
     assert dated[16:] in _predicted(dated[:16], 24)
     live = randomization.allocation_list_go_live(
         allocation_list=_generate(site_a, statistician, length=40), by=statistician

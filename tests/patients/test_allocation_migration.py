@@ -8,6 +8,9 @@ from patients import allocation, randomization
 from patients.allocation_stream import MT19937_V1
 from patients.models import AllocationList
 
+# The arms in the order the trial configuration lists them (core.Arm.order), as the services pass them.
+ARMS = ("CTRL", "EXP")
+
 pytestmark = pytest.mark.django_db
 
 BEFORE = [("patients", "0005_statement_foreign_keys_fewer_indexes")]
@@ -30,7 +33,7 @@ def _legacy_list(old_apps, site_pk: int, user_pk: int) -> int:
     old_list = old_apps.get_model("patients", "AllocationList")
     old_slot = old_apps.get_model("patients", "AllocationSlot")
     arms = dict(old_apps.get_model("core", "Arm").objects.values_list("code", "pk"))
-    slots = allocation.permuted_blocks(seed=LEGACY_SEED, length=20, generator=MT19937_V1)
+    slots = allocation.permuted_blocks(arms=ARMS, seed=LEGACY_SEED, length=20, generator=MT19937_V1)
     made = old_list.objects.create(
         site_id=site_pk,
         age_group="<35",
@@ -76,7 +79,7 @@ def test_a_list_made_before_v2_is_marked_mt19937_and_extends_with_it_keeping_its
     live.refresh_from_db()
     after = list(live.slots.order_by("sequence").values_list("sequence", "arm__code", "block_number"))
     assert after[:20] == before and len(after) == 60
-    v1 = allocation.permuted_blocks(seed=LEGACY_SEED, length=60, generator=MT19937_V1)
+    v1 = allocation.permuted_blocks(arms=ARMS, seed=LEGACY_SEED, length=60, generator=MT19937_V1)
     assert after == [(s.sequence, s.arm, s.block_number) for s in v1]
     assert live.sha256 == allocation.sequence_sha256(v1) and live.generator == MT19937_V1
     assert randomization.allocation_list_verify(allocation_list=live, by=statistician) is True

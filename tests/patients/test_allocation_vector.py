@@ -5,6 +5,9 @@ from pathlib import Path
 
 from patients.allocation import permuted_blocks
 
+# The arms in the order the trial configuration lists them (core.Arm.order), as the services pass them.
+ARMS = ("CTRL", "EXP")
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
@@ -43,5 +46,5 @@ def test_the_readme_reference_implementation_agrees_with_the_generator():
     reference_arms = _reference()
     assert reference_arms(seed, 20) == arms
     for sizes, ratio in [((2, 4), (1, 1)), ((3, 6), (1, 2)), ((4, 8, 12), (1, 1))]:
-        expected = [s.arm for s in permuted_blocks(seed=seed, length=500, block_sizes=sizes, ratio=ratio)]
+        expected = [s.arm for s in permuted_blocks(arms=ARMS, seed=seed, length=500, block_sizes=sizes, ratio=ratio)]
         assert reference_arms(seed, 500, sizes=sizes, ratio=ratio) == expected

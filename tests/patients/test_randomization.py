@@ -17,6 +17,9 @@ from patients.models import AllocationSlot, Patient, Randomization
 from patients.randomization import AllocationUnavailable, patient_randomize
 from tests.factories import consented_patient, live_list, randomizable_patient, screen, seed_for_tests
 
+# The arms in the order the trial configuration lists them (core.Arm.order), as the services pass them.
+ARMS = ("CTRL", "EXP")
+
 pytestmark = pytest.mark.django_db
 
 
@@ -36,7 +39,7 @@ def test_randomization_takes_the_first_slot_and_changes_status(site_a, staff_sit
 
 def test_generated_live_list_hash_matches_the_pure_sequence(site_a, statistician):
     allocation_list = live_list(site_a, statistician, seed=777, length=40)
-    expected = allocation.permuted_blocks(seed=seed_for_tests(777), length=40)
+    expected = allocation.permuted_blocks(seed=seed_for_tests(777), length=40, arms=ARMS)
     assert allocation_list.sha256 == allocation.sequence_sha256(expected)
     assert allocation_list.slots.count() == len(expected)
 
@@ -132,7 +135,7 @@ def test_generated_live_list_is_extended_by_its_own_seed_without_changing_a_slot
     assert after[: len(before)] == before and len(after) == len(before) + added == 60
     allocation_list.refresh_from_db()
     assert allocation_list.sha256 != old_hash
-    regenerated = allocation.permuted_blocks(seed=seed_for_tests(31), length=60)
+    regenerated = allocation.permuted_blocks(seed=seed_for_tests(31), length=60, arms=ARMS)
     assert allocation_list.sha256 == allocation.sequence_sha256(regenerated)
 
 

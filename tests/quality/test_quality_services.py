@@ -513,7 +513,7 @@ def test_two_users_editing_the_same_form_the_second_is_refused_and_the_first_sur
 
 def test_catalogue_due_dates_use_the_window_end():
     facts = catalogue.PatientFacts(
-        "randomized", "CTRL", date(2025, 1, 1), {"randomization": catalogue.FormRecords([("r", 1, 1)], active=1)}
+        "randomized", True, date(2025, 1, 1), {"randomization": catalogue.FormRecords([("r", 1, 1)], active=1)}
     )
     windows = [catalogue.TimepointWindow("ET14", "ET+14", 14, 2)]
     forms = {f.key: f for f in catalogue.expected_forms(facts, lab_timepoints=windows, questionnaires=[])}

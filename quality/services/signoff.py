@@ -1,0 +1,105 @@
+"""Sign-off: source-data verification of a form and the investigator's e-signature of a casebook."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from core import access
+from core.audit import audited
+from core.exceptions import InvalidTransition, SignatureRefused, ValidationFailed
+from core.lockout import MESSAGES, Lock, Reauthentication, reauthenticate
+from patients.models import Patient
+from quality import catalogue, selectors
+from quality.models import (
+    CasebookSignature,
+    SignatureMeaning,
+    SourceVerification,
+)
+from quality.services.queries import not_a_form_errors
+
+logger = logging.getLogger(__name__)
+
+
+def form_verify(*, patient: Patient, form: str, by) -> SourceVerification:
+    """A monitor marks a complete form verified against source; any later change un-verifies it."""
+    if not by.has_perm("core.verify_source_data"):
+        raise PermissionDenied(_("Only monitors mark forms source-data-verified."))
+    if not access.can_read_site(by, patient.site_id):
+        raise PermissionDenied(_("You may not read this site's data."))
+    with audited(by=by, reason="Source data verified"):
+        book = selectors.casebook_get(patient)
+        status = next((f for f in book.forms if f.key == form), None)
+        if status is None:
+            raise ValidationFailed(not_a_form_errors(form, patient))
+        if status.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS):
+            raise InvalidTransition(
+                _("%(form)s is %(state)s: only a complete form can be verified.")
+                % {"form": status.label, "state": _(status.state)}
+            )
+        existing = book.verifications.get(form)
+        if existing is not None and existing.content_hash == status.content_hash:
+            return existing
+        return SourceVerification.objects.create(
+            patient=patient, form=form, content_hash=status.content_hash, verified_by=by
+        )
+
+
+# --- Electronic signature (21 CFR Part 11) ---------------------------------------------------------
+
+
+def signature_blockers(book: selectors.Casebook, open_queries: int) -> list[str]:
+    """Why this casebook cannot be signed now (empty: it can)."""
+    blockers = [_("%(form)s is %(state)s.") % {"form": f.label, "state": _(f.state)} for f in book.incomplete_forms]
+    if open_queries:
+        blockers.append(
+            ngettext("%(count)d data query is not closed.", "%(count)d data queries are not closed.", open_queries)
+            % {"count": open_queries}
+        )
+    if book.locked:
+        blockers.append(_("The casebook is locked."))
+    return blockers
+
+
+def _signer_reauthenticate(*, patient: Patient, username: str, password: str, by, request) -> None:
+    """Both identification components re-entered (11.200(a)), through the login's lockout and audit."""
+    outcome = reauthenticate(user=by, username=username or "", password=password or "", request=request)
+    if outcome in (Reauthentication.LOCKED_AT_ADDRESS, Reauthentication.LOCKED_ACCOUNT):
+        why = MESSAGES[Lock(outcome.value)]
+        raise SignatureRefused({"password": [_("The casebook was not signed. %(why)s") % {"why": why}]})
+    if outcome == Reauthentication.REFUSED:
+        # Logged without the password; each failure is also a SIGNATURE_FAILED account event.
+        logger.warning("e-signature refused: wrong credentials for user %s on %s", by.get_username(), patient.study_id)
+        raise SignatureRefused({"password": [_("User name or password is not correct: the casebook was not signed.")]})
+
+
+def casebook_sign(*, patient: Patient, username: str, password: str, meaning: str, by, request) -> CasebookSignature:
+    """Sign with both identification components re-entered (11.200(a)); bound to the content hash (11.70).
+
+    Not atomic as a whole: a refused password's account event commits before anything can roll back.
+    """
+    if not by.has_perm("core.sign_casebook") or patient.site_id not in access.member_site_ids(by):
+        raise PermissionDenied(_("Only an investigator of the patient's site signs her casebook."))
+    if meaning not in SignatureMeaning.values:
+        raise ValidationFailed({"meaning": [_("Choose what your signature means.")]})
+    _signer_reauthenticate(patient=patient, username=username, password=password, by=by, request=request)
+    with audited(by=by, reason=f"Casebook signed ({meaning})"):
+        Patient.objects.select_for_update().get(pk=patient.pk)  # no change slips in while we hash
+        book = selectors.casebook_get(patient)
+        blockers = signature_blockers(book, selectors.open_query_counts([patient.pk])[patient.pk])
+        if blockers:
+            raise SignatureRefused(
+                {"__all__": [_("This casebook cannot be signed yet: %(blockers)s") % {"blockers": " ".join(blockers)}]}
+            )
+        return CasebookSignature.objects.create(
+            patient=patient,
+            signer=by,
+            printed_name=by.get_full_name() or by.get_username(),
+            meaning=meaning,
+            content_hash=book.content_hash,
+            manifest=book.manifest,
+        )
+
+
+# --- Locks ---------------------------------------------------------------------------------------
