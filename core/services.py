@@ -1,4 +1,4 @@
-"""Writes shared by every clinical record: audited update with optimistic locking, and voiding."""
+"""Writes shared by every clinical record: audited creation and update (with optimistic locking), voiding."""
 
 from collections.abc import Mapping
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.audit import audited, require_reason
+from core.audit import audited, clinical_data_changed, require_reason
 from core.exceptions import InvalidTransition, StaleVersion
 from core.models import ClinicalRecord
 
@@ -45,6 +45,31 @@ def record_update(
         current.updated_by = by
         current.save(update_fields=[*changed, "version", "updated_by", "updated_at"])
         return current
+
+
+def record_create(model: type[ClinicalRecord], *, patient, values: Mapping[str, Any], by) -> ClinicalRecord:
+    """A new clinical record of this patient, audited; the clinical-change hook (quality's automatic checks)
+    runs for her within the same write, so the record and its automatic queries commit together."""
+    with audited(by=by):
+        record = model.objects.create(patient=patient, created_by=by, updated_by=by, **values)
+        clinical_data_changed([patient.pk])
+    return record
+
+
+def record_correct(
+    record: ClinicalRecord,
+    *,
+    patient_id: int,
+    changes: Mapping[str, Any],
+    by,
+    reason: str,
+    expected_version: int | None,
+) -> ClinicalRecord:
+    """`record_update` of a patient's clinical record, then the clinical-change hook for her, in one write."""
+    with audited(by=by, reason=require_reason(reason)):
+        updated = record_update(record, changes=changes, by=by, reason=reason, expected_version=expected_version)
+        clinical_data_changed([patient_id])
+    return updated
 
 
 def record_touch(record: ClinicalRecord, *, by, reason: str) -> ClinicalRecord:

@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from core.audit import audited, clinical_data_changed, require_reason
+from core.audit import audited
 from core.exceptions import InvalidTransition, ValidationFailed
-from core.services import record_update
+from core.services import record_correct, record_create
 from outcomes import rules, scoring
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients.locks import require_patient_data_entry
@@ -84,19 +84,20 @@ def outcome_record(*, patient, data: dict, by, confirm_sacs: bool = False) -> Pr
         raise InvalidTransition(
             _("%(patient)s already has a pregnancy outcome; correct it instead.") % {"patient": patient}
         )
-    with audited(by=by):
-        outcome = PregnancyOutcome.objects.create(patient=patient, created_by=by, updated_by=by, **values)
-        clinical_data_changed([patient.pk])
-    return outcome
+    return record_create(PregnancyOutcome, patient=patient, values=values, by=by)
 
 
 def outcome_update(*, outcome: PregnancyOutcome, data: dict, by, reason: str, expected_version, confirm_sacs=False):
     require_patient_data_entry(by, outcome.patient)
     values = _outcome_values(outcome.patient, data, confirm_sacs)
-    with audited(by=by, reason=require_reason(reason)):
-        updated = record_update(outcome, changes=values, by=by, reason=reason, expected_version=expected_version)
-        clinical_data_changed([outcome.patient_id])
-    return updated
+    return record_correct(
+        outcome,
+        patient_id=outcome.patient_id,
+        changes=values,
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+    )
 
 
 def _consent_date(patient) -> date:
@@ -153,7 +154,7 @@ def adverse_event_record(*, patient, data: dict, by) -> AdverseEvent:
     require_patient_data_entry(by, patient)
     values = _ae_values(patient, data)
     with audited(by=by, reason="SAE notification" if values["serious"] else ""):
-        event = AdverseEvent.objects.create(patient=patient, created_by=by, updated_by=by, **values)
+        event = record_create(AdverseEvent, patient=patient, values=values, by=by)
         _notify_serious(event)
     return event
 
@@ -163,7 +164,9 @@ def adverse_event_update(*, event: AdverseEvent, data: dict, by, reason: str, ex
     require_patient_data_entry(by, event.patient)
     values = _ae_values(event.patient, data)
     with audited(by=by, reason=reason):
-        updated = record_update(event, changes=values, by=by, reason=reason, expected_version=expected_version)
+        updated = record_correct(
+            event, patient_id=event.patient_id, changes=values, by=by, reason=reason, expected_version=expected_version
+        )
         _notify_serious(updated)
     return updated
 
@@ -208,16 +211,8 @@ def questionnaire_record(
             _("%(patient)s already has %(instrument)s at %(timepoint)s; correct it instead.")
             % {"patient": patient, "instrument": instrument, "timepoint": timepoint}
         )
-    with audited(by=by):
-        return QuestionnaireResponse.objects.create(
-            patient=patient,
-            instrument=found_instrument,
-            timepoint=found_timepoint,
-            completed_on=completed_on,
-            created_by=by,
-            updated_by=by,
-            **values,
-        )
+    values |= {"instrument": found_instrument, "timepoint": found_timepoint, "completed_on": completed_on}
+    return record_create(QuestionnaireResponse, patient=patient, values=values, by=by)
 
 
 def questionnaire_update(
@@ -228,4 +223,11 @@ def questionnaire_update(
         response.patient, response.instrument.code, response.timepoint.code, completed_on, answers
     )
     changes = {"completed_on": completed_on, **values}
-    return record_update(response, changes=changes, by=by, reason=reason, expected_version=expected_version)
+    return record_correct(
+        response,
+        patient_id=response.patient_id,
+        changes=changes,
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+    )

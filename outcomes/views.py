@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods
 from outcomes import forms, services
 from outcomes.instruments import INSTRUMENT_ITEMS, INSTRUMENT_NAMES
 from outcomes.models import AdverseEvent, QuestionnaireResponse
-from patients.view_helpers import editable_patient, form_page
+from patients.view_helpers import correction_initial, editable_patient, form_page
 
 
 @require_http_methods(["GET", "POST"])
@@ -23,8 +23,9 @@ def outcome_view(request, study_id):
             )
 
     else:
-        initial = {name: getattr(outcome, name) for name in services.OUTCOME_FIELDS}
-        initial |= {"version": outcome.version, "confirm_sacs": outcome.sacs_exceed_embryos_confirmed}
+        initial = correction_initial(
+            outcome, services.OUTCOME_FIELDS, confirm_sacs=outcome.sacs_exceed_embryos_confirmed
+        )
         form = forms.PregnancyOutcomeEditForm(request.POST or None, initial=initial)
 
         def action(data):
@@ -61,8 +62,7 @@ def adverse_event_edit_view(request, study_id, pk):
     event = AdverseEvent.objects.filter(pk=pk, patient=patient, voided_at__isnull=True).first()
     if event is None:
         raise Http404("No such adverse event.")
-    initial = {name: getattr(event, name) for name in services.AE_FIELDS} | {"version": event.version}
-    form = forms.AdverseEventEditForm(request.POST or None, initial=initial)
+    form = forms.AdverseEventEditForm(request.POST or None, initial=correction_initial(event, services.AE_FIELDS))
 
     def action(data):
         services.adverse_event_update(
@@ -97,8 +97,8 @@ def questionnaire_view(request, study_id, instrument, timepoint):
             )
 
     else:
-        initial = {f"item_{key}": value for key, value in response.answers.items()}
-        initial |= {"completed_on": response.completed_on, "version": response.version}
+        answers = {f"item_{key}": value for key, value in response.answers.items()}
+        initial = correction_initial(response, ["completed_on"], **answers)
         form = forms.QuestionnaireEditForm(request.POST or None, items=items, initial=initial)
 
         def action(data):

@@ -6,9 +6,9 @@ from datetime import date
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.audit import audited, clinical_data_changed, require_reason
+from core.audit import audited
 from core.exceptions import InvalidTransition, ValidationFailed
-from core.services import record_update
+from core.services import record_correct, record_create
 from patients import rules
 from patients.locks import require_patient_data_entry
 from patients.models import (
@@ -65,20 +65,21 @@ def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTrans
         raise InvalidTransition(
             _("%(patient)s already has an embryo transfer; correct it instead.") % {"patient": patient}
         )
-    with audited(by=by):
-        transfer = EmbryoTransfer.objects.create(patient=patient, created_by=by, updated_by=by, **values)
-        # Lab windows count from the transfer and sacs are judged against its embryos.
-        clinical_data_changed([patient.pk])
-    return transfer
+    # The automatic checks run with it: lab windows count from the transfer, sacs are judged against its embryos.
+    return record_create(EmbryoTransfer, patient=patient, values=values, by=by)
 
 
 def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason: str, expected_version):
     require_patient_data_entry(by, transfer.patient)
     values = _transfer_values(transfer.patient, data)
-    with audited(by=by, reason=require_reason(reason)):
-        updated = record_update(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
-        clinical_data_changed([transfer.patient_id])
-    return updated
+    return record_correct(
+        transfer,
+        patient_id=transfer.patient_id,
+        changes=values,
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+    )
 
 
 def luteal_support_record(

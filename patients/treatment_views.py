@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from patients import forms, treatment
-from patients.view_helpers import editable_patient, form_page
+from patients.view_helpers import correction_initial, editable_patient, form_page
 
 
 def _transfer_input(data) -> treatment.TransferInput:
@@ -25,8 +25,7 @@ def transfer_view(request, study_id):
 
     else:
         fields = ["transfer_date", "cycle_type", "embryo_stage", "embryos_transferred"]
-        initial = {name: getattr(transfer, name) for name in fields} | {"version": transfer.version}
-        form = forms.TransferEditForm(request.POST or None, initial=initial)
+        form = forms.TransferEditForm(request.POST or None, initial=correction_initial(transfer, fields))
 
         def action(data):
             treatment.transfer_update(

@@ -19,6 +19,12 @@ def editable_patient(request, study_id):
     return patient
 
 
+def correction_initial(record, fields, **extra) -> dict:
+    """A stored record as its correction form's initial data: its fields, any extra values, and the version
+    the correction is based on (the service refuses it if someone saved the record since)."""
+    return {name: getattr(record, name) for name in fields} | extra | {"version": record.version}
+
+
 def form_page(request, patient, form, *, title, action, done, template="patients/record_form.html", **extra):
     """Validate the form, run `action(cleaned_data)` (a service call), show its refusal on the form or
     go back to the patient's page with `done` as the message."""

@@ -13,7 +13,7 @@ from core.forms import add_domain_errors
 from core.models import Site
 from patients import forms, selectors, services
 from patients.models import PatientStatus
-from patients.view_helpers import editable_patient, form_page
+from patients.view_helpers import correction_initial, editable_patient, form_page
 
 PAGE_SIZE = 50
 
@@ -103,7 +103,7 @@ def consent_view(request, study_id):
     if consent is None:
         form = forms.ConsentForm(request.POST or None)
     else:
-        initial = {"form_version": consent.form_version, "signed_on": consent.signed_on, "version": consent.version}
+        initial = correction_initial(consent, ["form_version", "signed_on"])
         form = forms.ConsentEditForm(request.POST or None, initial=initial)
 
     def action(data):
@@ -133,8 +133,8 @@ def baseline_view(request, study_id):
     if baseline is None:
         form = forms.BaselineForm(request.POST or None)
     else:
-        initial = {name: getattr(baseline, name) for name in forms.BaselineForm.base_fields}
-        form = forms.BaselineEditForm(request.POST or None, initial={**initial, "version": baseline.version})
+        initial = correction_initial(baseline, forms.BaselineForm.base_fields)
+        form = forms.BaselineEditForm(request.POST or None, initial=initial)
 
     def action(data):
         if baseline is None:
