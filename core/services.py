@@ -59,16 +59,18 @@ def record_create(model: type[ClinicalRecord], *, patient, values: Mapping[str, 
 def record_correct(
     record: ClinicalRecord,
     *,
-    patient_id: int,
     changes: Mapping[str, Any],
     by,
     reason: str,
     expected_version: int | None,
+    patient_id: int | None = None,
 ) -> ClinicalRecord:
-    """`record_update` of a patient's clinical record, then the clinical-change hook for her, in one write."""
+    """`record_update` of a patient's clinical record, then the clinical-change hook for her, in one write.
+
+    `patient_id` is needed only by a record that reaches its patient through another (a lab result)."""
     with audited(by=by, reason=require_reason(reason)):
         updated = record_update(record, changes=changes, by=by, reason=reason, expected_version=expected_version)
-        clinical_data_changed([patient_id])
+        clinical_data_changed([patient_id or record.patient_id])
     return updated
 
 

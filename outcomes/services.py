@@ -90,14 +90,7 @@ def outcome_record(*, patient, data: dict, by, confirm_sacs: bool = False) -> Pr
 def outcome_update(*, outcome: PregnancyOutcome, data: dict, by, reason: str, expected_version, confirm_sacs=False):
     require_patient_data_entry(by, outcome.patient)
     values = _outcome_values(outcome.patient, data, confirm_sacs)
-    return record_correct(
-        outcome,
-        patient_id=outcome.patient_id,
-        changes=values,
-        by=by,
-        reason=reason,
-        expected_version=expected_version,
-    )
+    return record_correct(outcome, changes=values, by=by, reason=reason, expected_version=expected_version)
 
 
 def _consent_date(patient) -> date:
@@ -164,9 +157,7 @@ def adverse_event_update(*, event: AdverseEvent, data: dict, by, reason: str, ex
     require_patient_data_entry(by, event.patient)
     values = _ae_values(event.patient, data)
     with audited(by=by, reason=reason):
-        updated = record_correct(
-            event, patient_id=event.patient_id, changes=values, by=by, reason=reason, expected_version=expected_version
-        )
+        updated = record_correct(event, changes=values, by=by, reason=reason, expected_version=expected_version)
         _notify_serious(updated)
     return updated
 
@@ -223,11 +214,4 @@ def questionnaire_update(
         response.patient, response.instrument.code, response.timepoint.code, completed_on, answers
     )
     changes = {"completed_on": completed_on, **values}
-    return record_correct(
-        response,
-        patient_id=response.patient_id,
-        changes=changes,
-        by=by,
-        reason=reason,
-        expected_version=expected_version,
-    )
+    return record_correct(response, changes=changes, by=by, reason=reason, expected_version=expected_version)

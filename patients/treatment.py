@@ -72,14 +72,7 @@ def transfer_record(*, patient: Patient, data: TransferInput, by) -> EmbryoTrans
 def transfer_update(*, transfer: EmbryoTransfer, data: TransferInput, by, reason: str, expected_version):
     require_patient_data_entry(by, transfer.patient)
     values = _transfer_values(transfer.patient, data)
-    return record_correct(
-        transfer,
-        patient_id=transfer.patient_id,
-        changes=values,
-        by=by,
-        reason=reason,
-        expected_version=expected_version,
-    )
+    return record_correct(transfer, changes=values, by=by, reason=reason, expected_version=expected_version)
 
 
 def luteal_support_record(
