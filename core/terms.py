@@ -2,7 +2,7 @@
 
 They stay English where they live because they are data: the API, the exports, the audit trail and the
 statistics snapshot return them as they are. Marked here (not translated) so that the catalogue holds
-them; tests/core/test_translation.py checks that these lists keep up with their sources.
+them; tests/core/test_translation_terms.py checks that these lists keep up with their sources.
 """
 
 from django.utils.translation import gettext_noop

@@ -3,8 +3,8 @@
 `exports.copy_statement` makes PostgreSQL encode every value (ISO times in UTC, floats as Python prints
 them, CSV quoting, JSON escaping); these tests plant values that exercise each rule and compare the
 two paths, with and without blinding, and check row counts against the database through the view.
-(Row counts of every data set and the absence of identity data in every data set × format are
-tested in test_exports.py.)
+(Row counts of every data set are tested in test_export_contents.py, the absence of identity data in
+every data set × format in test_export_access.py.)
 """
 
 import csv
