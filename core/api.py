@@ -1,7 +1,9 @@
-"""REST API plumbing shared by every app: errors as JSON, cursor pagination, `updated_since`, access.
+"""REST API plumbing shared by every app: errors as JSON, cursor pagination, `updated_since`, access, strict
+input serializers and the output serializer of a clinical record.
 
-Their description in the OpenAPI schema is in core/api_schema.py (drf-spectacular imports DRF's generic
-views, which import the pagination class from here).
+Their description in the OpenAPI schema is in core/api_schema.py, and the generic views of a clinical record
+type in core/api_resources.py: drf-spectacular and DRF's generic views import the pagination class from
+here, so this module imports neither.
 """
 
 from base64 import b64decode
@@ -11,10 +13,11 @@ from urllib import parse
 
 from django.core.exceptions import PermissionDenied
 from django.core.signing import BadSignature, Signer
+from django.db.models import Model
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
@@ -22,6 +25,7 @@ from rest_framework.views import exception_handler
 
 from core import access
 from core.exceptions import DomainError, StaleVersion
+from core.input_bounds import bound_serializer_fields
 
 
 def api_exception_handler(exc, context):
@@ -146,3 +150,38 @@ def require_any_data_entry(user) -> None:
     """A clinical write's role check, made before its body is read: a read-only role gets 403, never 400."""
     if not access.data_entry_site_ids(user):
         raise PermissionDenied(_("You may not enter clinical data."))
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses unknown fields (SPEC §7) instead of silently dropping them, and bounds every field its
+    declaration left unbounded (core.input_bounds): by the column of `bounds_model` of the same name, if
+    any, else by the generic limits."""
+
+    bounds_model: type[Model] | None = None
+
+    def get_fields(self):
+        fields = super().get_fields()
+        bound_serializer_fields(fields, self.bounds_model)
+        return fields
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def record_output(model_class: type[Model], names: list[str]) -> type[serializers.ModelSerializer]:
+    """The output serializer of a clinical record: its id, the patient's study_id, `names`, version, updated_at."""
+
+    class Output(serializers.ModelSerializer):
+        study_id = serializers.CharField(source="patient.study_id")
+
+        class Meta:
+            model = model_class
+            fields = ["id", "study_id", *names, "version", "updated_at"]
+
+    # A distinct name per model: the OpenAPI schema names components after their class.
+    Output.__name__ = f"{model_class.__name__}Output"
+    return Output

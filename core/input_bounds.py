@@ -1,6 +1,6 @@
 """Every user-supplied length and number has a bound, so no input reaches a column that cannot hold it.
 
-One mechanism for the API's input serializers (patients.serializers.StrictSerializer) and the pages' forms
+One mechanism for the API's input serializers (core.api.StrictSerializer) and the pages' forms
 (core.forms.BootstrapForm), applied to each field its declaration left unbounded:
 - text: the length of the model column it is stored in (if shorter than declared), else TEXT_MAX when the
   declaration gives none (a reason, a message);

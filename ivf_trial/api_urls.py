@@ -8,10 +8,10 @@ from analysis import export_api
 from casebook import api as casebook_api
 from core import account_api, auth_api
 from core import api_views as core_api
+from core.api_resources import resource_detail_api, resource_list_api
 from labs import api as labs_api
 from outcomes import api as outcomes_api
 from patients import api as patients_api
-from patients.resource_api import resource_detail_api, resource_list_api
 from quality import api as quality_api
 
 urlpatterns = [

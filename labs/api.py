@@ -20,8 +20,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import require_any_data_entry, updated_since
+from core.api import StrictSerializer, require_any_data_entry, updated_since
 from core.api_lists import ValuesListMixin
+from core.api_resources import WRITE_ERRORS
 from core.api_schema import UPDATED_SINCE, ErrorDetailSerializer, error_responses
 from core.api_views import ConfigListApi
 from core.exceptions import DomainError
@@ -30,7 +31,6 @@ from labs.importing import lab_results_import
 from labs.models import Analyte, LabResult
 from labs.services import ImportReport, lab_result_add, lab_result_correct
 from patients.selectors import patient_get
-from patients.serializers import StrictSerializer
 
 
 class LabResultSerializer(serializers.ModelSerializer):
@@ -93,10 +93,6 @@ def _results_for(user):
         .select_related("draw__patient", "draw__timepoint", "analyte")
         .order_by("pk")
     )
-
-
-# A clinical write may be refused by the patient's state (409) or a locked casebook or database (423).
-WRITE_ERRORS = error_responses(409, 423)
 
 
 class LabResultListApi(ValuesListMixin, ListAPIView):

@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.api import StrictSerializer, record_output
 from core.input_bounds import ITEMS_MAX
 from outcomes import services
 from outcomes.models import (
@@ -15,24 +16,9 @@ from outcomes.models import (
     QuestionnaireResponse,
     Relatedness,
 )
+from patients.api import PatientRecordResource
 from patients.models import CycleType, EmbryoStage, EmbryoTransfer
-from patients.resource_api import ClinicalResource
-from patients.serializers import StrictSerializer
 from patients.treatment import TransferInput, transfer_record, transfer_update
-
-
-def _output(model_class, names: list[str]):
-    class Output(serializers.ModelSerializer):
-        study_id = serializers.CharField(source="patient.study_id")
-
-        class Meta:
-            model = model_class
-            fields = ["id", "study_id", *names, "version", "updated_at"]
-
-    # A distinct name per model: the OpenAPI schema names components after their class.
-    Output.__name__ = f"{model_class.__name__}Output"
-    return Output
-
 
 # --- Transfers -----------------------------------------------------------------------------------------
 
@@ -48,9 +34,9 @@ class TransferInputSerializer(StrictSerializer):
     embryos_transferred = serializers.IntegerField()
 
 
-class Transfers(ClinicalResource):
+class Transfers(PatientRecordResource):
     model = EmbryoTransfer
-    output = _output(EmbryoTransfer, TRANSFER_FIELDS)
+    output = record_output(EmbryoTransfer, TRANSFER_FIELDS)
     create_input = TransferInputSerializer
 
     def create(self, *, patient, data, by):
@@ -88,9 +74,9 @@ class OutcomeInputSerializer(StrictSerializer):
     confirm_sacs = serializers.BooleanField(required=False, default=False)
 
 
-class Outcomes(ClinicalResource):
+class Outcomes(PatientRecordResource):
     model = PregnancyOutcome
-    output = _output(PregnancyOutcome, [*services.OUTCOME_FIELDS, "sacs_exceed_embryos_confirmed"])
+    output = record_output(PregnancyOutcome, [*services.OUTCOME_FIELDS, "sacs_exceed_embryos_confirmed"])
     create_input = OutcomeInputSerializer
 
     def current(self, record):
@@ -125,9 +111,9 @@ class AdverseEventInputSerializer(StrictSerializer):
     outcome = serializers.ChoiceField(choices=AeOutcome.choices)
 
 
-class AdverseEvents(ClinicalResource):
+class AdverseEvents(PatientRecordResource):
     model = AdverseEvent
-    output = _output(AdverseEvent, services.AE_FIELDS)
+    output = record_output(AdverseEvent, services.AE_FIELDS)
     create_input = AdverseEventInputSerializer
 
     def create(self, *, patient, data, by):
@@ -202,7 +188,7 @@ class QuestionnaireOutput(serializers.ModelSerializer):
         ]
 
 
-class Questionnaires(ClinicalResource):
+class Questionnaires(PatientRecordResource):
     model = QuestionnaireResponse
     related = ("instrument", "timepoint")
     output = QuestionnaireOutput

@@ -1,4 +1,5 @@
-"""Registry API: patients (list, detail, register), consent, baseline, randomize."""
+"""Registry API: patients (list, detail, register), consent, baseline, randomize; the base of the API
+resources of a patient's clinical records."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -12,6 +13,7 @@ from rest_framework.views import APIView
 from core import access
 from core.api import require_any_data_entry, updated_since
 from core.api_lists import ValuesListMixin
+from core.api_resources import WRITE_ERRORS, ClinicalResource
 from core.api_schema import UPDATED_SINCE, error_responses
 from core.models import Site
 from core.services import record_update
@@ -27,9 +29,6 @@ from patients.serializers import (
     PatientSerializer,
     RandomizationSerializer,
 )
-
-# A clinical write may be refused by the patient's state (409) or a locked casebook or database (423).
-WRITE_ERRORS = error_responses(409, 423)
 
 
 def _patients_for(user):
@@ -166,3 +165,10 @@ class RandomizeApi(APIView):
         done = randomization.patient_randomize(patient=patient, by=request.user)
         body = {"study_id": patient.study_id, "arm": done.arm.code, "randomized_at": done.randomized_at.isoformat()}
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class PatientRecordResource(ClinicalResource):
+    """A clinical record type of a patient: a POST names her by study_id, looked up at the user's sites."""
+
+    def patient_get(self, *, user, study_id):
+        return selectors.patient_get(user=user, study_id=study_id)

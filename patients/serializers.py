@@ -1,30 +1,9 @@
 """API input and output of the registry. Input shape only: the rules run in the services."""
 
-from django.db.models import Model
 from rest_framework import serializers
 
-from core.input_bounds import bound_serializer_fields
+from core.api import StrictSerializer
 from patients.models import Baseline, Education, InfertilityType, Patient, PatientStatus
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses unknown fields (SPEC §7) instead of silently dropping them, and bounds every field its
-    declaration left unbounded (core.input_bounds): by the column of `bounds_model` of the same name, if
-    any, else by the generic limits."""
-
-    bounds_model: type[Model] | None = None
-
-    def get_fields(self):
-        fields = super().get_fields()
-        bound_serializer_fields(fields, self.bounds_model)
-        return fields
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class StoredDateTimeField(serializers.DateTimeField):

@@ -10,10 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import updated_since
+from core.api import StrictSerializer, updated_since
 from core.api_schema import UPDATED_SINCE, error_responses
 from patients.selectors import patient_get
-from patients.serializers import StrictSerializer
 from quality import selectors, services
 from quality.models import DataQuery, QueryOrigin, QueryStatus
 

@@ -1,7 +1,8 @@
 """Generic API for a clinical record type: site-scoped list, POST through a service, GET and PATCH by id.
 
 PATCH sends the changed fields, a `reason` and the `version` it was based on; the service checks the
-version (409 naming who changed it) and the rules, exactly as the forms do.
+version (409 naming who changed it) and the rules, exactly as the forms do. A POST names its patient by
+study_id, which the resource looks up (core knows no patient: patients.api.PatientRecordResource does).
 """
 
 from functools import reduce
@@ -15,21 +16,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import require_any_data_entry, updated_since
+from core.api import StrictSerializer, require_any_data_entry, updated_since
 from core.api_lists import ValuesListMixin
 from core.api_schema import UPDATED_SINCE, error_responses
-from patients.selectors import patient_get
-from patients.serializers import StrictSerializer
 
 
 class ClinicalResource:
-    """What a record type needs: its model, serializers and the two service calls."""
+    """What a record type needs: its model, serializers, the look-up of a POST's patient and the two service calls."""
 
     model: type[Model]
     patient_path = "patient"
     related: tuple[str, ...] = ()
     output: type[serializers.Serializer]
     create_input: type[serializers.Serializer]
+
+    def patient_get(self, *, user, study_id: str):
+        """The patient a POST names, at the user's sites (404 otherwise)."""
+        raise NotImplementedError
 
     def create(self, *, patient, data: dict, by): ...
 
@@ -87,7 +90,7 @@ def resource_list_api(resource: ClinicalResource):
             data = resource.create_input(data=request.data)
             data.is_valid(raise_exception=True)
             values = dict(data.validated_data)
-            patient = patient_get(user=request.user, study_id=values.pop("study_id"))
+            patient = resource.patient_get(user=request.user, study_id=values.pop("study_id"))
             record = resource.create(patient=patient, data=values, by=request.user)
             return Response(resource.output(record).data, status=status.HTTP_201_CREATED)
 
