@@ -33,7 +33,7 @@ urlpatterns = [
     *[
         route
         for prefix, resource in (
-            ("transfers", outcomes_api.Transfers()),
+            ("transfers", patients_api.Transfers()),
             ("outcomes", outcomes_api.Outcomes()),
             ("adverse-events", outcomes_api.AdverseEvents()),
             ("questionnaires", outcomes_api.Questionnaires()),

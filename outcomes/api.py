@@ -1,4 +1,4 @@
-"""Outcome and treatment resources of API v1: transfers, pregnancy outcomes, adverse events, questionnaires."""
+"""Outcome resources of API v1: pregnancy outcomes, adverse events, questionnaires."""
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -17,36 +17,6 @@ from outcomes.models import (
     Relatedness,
 )
 from patients.api import PatientRecordResource
-from patients.models import CycleType, EmbryoStage, EmbryoTransfer
-from patients.treatment import TransferInput, transfer_record, transfer_update
-
-# --- Transfers -----------------------------------------------------------------------------------------
-
-TRANSFER_FIELDS = ["transfer_date", "cycle_type", "embryo_stage", "embryos_transferred"]
-
-
-class TransferInputSerializer(StrictSerializer):
-    bounds_model = EmbryoTransfer
-    study_id = serializers.CharField()
-    transfer_date = serializers.DateField()
-    cycle_type = serializers.ChoiceField(choices=CycleType.choices)
-    embryo_stage = serializers.ChoiceField(choices=EmbryoStage.choices)
-    embryos_transferred = serializers.IntegerField()
-
-
-class Transfers(PatientRecordResource):
-    model = EmbryoTransfer
-    output = record_output(EmbryoTransfer, TRANSFER_FIELDS)
-    create_input = TransferInputSerializer
-
-    def create(self, *, patient, data, by):
-        return transfer_record(patient=patient, data=TransferInput(**data), by=by)
-
-    def update(self, *, record, data, by, reason, version):
-        return transfer_update(
-            transfer=record, data=TransferInput(**data), by=by, reason=reason, expected_version=version
-        )
-
 
 # --- Pregnancy outcomes --------------------------------------------------------------------------------
 

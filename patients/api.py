@@ -1,24 +1,24 @@
 """Registry API: patients (list, detail, register), consent, baseline, randomize; the base of the API
-resources of a patient's clinical records."""
+resources of a patient's clinical records, and her transfers."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import access
-from core.api import require_any_data_entry, updated_since
+from core.api import StrictSerializer, record_output, require_any_data_entry, updated_since
 from core.api_lists import ValuesListMixin
 from core.api_resources import WRITE_ERRORS, ClinicalResource
 from core.api_schema import UPDATED_SINCE, error_responses
 from core.models import Site
 from core.services import record_update
 from patients import randomization, selectors, services
-from patients.models import PatientStatus
+from patients.models import CycleType, EmbryoStage, EmbryoTransfer, PatientStatus
 from patients.serializers import (
     IDENTITY_FIELDS,
     BaselineOutputSerializer,
@@ -29,6 +29,7 @@ from patients.serializers import (
     PatientSerializer,
     RandomizationSerializer,
 )
+from patients.treatment import TransferInput, transfer_record, transfer_update
 
 
 def _patients_for(user):
@@ -172,3 +173,31 @@ class PatientRecordResource(ClinicalResource):
 
     def patient_get(self, *, user, study_id):
         return selectors.patient_get(user=user, study_id=study_id)
+
+
+# --- Transfers -----------------------------------------------------------------------------------------
+
+TRANSFER_FIELDS = ["transfer_date", "cycle_type", "embryo_stage", "embryos_transferred"]
+
+
+class TransferInputSerializer(StrictSerializer):
+    bounds_model = EmbryoTransfer
+    study_id = serializers.CharField()
+    transfer_date = serializers.DateField()
+    cycle_type = serializers.ChoiceField(choices=CycleType.choices)
+    embryo_stage = serializers.ChoiceField(choices=EmbryoStage.choices)
+    embryos_transferred = serializers.IntegerField()
+
+
+class Transfers(PatientRecordResource):
+    model = EmbryoTransfer
+    output = record_output(EmbryoTransfer, TRANSFER_FIELDS)
+    create_input = TransferInputSerializer
+
+    def create(self, *, patient, data, by):
+        return transfer_record(patient=patient, data=TransferInput(**data), by=by)
+
+    def update(self, *, record, data, by, reason, version):
+        return transfer_update(
+            transfer=record, data=TransferInput(**data), by=by, reason=reason, expected_version=version
+        )
