@@ -24,3 +24,8 @@ def handler_keeps_the_connection():
 def in_transaction():
     with handler_keeps_the_connection():
         yield
+
+
+# The API journey's steps and checks assert as they go: rewritten like a test module's asserts, so that a
+# failure there shows its values too (they are imported by tests/api/test_api_journey.py only).
+pytest.register_assert_rewrite("tests.api.journey_steps", "tests.api.journey_checks")
