@@ -27,9 +27,9 @@ from core.api_schema import UPDATED_SINCE, ErrorDetailSerializer, error_response
 from core.api_views import ConfigListApi
 from core.exceptions import DomainError
 from labs import forms as lab_forms
-from labs.importing import lab_results_import
+from labs.importing import ImportReport, lab_results_import
 from labs.models import Analyte, LabResult
-from labs.services import ImportReport, lab_result_add, lab_result_correct
+from labs.services import lab_result_add, lab_result_correct
 from patients.selectors import patient_get
 
 

@@ -4,7 +4,8 @@ Idempotent: a row equal to what is stored is "unchanged"; a file that changes no
 (not even an import record). A different value for a stored result is an update and needs a reason.
 """
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -22,9 +23,45 @@ from labs import copy_rows, ranges, selectors
 from labs.copy_rows import result_line
 from labs.import_csv import MAX_LISTED_ROWS, ImportRow, Problems, RowProblem, parse_lab_csv
 from labs.models import Analyte, LabDraw, LabImport, LabResult
-from labs.services import ImportReport, PlannedChange, result_changes, sha256_of
+from labs.services import result_changes
 from patients.locks import locked_patient_ids
 from patients.models import EmbryoTransfer, Patient
+
+
+@dataclass
+class PlannedChange:
+    row: int
+    study_id: str
+    timepoint: str
+    analyte: str
+    action: str  # "create" | "update" | "unchanged"
+    old: str = ""
+    new: str = ""
+
+
+@dataclass
+class ImportReport:
+    file_sha256: str
+    rows_total: int = 0
+    problems: list = field(default_factory=list)
+    warnings: list[tuple[int, str]] = field(default_factory=list)
+    changes: list[PlannedChange] = field(default_factory=list)
+    skipped_invalid: int = 0
+    imported: bool = False
+    import_id: int | None = None
+    # `problems` lists those of the first labs.import_csv.MAX_LISTED_ROWS bad rows; this counts them all.
+    bad_rows_total: int = 0
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def bad_rows(self) -> list[int]:
+        return sorted({p.row for p in self.problems})
+
+
+def sha256_of(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
 """Writes of lab data: one draw from the form, corrections, and the validated, idempotent CSV import."""
 
 import contextlib
-import hashlib
 import re
 import time
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -125,42 +123,6 @@ def result_changes(checked: CheckedResult) -> dict:
         "canonical_value": checked.canonical_value,
         "flag": checked.flag,
     }
-
-
-@dataclass
-class PlannedChange:
-    row: int
-    study_id: str
-    timepoint: str
-    analyte: str
-    action: str  # "create" | "update" | "unchanged"
-    old: str = ""
-    new: str = ""
-
-
-@dataclass
-class ImportReport:
-    file_sha256: str
-    rows_total: int = 0
-    problems: list = field(default_factory=list)
-    warnings: list[tuple[int, str]] = field(default_factory=list)
-    changes: list[PlannedChange] = field(default_factory=list)
-    skipped_invalid: int = 0
-    imported: bool = False
-    import_id: int | None = None
-    # `problems` lists those of the first labs.import_csv.MAX_LISTED_ROWS bad rows; this counts them all.
-    bad_rows_total: int = 0
-
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.changes if c.action == action)
-
-    @property
-    def bad_rows(self) -> list[int]:
-        return sorted({p.row for p in self.problems})
-
-
-def sha256_of(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
 
 
 def lab_result_add(*, patient, timepoint: str, drawn_at: datetime, analyte: str, value: str, unit: str, by):
