@@ -1,4 +1,5 @@
-"""Writes of lab data: one draw from the form, corrections, and the validated, idempotent CSV import."""
+"""Writes of lab data: one draw from the form, one result (the API), corrections, and the checked uploads
+the import page keeps between its preview and its confirmation (the import itself: labs.importing)."""
 
 import contextlib
 import re
@@ -10,9 +11,9 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.audit import audited, clinical_data_changed, require_reason
+from core.audit import audited, clinical_data_changed
 from core.exceptions import InvalidTransition, ValidationFailed
-from core.services import record_update
+from core.services import record_correct
 from labs import ranges, selectors
 from labs.models import Analyte, LabDraw, LabResult
 from labs.validation import CheckedResult, ResultProblem, check_result
@@ -107,12 +108,14 @@ def lab_result_correct(*, result: LabResult, value: str, unit: str, by, reason: 
     outcome = check_result(spec, result.draw.timepoint.code, value, unit)
     if isinstance(outcome, ResultProblem):
         raise ValidationFailed({outcome.column: [outcome.message]})
-    with audited(by=by, reason=require_reason(reason)):
-        updated = record_update(
-            result, changes=result_changes(outcome), by=by, reason=reason, expected_version=expected_version
-        )
-        clinical_data_changed([result.draw.patient_id])
-    return updated
+    return record_correct(
+        result,
+        changes=result_changes(outcome),
+        by=by,
+        reason=reason,
+        expected_version=expected_version,
+        patient_id=result.draw.patient_id,
+    )
 
 
 def result_changes(checked: CheckedResult) -> dict:
