@@ -1,9 +1,11 @@
-"""Permission matrix of API v1, generated from its router: route × method × caller → the status SPEC §1 implies.
+"""The permission rule table of API v1: route × method × caller → the status SPEC §1 implies.
 
 Every route of `ivf_trial.api_urls` must have a rule in RULES (keyed by URL name); a new endpoint
-without one fails `test_every_api_route_has_a_rule`. A rule written ahead of its route (listed in
-PENDING) produces no case until the route lands. Detail URLs point at real records of site A, built
-once for the module through the services (tests/factories.py); each case runs in its own savepoint.
+without one fails `test_every_api_route_has_a_rule` (tests/api/test_permission_matrix_coverage.py). A
+rule written ahead of its route (listed in PENDING) produces no case until the route lands. The cases
+are checked by resource family: the patients and their clinical records (RECORD_ROUTES) in
+tests/api/test_permission_matrix_records.py, every other route in
+tests/api/test_permission_matrix_oversight.py, both against the records of tests/api/permission_world.py.
 """
 
 from collections.abc import Callable, Mapping
@@ -14,51 +16,28 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils import timezone
-from knox.models import AuthToken
-from rest_framework.test import APIClient
 
 from ivf_trial import api_urls
-from tests.module_data import module_data
-
-pytestmark = pytest.mark.django_db
-
-ANON, STAFF_A, INVESTIGATOR_A, MONITOR, STATISTICIAN, ADMIN, STAFF_B = (
-    "anonymous",
-    "staff_a",
-    "investigator_a",
-    "monitor",
-    "statistician",
-    "admin",
-    "staff_b",
+from tests.api.permission_world import (
+    ADMIN,
+    ANON,
+    CALLERS,
+    DASHBOARDS,
+    ENTRY,
+    METHODS,
+    MONITOR,
+    ONLY_STATISTICIAN,
+    SITE_A_READERS,
+    STAFF_B,
+    STATISTICIAN,
+    USERS,
+    World,
+    _client,
 )
-CALLERS = (ANON, STAFF_A, INVESTIGATOR_A, MONITOR, STATISTICIAN, ADMIN, STAFF_B)
-METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
-
-ENTRY = frozenset({STAFF_A, INVESTIGATOR_A})  # enter clinical data at site A
-SITE_A_READERS = ENTRY | {MONITOR, STATISTICIAN}  # may read site A's records
-USERS = SITE_A_READERS | {ADMIN, STAFF_B}  # every signed-in caller
-DASHBOARDS = frozenset({INVESTIGATOR_A, STATISTICIAN})
-ONLY_STATISTICIAN = frozenset({STATISTICIAN})
 
 # Allowed: a GET answers 2xx; a write answers 2xx, or 400/409 when its body or the record's state is refused.
 OK = "allowed"
 READ_ONLY = {"GET": USERS}
-
-
-@dataclass(frozen=True)
-class World:
-    """Study ids and primary keys of real site-A records, plus one API token per caller."""
-
-    tokens: dict[str, str]
-    screened: str  # eligible, awaiting consent
-    consented: str  # awaiting baseline
-    randomizable: str  # every precondition of randomization met
-    fresh: str  # randomized, no transfer yet
-    treated: str  # randomized with a transfer, no outcome yet
-    main: str  # randomized with transfer, outcome, AE, questionnaire and a lab result
-    drawn_at: str
-    criteria: dict[str, bool]
-    pk: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -305,6 +284,30 @@ RULES: dict[str, Rule] = {
 # Rules kept for routes that are not (or no longer) in the router produce no case; list them here.
 PENDING: set[str] = set()
 
+# The patients and their clinical records (registry, enrolment, labs and lab files, transfers, outcomes, adverse
+# events, questionnaires); every other route (tokens, reference lists, statistics, exports, the data
+# dictionary, the schema, the audit trails, data queries) is the oversight family.
+RECORD_ROUTES = frozenset(
+    {
+        "api-patients",
+        "api-patient",
+        "api-consent",
+        "api-baseline",
+        "api-randomize",
+        "api-lab-results",
+        "api-lab-result",
+        "api-lab-imports",
+        "api-transfers",
+        "api-transfers-detail",
+        "api-outcomes",
+        "api-outcomes-detail",
+        "api-adverse-events",
+        "api-adverse-events-detail",
+        "api-questionnaires",
+        "api-questionnaires-detail",
+    }
+)
+
 
 def _walk(patterns, prefix=""):
     for entry in patterns:
@@ -333,8 +336,9 @@ def expected_status(rule: Rule, method: str, caller: str):
     return 403
 
 
-def _cases():
-    for name in sorted(set(API_ROUTES) & set(RULES)):
+def _cases(keep: Callable[[str], bool] = lambda name: True):
+    """Every case of the routes `keep` accepts (all by default), as pytest params."""
+    for name in sorted(name for name in set(API_ROUTES) & set(RULES) if keep(name)):
         rule = RULES[name]
         for method in METHODS:
             for caller in CALLERS:
@@ -342,68 +346,6 @@ def _cases():
                 if method in rule.spec_gaps and caller != ANON:
                     marks = [pytest.mark.xfail(strict=True, reason=rule.spec_gaps[method])]
                 yield pytest.param(name, method, caller, marks=marks, id=f"{name}-{method}-{caller}")
-
-
-# --- The module's data: built once, rolled back when the module ends ----------------------------------
-
-
-def _build_world() -> World:
-    from analysis.services import statistics_compute, statistics_request
-    from quality.services import query_raise
-    from tests import factories as f
-
-    site_a, site_b = f.site("SZ"), f.site("BJ", "Second site (Beijing)")
-    users = {
-        STAFF_A: f.make_user("staff_a", "site_staff", site_a),
-        INVESTIGATOR_A: f.make_user("investigator_a", "investigator", site_a),
-        MONITOR: f.make_user("monitor", "monitor"),
-        STATISTICIAN: f.make_user("statistician", "statistician"),
-        ADMIN: f.make_user("admin", "admin", is_staff=True),
-        STAFF_B: f.make_user("staff_b", "site_staff", site_b),
-    }
-    staff, statistician = users[STAFF_A], users[STATISTICIAN]
-    main = f.randomized_patient(site_a, staff, statistician)
-    transfer = f.backdated_transfer(main, staff, embryos=1)
-    treated = f.randomized_patient(site_a, staff, statistician)
-    f.backdated_transfer(treated, staff)
-    records = f.clinical_records(main, staff)
-    drawn_at = records["drawn_at"]
-    result, outcome, event, questionnaire = (
-        records[k] for k in ("lab_result", "outcome", "adverse_event", "questionnaire")
-    )
-    query = query_raise(patient=main, form="baseline", field="weight_kg", message="Source?", by=users[MONITOR])
-    job, _ = statistics_request(by=statistician)
-    statistics_compute(job_id=job.pk)  # a snapshot, so reading statistics is not a 404 for want of one
-    return World(
-        tokens={caller: AuthToken.objects.create(user=user)[1] for caller, user in users.items()},
-        screened=f.screen(site_a, staff).study_id,
-        consented=f.consented_patient(site_a, staff).study_id,
-        randomizable=f.randomizable_patient(site_a, staff).study_id,
-        fresh=f.randomized_patient(site_a, staff, statistician).study_id,
-        treated=treated.study_id,
-        main=main.study_id,
-        drawn_at=drawn_at.isoformat(),
-        criteria=f.all_met_answers(),
-        pk={
-            "lab_result": result.pk,
-            "transfer": transfer.pk,
-            "outcome": outcome.pk,
-            "adverse_event": event.pk,
-            "questionnaire": questionnaire.pk,
-            "query": query.pk,
-            "job": job.pk,
-        },
-    )
-
-
-world = module_data(_build_world)
-
-
-def _client(world: World, caller: str) -> APIClient:
-    client = APIClient()
-    if caller != ANON:
-        client.credentials(HTTP_AUTHORIZATION=f"Token {world.tokens[caller]}")
-    return client
 
 
 def _request(world: World, rule: Rule, name: str, method: str, caller: str):
@@ -421,35 +363,3 @@ def _matches(expected, status: int, method: str) -> bool:
     if isinstance(expected, frozenset):
         return status in expected
     return status == expected
-
-
-# --- Tests ---------------------------------------------------------------------------------------------
-
-
-def test_every_api_route_has_a_rule():
-    assert None not in API_ROUTES, "every API route needs a URL name (the rule table is keyed by it)"
-    missing = sorted(set(API_ROUTES) - set(RULES))
-    assert not missing, f"API routes without a permission rule in RULES: {missing}"
-
-
-def test_rules_name_only_existing_or_pending_routes():
-    assert set(RULES) - set(API_ROUTES) <= PENDING, "a rule for a route that no longer exists"
-
-
-def test_the_crawl_finds_the_api():
-    assert {"api-patients", "api-patient", "api-transfers-detail", "api-export", "api-schema"} <= set(API_ROUTES)
-    assert len(list(_cases())) == len(set(API_ROUTES) & set(RULES)) * len(METHODS) * len(CALLERS)
-
-
-@pytest.mark.parametrize(("name", "method", "caller"), list(_cases()))
-def test_permission_matrix(world, name, method, caller):
-    rule = RULES[name]
-    expected = expected_status(rule, method, caller)
-    response = _request(world, rule, name, method, caller)
-    if getattr(response, "streaming", False):
-        b"".join(response.streaming_content)  # an error inside the stream must surface here
-    body = b"<stream>" if getattr(response, "streaming", False) else response.content[:300]
-    got = f"{response.status_code} {body!r}"
-    assert _matches(expected, response.status_code, method), (
-        f"{method} {response.request['PATH_INFO']} as {caller}: expected {expected}, got {got}"
-    )
