@@ -1,6 +1,6 @@
 """Hostile-input fuzzing of every HTML form (issue 18): no 5xx, and a refused post saves nothing.
 
-The forms are found, not listed: every page of tests/core/test_page_permissions.py's rule table is opened
+The forms are found, not listed: every page of tests/core/page_world.py's rule table is opened
 (GET) by each role it serves, in that module's world (a patient with every form, a screened one, a query,
 an allocation list, a statistics job), and every POST form on it is kept with the roles that may post to
 its action. Each form is then posted by hypothesis with each field either as the page filled it (so later
@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.fuzz_report import tally_report
+from tests.core.page_world import PAGES, World, build_world, client_for
 from tests.core.test_hostile_input import HOSTILE_TEXT, row_counts
-from tests.core.test_page_permissions import PAGES, World, build_world, client_for
 from tests.module_data import module_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]

@@ -16,7 +16,7 @@ from django.urls import reverse
 from analysis import exports
 from ivf_trial import api_urls
 from tests import phi_guard
-from tests.core.test_page_permissions import (
+from tests.core.page_world import (
     ADMIN,
     APP_PAGES,
     CANARY,

@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from tests.core.test_page_permissions import APP_PAGES, PAGES, ROLES, STAFF_A, build_world, client_for
+from tests.core.page_world import APP_PAGES, PAGES, ROLES, STAFF_A, build_world, client_for
 from tests.factories import PASSWORD
 from tests.module_data import module_data
 

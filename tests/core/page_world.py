@@ -1,36 +1,27 @@
-"""Page-level permission matrix: every HTML page × role → the status SPEC §1 implies.
+"""The page rule table and the world the page tests run in (SPEC §1): who may use every HTML page.
 
 Every URL pattern of the project must be covered: app pages by a rule in PAGES (keyed by URL name), the
-REST API by tests/api/test_permission_matrix.py (same keys, its own rule table), the Django admin by the
-namespace rule below. A new page without a rule fails `test_every_url_pattern_has_an_access_rule`.
-
-The admin is in the walk, with one rule derived from the role declarations (core.roles): only the
-`admin` persona (is_staff) gets past the admin's login, and inside it only to the models its role may
-view, add or change (no delete anywhere); every other role is sent to the admin login. Checking each admin
-URL keeps a model registered later, or a permission added to the admin role, from widening that silently.
+REST API by tests/api/permission_rules.py (same keys, its own rule table), the Django admin by the
+namespace rule of tests/core/test_admin_page_permissions.py. The table is checked page × role by
+tests/core/test_app_page_permissions.py; a new page without a rule fails
+`test_every_url_pattern_has_an_access_rule` there.
 
 Statuses: an allowed GET answers 200 (or the page's redirect); an allowed POST (empty, or the rule's
 body) re-renders the form, redirects or refuses the input (200/202/302/400) — never 403, 404 or 5xx.
 A role outside the rule gets 403, or 404 where the page must not even exist for it: a patient of a site
 the user cannot read (SPEC: another site's record answers 404) and the allocation pages (concealment).
 
-The module's data is built once (site-A patients carry "PHI-CANARY-" identities, so the suite's PHI
-guard also checks every response here) and every request runs in its own rolled-back savepoint.
+The world (`build_world`) is built once per module that declares `world = module_data(build_world)`
+(tests/module_data.py): site-A patients carry "PHI-CANARY-" identities, so the suite's PHI guard also
+checks every response, and every request runs in its own rolled-back savepoint (`request_in_savepoint`).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import pytest
-from django.apps import apps as django_apps
-from django.contrib import admin
 from django.db import transaction
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
-
-from tests.module_data import module_data
-
-pytestmark = pytest.mark.django_db
+from django.urls import URLPattern, URLResolver, get_resolver
 
 STAFF_A, INVESTIGATOR_A, STAFF_B, MONITOR, STATISTICIAN, ADMIN = (
     "staff_a",
@@ -207,7 +198,7 @@ APP_PAGES = sorted(name for route, name in ROUTES if name and not name.startswit
 ADMIN_PAGES = sorted(name for route, name in ROUTES if name and name.startswith("admin:"))
 
 
-# --- The module's data: built once, rolled back when the module ends ------------------------------------
+# --- The world: built once per module that declares it, rolled back when that module ends -------------
 
 
 def canary_identity(n: int) -> dict:
@@ -282,9 +273,6 @@ def build_world() -> World:
     )
 
 
-world = module_data(build_world)
-
-
 def client_for(world: World, role: str) -> Client:
     client = Client()
     client.force_login(world.users[role])
@@ -299,156 +287,3 @@ def request_in_savepoint(client: Client, method: str, url: str, data: dict | Non
             response.streamed_body = b"".join(response.streaming_content)
         transaction.set_rollback(True)
     return response
-
-
-# --- Expectations ---------------------------------------------------------------------------------------
-
-
-def expected(page: Page, method: str, role: str):
-    """The status (or set of statuses) SPEC §1 implies for this role and method."""
-    allowed = page.get if method == "get" else page.post
-    if page.conceal and role in page.hidden:
-        return 404
-    if allowed is None:
-        return 405
-    if role in allowed:
-        return page.ok_get if method == "get" else ACCEPTED_POST
-    return 404 if role in page.hidden else 403
-
-
-def _matches(want, status: int) -> bool:
-    return status in want if isinstance(want, frozenset) else status == want
-
-
-def _admin_model_permission(name: str) -> tuple[str, str] | None:
-    """admin:<app>_<model>_<view> → ("<app>.<model>", view), for the URL names of registered models."""
-    for model in admin.site._registry:
-        prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}_"
-        if name.startswith(prefix):
-            return f"{model._meta.app_label}.{model._meta.model_name}", name.removeprefix(prefix)
-    return None
-
-
-def admin_expected(name: str) -> frozenset[int]:
-    """What the admin persona gets on one admin page, from the permissions of its role (core.roles)."""
-    from core.roles import ADMIN as ADMIN_ROLE
-    from core.roles import ROLE_PERMISSIONS
-
-    found = _admin_model_permission(name)
-    if found is None:
-        return ADMIN_OTHER_PAGES[name]
-    model, view = found
-    app, model_name = model.split(".")
-    held = {a for a in ("view", "add", "change", "delete") if f"{app}.{a}_{model_name}" in ROLE_PERMISSIONS[ADMIN_ROLE]}
-    needs = {"add": {"add"}, "delete": {"delete"}, "password_change": {"change"}}.get(view, {"view", "change"})
-    if view == "history" and not django_apps.get_model(model).objects.exists():
-        return frozenset({302})  # a missing object is redirected to the index before permissions are asked
-    if not held & needs:
-        return frozenset({403})
-    return frozenset({200})
-
-
-ADMIN_OTHER_PAGES = {
-    "admin:index": frozenset({200}),
-    "admin:login": frozenset({302}),  # already signed in as staff: on to the index
-    "admin:logout": frozenset({405}),  # POST only
-    "admin:password_change": frozenset({200}),
-    "admin:password_change_done": frozenset({200}),
-    "admin:jsi18n": frozenset({200}),
-    "admin:autocomplete": frozenset({403}),  # without a model to complete
-    "admin:view_on_site": frozenset({404}),  # no model here has a public page
-    "admin:app_list": frozenset({200}),  # app "core"; apps without a permitted model answer 404
-}
-
-
-def _admin_url(world: World, name: str) -> str:
-    if name == "admin:app_list":
-        return reverse(name, kwargs={"app_label": "core"})
-    if name == "admin:view_on_site":
-        return "/admin/r/1/1/"
-    found = _admin_model_permission(name)
-    if found and found[1] in ("change", "delete", "history", "password_change"):
-        model = django_apps.get_model(found[0])
-        pk = model.objects.order_by("pk").values_list("pk", flat=True).first() or 999_999  # none: a missing one
-        kwargs = {"id": pk} if found[1] == "password_change" else {"object_id": pk}
-        return reverse(name, kwargs=kwargs)
-    return reverse(name)
-
-
-# --- Tests ----------------------------------------------------------------------------------------------
-
-
-def test_every_url_pattern_has_an_access_rule():
-    uncovered = []
-    for route, name in ROUTES:
-        if name is None:
-            if not route.startswith("admin/"):  # the admin's own catch-all and object redirect are unnamed
-                uncovered.append(f"{route} (unnamed: name it and add a rule)")
-        elif name.startswith("api-"):
-            if not route.startswith("api/v1/"):
-                uncovered.append(f"{name} ({route}): api- names are for /api/v1/ only")
-        elif not name.startswith("admin:") and name not in PAGES:
-            uncovered.append(f"{name} ({route})")
-    assert not uncovered, f"URL patterns without an access rule in PAGES: {uncovered}"
-
-
-def test_rules_name_only_existing_or_pending_pages():
-    assert set(PAGES) - set(APP_PAGES) <= PENDING, "a rule for a page that no longer exists"
-
-
-def test_the_walk_covers_the_project():
-    assert len(APP_PAGES) >= 40 and len(ADMIN_PAGES) >= 60
-    assert {"casebook:patient", "labs:draw_create", "outcomes:ae_edit", "allocation:detail", "admin:index"} <= {
-        name for _, name in ROUTES
-    }
-
-
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("name", APP_PAGES)
-def test_page_permission_matrix(world, name, role):
-    page = PAGES[name]
-    url = reverse(name, kwargs=page.kwargs(world))
-    client = client_for(world, role)
-    failures = []
-    for method in ("get", "post"):
-        response = request_in_savepoint(client, method, url, page.post_data(world, role) if method == "post" else None)
-        want = expected(page, method, role)
-        if not _matches(want, response.status_code):
-            failures.append(f"{method.upper()} {url} as {role}: expected {want}, got {response.status_code}")
-    assert not failures, "\n".join(failures)
-
-
-@pytest.mark.parametrize("role", ROLES)
-def test_only_the_admin_persona_gets_into_the_admin(world, role):
-    client = client_for(world, role)
-    failures = []
-    for name in ADMIN_PAGES:
-        url = _admin_url(world, name)
-        status = request_in_savepoint(client, "get", url).status_code
-        if role == ADMIN:
-            want = admin_expected(name)
-        elif name == "admin:login":
-            want = frozenset({200})  # the admin's login form, saying this account may not enter
-        else:
-            want = frozenset({302})  # to the admin's login, before anything else (even a wrong method)
-        if status not in want:
-            failures.append(f"GET {url} ({name}) as {role}: expected {sorted(want)}, got {status}")
-    assert not failures, "\n".join(failures)
-
-
-def test_admin_apps_without_a_permitted_model_do_not_exist_for_the_admin_persona(world):
-    client = client_for(world, ADMIN)
-    assert client.get("/admin/core/").status_code == 200
-    for app in ("knox", "axes", "analysis"):
-        assert client.get(f"/admin/{app}/").status_code == 404, app
-
-
-def test_other_sites_staff_get_404_on_every_page_of_a_patient(world):
-    """SPEC: a record of another site answers 404, not 403 — for every page naming a patient."""
-    client = client_for(world, STAFF_B)
-    patient_pages = [name for name in APP_PAGES if "study_id" in PAGES[name].kwargs(world)]
-    assert len(patient_pages) >= 20
-    for name in patient_pages:
-        url = reverse(name, kwargs=PAGES[name].kwargs(world))
-        for method in ("get", "post"):
-            assert request_in_savepoint(client, method, url).status_code == 404, f"{method.upper()} {url}"
