@@ -28,14 +28,15 @@ SIZES = (10_000,)
 SEED = 1
 MEMORY_TARGET_MB = 1024
 # Per arm, per-protocol flag and variable: count, sum and sum of squares, from which each population's
-# mean and variance follow (ITT = both flags). Grouped on ids, with names joined only to the groups.
+# mean and variance follow (ITT = both flags). Grouped on ids, with names joined only to the groups. Per
+# protocol as patients.rules says: dalteparin given exactly when the arm is not the control one.
 FLOOR_SQL = """
 WITH allocated AS MATERIALIZED (
     SELECT r.patient_id, r.arm_id,
            NOT r.in_error
            AND NOT EXISTS (SELECT 1 FROM patients_protocoldeviation v
                            WHERE v.patient_id = r.patient_id AND v.major AND v.voided_at IS NULL)
-           AND (a.code = 'EXP') = EXISTS (SELECT 1 FROM patients_dalteparincourse c
+           AND (NOT a.is_control) = EXISTS (SELECT 1 FROM patients_dalteparincourse c
                                           WHERE c.patient_id = r.patient_id AND c.voided_at IS NULL) AS pp
     FROM patients_randomization r JOIN core_arm a ON a.id = r.arm_id
     WHERE r.voided_at IS NULL
