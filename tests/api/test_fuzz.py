@@ -26,7 +26,7 @@ from schemathesis.core.failures import Failure, FailureGroup
 
 from tests.api.fuzz_report import tally_report
 from tests.api.test_schemathesis import CHECKS, OPERATIONS, _real_parameters, _strategy, build_world
-from tests.core.test_hostile_input import row_counts
+from tests.core.hostile import row_counts
 from tests.module_data import module_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.api.fuzz_report import tally_report
+from tests.core.hostile import HOSTILE_TEXT, row_counts
 from tests.core.page_world import PAGES, World, build_world, client_for
-from tests.core.test_hostile_input import HOSTILE_TEXT, row_counts
 from tests.module_data import module_data
 
 pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
