@@ -7,7 +7,6 @@ import pgtrigger.migrations
 from django.conf import settings
 from django.db import migrations, models
 
-
 # DatabaseLock moves down from quality so the lock check sits below every clinical app. Its tables keep
 # their names (db_table), so only Django's state moves; the triggers are re-created under their new
 # names here after quality 0003 dropped the old ones.
