@@ -1,11 +1,9 @@
 """The permission rule table of API v1: route × method × caller → the status SPEC §1 implies.
 
 Every route of `ivf_trial.api_urls` must have a rule in RULES (keyed by URL name); a new endpoint
-without one fails `test_every_api_route_has_a_rule` (tests/api/test_permission_matrix_coverage.py). A
-rule written ahead of its route (listed in PENDING) produces no case until the route lands. The cases
-are checked by resource family: the patients and their clinical records (RECORD_ROUTES) in
-tests/api/test_permission_matrix_records.py, every other route in
-tests/api/test_permission_matrix_oversight.py, both against the records of tests/api/permission_world.py.
+without one fails `test_every_api_route_has_a_rule` (tests/api/test_permission_matrix.py, which runs every
+case against the records of tests/api/permission_world.py). A rule written ahead of its route (listed in
+PENDING) produces no case until the route lands.
 """
 
 from collections.abc import Callable, Mapping
@@ -284,30 +282,6 @@ RULES: dict[str, Rule] = {
 # Rules kept for routes that are not (or no longer) in the router produce no case; list them here.
 PENDING: set[str] = set()
 
-# The patients and their clinical records (registry, enrolment, labs and lab files, transfers, outcomes, adverse
-# events, questionnaires); every other route (tokens, reference lists, statistics, exports, the data
-# dictionary, the schema, the audit trails, data queries) is the oversight family.
-RECORD_ROUTES = frozenset(
-    {
-        "api-patients",
-        "api-patient",
-        "api-consent",
-        "api-baseline",
-        "api-randomize",
-        "api-lab-results",
-        "api-lab-result",
-        "api-lab-imports",
-        "api-transfers",
-        "api-transfers-detail",
-        "api-outcomes",
-        "api-outcomes-detail",
-        "api-adverse-events",
-        "api-adverse-events-detail",
-        "api-questionnaires",
-        "api-questionnaires-detail",
-    }
-)
-
 
 def _walk(patterns, prefix=""):
     for entry in patterns:
@@ -336,9 +310,9 @@ def expected_status(rule: Rule, method: str, caller: str):
     return 403
 
 
-def _cases(keep: Callable[[str], bool] = lambda name: True):
-    """Every case of the routes `keep` accepts (all by default), as pytest params."""
-    for name in sorted(name for name in set(API_ROUTES) & set(RULES) if keep(name)):
+def _cases():
+    """Every case of every route with a rule, as pytest params."""
+    for name in sorted(set(API_ROUTES) & set(RULES)):
         rule = RULES[name]
         for method in METHODS:
             for caller in CALLERS:
