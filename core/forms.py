@@ -6,6 +6,26 @@ from core.exceptions import DomainError
 from core.input_bounds import bound_form_fields
 
 
+class IsoDateInput(forms.DateInput):
+    """A browser date picker. Its value is ISO (YYYY-MM-DD) whatever the page's language: the browser reads
+    no other shape, and Django's localized format (zh-hans: 2023/03/11) left the input empty, so a
+    correction saved in Chinese lost its date."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+class IsoDateTimeInput(forms.DateTimeInput):
+    """A browser date-time picker, valued YYYY-MM-DDThh:mm in every language (see IsoDateInput)."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
+
+
 def _mark_invalid(form: forms.Form, name: str) -> None:
     widget = form.fields[name].widget
     if "is-invalid" not in widget.attrs.get("class", ""):

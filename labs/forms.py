@@ -2,18 +2,11 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapForm
+from core.forms import BootstrapForm, IsoDateTimeInput
 from core.models import Timepoint
 from labs.models import Analyte
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 class LabDrawForm(BootstrapForm):
@@ -22,7 +15,7 @@ class LabDrawForm(BootstrapForm):
     timepoint = forms.ModelChoiceField(
         queryset=Timepoint.objects.all(), to_field_name="code", empty_label=None, label=_("Time point")
     )
-    drawn_at = forms.DateTimeField(widget=DateTimeInput, label=_("Drawn at"))
+    drawn_at = forms.DateTimeField(widget=IsoDateTimeInput, label=_("Drawn at"))
 
     def __init__(self, *args, **kwargs):
         self.analytes = list(Analyte.objects.all())

@@ -3,7 +3,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapForm
+from core.forms import BootstrapForm, IsoDateInput
 from outcomes import rules
 from outcomes.instruments import SOURCES_NOTE, Item
 from outcomes.models import ActionTaken, AdverseEventTerm, AeOutcome, Relatedness
@@ -15,10 +15,6 @@ def item_text(item: Item) -> str:
     if item.text.endswith(SOURCES_NOTE):
         return gettext(item.text.removesuffix(SOURCES_NOTE)) + gettext(SOURCES_NOTE)
     return gettext(item.text)
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 YES_NO = [("True", _("Yes")), ("False", _("No"))]
@@ -45,21 +41,21 @@ class ReasonFields(BootstrapForm):
 
 class PregnancyOutcomeForm(BootstrapForm):
     beta_hcg_positive = _yes_no(_("β-hCG positive"))
-    beta_hcg_date = forms.DateField(widget=DateInput, required=False, label=_("β-hCG date"))
+    beta_hcg_date = forms.DateField(widget=IsoDateInput, required=False, label=_("β-hCG date"))
     beta_hcg_value = forms.DecimalField(required=False, label=_("β-hCG value (IU/L)"), max_digits=10, decimal_places=2)
     clinical_pregnancy = _yes_no(_("Clinical pregnancy (sac on ultrasound)"))
-    ultrasound_date = forms.DateField(widget=DateInput, required=False, label=_("Ultrasound date"))
+    ultrasound_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Ultrasound date"))
     gestational_sacs = forms.IntegerField(
         required=False, min_value=0, max_value=rules.MAX_SACS, label=_("Gestational sacs")
     )
     fetal_heartbeat = _yes_no(_("Fetal heartbeat"), unknown=True)
     ectopic = _yes_no(_("Ectopic pregnancy"))
     miscarriage = _yes_no(_("Miscarriage"))
-    miscarriage_date = forms.DateField(widget=DateInput, required=False, label=_("Miscarriage date"))
+    miscarriage_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Miscarriage date"))
     miscarriage_week = forms.IntegerField(required=False, label=_("Miscarriage: gestational week"))
     ongoing_pregnancy = _yes_no(_("Ongoing pregnancy at 12 weeks"), unknown=True)
     live_birth = _yes_no(_("Live birth"), unknown=True)
-    live_birth_date = forms.DateField(widget=DateInput, required=False, label=_("Live birth date"))
+    live_birth_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Live birth date"))
     infants = forms.IntegerField(required=False, min_value=0, label=_("Number of infants"))
     confirm_sacs = forms.BooleanField(
         required=False,
@@ -78,8 +74,8 @@ class PregnancyOutcomeEditForm(ReasonFields, PregnancyOutcomeForm):
 class AdverseEventForm(BootstrapForm):
     term = forms.ChoiceField(choices=AdverseEventTerm.choices, label=_("Term"))
     term_other = forms.CharField(required=False, max_length=200, label=_("Other: describe"))
-    onset_date = forms.DateField(widget=DateInput, label=_("Onset date"))
-    resolution_date = forms.DateField(widget=DateInput, required=False, label=_("Resolution date"))
+    onset_date = forms.DateField(widget=IsoDateInput, label=_("Onset date"))
+    resolution_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Resolution date"))
     grade = forms.TypedChoiceField(
         choices=[(g, format_lazy(_("Grade {}"), g)) for g in range(1, 6)], coerce=int, label=_("CTCAE grade")
     )
@@ -100,7 +96,7 @@ class AdverseEventEditForm(ReasonFields, AdverseEventForm):
 class QuestionnaireForm(BootstrapForm):
     """Item by item; unanswered items stay empty (RAND-36 scales are scored from half their items)."""
 
-    completed_on = forms.DateField(widget=DateInput, label=_("Completed on"))
+    completed_on = forms.DateField(widget=IsoDateInput, label=_("Completed on"))
 
     def __init__(self, *args, items, **kwargs):
         super().__init__(*args, **kwargs)

@@ -4,16 +4,12 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapForm
+from core.forms import BootstrapForm, IsoDateInput
 from core.models import EligibilityCriterion, Site
 from patients.models import AgeGroup, CycleType, Education, EmbryoStage, InfertilityType, Route
 from patients.services import BaselineInput, IdentityInput
 
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
 
 
 class SiteChoiceField(forms.ModelChoiceField):
@@ -35,7 +31,7 @@ class ReasonMixin(BootstrapForm):
 class IdentityFields(BootstrapForm):
     full_name = forms.CharField(max_length=200, label=_("Full name"))
     medical_record_number = forms.CharField(max_length=50, label=_("Medical record number"))
-    date_of_birth = forms.DateField(widget=DateInput, label=_("Date of birth"))
+    date_of_birth = forms.DateField(widget=IsoDateInput, label=_("Date of birth"))
     phone = forms.CharField(max_length=40, required=False, label=_("Phone"))
 
     def identity(self) -> IdentityInput:
@@ -50,7 +46,7 @@ class IdentityFields(BootstrapForm):
 
 class ScreeningForm(IdentityFields):
     site = SiteChoiceField(queryset=Site.objects.none(), empty_label=None, label=_("Site"))
-    screening_date = forms.DateField(widget=DateInput, label=_("Screening date"))
+    screening_date = forms.DateField(widget=IsoDateInput, label=_("Screening date"))
 
     field_order = ["site", "screening_date", "full_name", "medical_record_number", "date_of_birth", "phone"]
 
@@ -86,7 +82,7 @@ class IdentityEditForm(ReasonMixin, IdentityFields):
 
 class ConsentForm(BootstrapForm):
     form_version = forms.CharField(max_length=40, label=_("Consent form version"))
-    signed_on = forms.DateField(widget=DateInput, label=_("Date signed"))
+    signed_on = forms.DateField(widget=IsoDateInput, label=_("Date signed"))
 
 
 class ConsentEditForm(ReasonMixin, ConsentForm):
@@ -112,7 +108,7 @@ class BaselineEditForm(ReasonMixin, BaselineForm):
 
 
 class WithdrawForm(BootstrapForm):
-    withdrawn_on = forms.DateField(widget=DateInput, label=_("Date of withdrawal"))
+    withdrawn_on = forms.DateField(widget=IsoDateInput, label=_("Date of withdrawal"))
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label=_("Reason for withdrawal"))
 
 
@@ -191,7 +187,7 @@ class AllocationExtendForm(BootstrapForm):
 
 
 class TransferForm(BootstrapForm):
-    transfer_date = forms.DateField(widget=DateInput, label=_("Transfer date"))
+    transfer_date = forms.DateField(widget=IsoDateInput, label=_("Transfer date"))
     cycle_type = forms.ChoiceField(choices=CycleType.choices, label=_("Cycle type"))
     embryo_stage = forms.ChoiceField(choices=EmbryoStage.choices, label=_("Embryo stage"))
     embryos_transferred = forms.IntegerField(label=_("Embryos transferred (1–3)"))
@@ -205,14 +201,14 @@ class LutealSupportForm(BootstrapForm):
     drug = forms.CharField(max_length=100, label=_("Drug"))
     route = forms.ChoiceField(choices=Route.choices, label=_("Route"))
     daily_dose = forms.CharField(max_length=50, label=_("Daily dose"), help_text=_("Dose and unit, e.g. 90 mg"))
-    start_date = forms.DateField(widget=DateInput, label=_("Start date"))
-    stop_date = forms.DateField(widget=DateInput, required=False, label=_("Stop date"))
+    start_date = forms.DateField(widget=IsoDateInput, label=_("Start date"))
+    stop_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Stop date"))
 
 
 class DalteparinCourseForm(BootstrapForm):
     daily_dose_iu = forms.IntegerField(label=_("Daily dose (IU)"))
-    start_date = forms.DateField(widget=DateInput, label=_("Start date"))
-    stop_date = forms.DateField(widget=DateInput, required=False, label=_("Stop date"))
+    start_date = forms.DateField(widget=IsoDateInput, label=_("Start date"))
+    stop_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Stop date"))
     missed_doses = forms.IntegerField(min_value=0, initial=0, label=_("Missed doses"))
     deviation_reason = forms.CharField(
         required=False,

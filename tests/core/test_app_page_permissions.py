@@ -2,7 +2,7 @@
 
 The rules are the table in tests/core/page_world.py (PAGES, keyed by URL name); a new page without a rule
 fails `test_every_url_pattern_has_an_access_rule`. The Django admin is checked by
-tests/core/test_admin_page_permissions.py, the REST API by tests/api/test_permission_matrix_*.py.
+tests/core/test_admin_page_permissions.py, the REST API by tests/api/test_permission_matrix.py.
 
 The module's data is built once (site-A patients carry "PHI-CANARY-" identities, so the suite's PHI
 guard also checks every response here) and every request runs in its own rolled-back savepoint.
