@@ -33,6 +33,11 @@ class CriterionSpec:
     kind: str  # "inclusion" | "exclusion"
     min_age: int | None = None
     max_age: int | None = None
+    text: str = ""  # what staff read on the form, in their language; messages name the criterion by it
+
+    @property
+    def name(self) -> str:
+        return self.text or self.code
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,7 @@ def screening_errors(
     for c in criteria:
         if not isinstance(answers.get(c.code), bool):
             errors.setdefault(f"criterion_{c.code}", []).append(
-                _("Answer criterion %(code)s (yes or no).") % {"code": c.code}
+                _("Answer “%(criterion)s”: yes or no.") % {"criterion": c.name}
             )
     errors.update(_date_errors(screening_date=screening_date, date_of_birth=date_of_birth, today=today))
     if errors:
@@ -90,10 +95,10 @@ def screening_errors(
         if c.kind == "inclusion" and answers[c.code] and out_of_bounds:
             errors.setdefault("date_of_birth", []).append(
                 _(
-                    "Age at screening is %(age)s, outside %(min)s–%(max)s years required by %(code)s: "
-                    "correct the date of birth or answer %(code)s 'not met'."
+                    "Age at screening is %(age)s, outside %(min)s–%(max)s years required by “%(criterion)s”: "
+                    "correct the date of birth or answer that it is not met."
                 )
-                % {"age": age, "min": c.min_age, "max": c.max_age, "code": c.code}
+                % {"age": age, "min": c.min_age, "max": c.max_age, "criterion": c.name}
             )
     return errors
 

@@ -55,7 +55,8 @@ class BaselineInput:
 
 def criterion_specs() -> list[rules.CriterionSpec]:
     return [
-        rules.CriterionSpec(code=c.code, kind=c.kind, min_age=c.min_age, max_age=c.max_age)
+        # The text as staff read it on the form (configuration, translated through core.terms).
+        rules.CriterionSpec(code=c.code, kind=c.kind, min_age=c.min_age, max_age=c.max_age, text=_(c.text))
         for c in EligibilityCriterion.objects.filter(active=True)
     ]
 

@@ -80,7 +80,7 @@ def live_list_first_arm(site):
         ({"date_of_birth": "1992-02-30"}, "date_of_birth", "Date has wrong format"),
         ({"date_of_birth": "1970-01-01"}, "date_of_birth", "Age at screening is 55"),
         ({"screening_date": "2099-01-01"}, "screening_date", "cannot be in the future"),
-        ({"criteria": {"AGE_20_40": True}}, "criterion_NORMAL_CAVITY", "Answer criterion NORMAL_CAVITY"),
+        ({"criteria": {"AGE_20_40": True}}, "criterion_NORMAL_CAVITY", "Answer “Normal uterine cavity”: yes or no."),
         ({"site": "XX"}, "site", "Unknown site 'XX'."),
         ({"full_name": ""}, "full_name", "may not be blank"),
     ],

@@ -7,7 +7,7 @@ from patients import rules
 
 CRITERIA = [
     rules.CriterionSpec("AGE_20_40", "inclusion", 20, 40),
-    rules.CriterionSpec("NORMAL_CAVITY", "inclusion"),
+    rules.CriterionSpec("NORMAL_CAVITY", "inclusion", text="Normal uterine cavity"),
     rules.CriterionSpec("BLEEDING_DISORDER", "exclusion"),
 ]
 ELIGIBLE = {"AGE_20_40": True, "NORMAL_CAVITY": True, "BLEEDING_DISORDER": False}
@@ -39,8 +39,8 @@ def test_unanswered_and_unknown_criteria_are_named():
         screening_date=date(2025, 1, 1),
         today=TODAY,
     )
-    assert errors["criterion_NORMAL_CAVITY"] == ["Answer criterion NORMAL_CAVITY (yes or no)."]
-    assert errors["criterion_BLEEDING_DISORDER"] == ["Answer criterion BLEEDING_DISORDER (yes or no)."]
+    assert errors["criterion_NORMAL_CAVITY"] == ["Answer “Normal uterine cavity”: yes or no."]
+    assert errors["criterion_BLEEDING_DISORDER"] == ["Answer “BLEEDING_DISORDER”: yes or no."]  # no text given
     assert errors["criteria"] == ["Unknown criterion EXTRA."]
 
 
