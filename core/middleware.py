@@ -46,6 +46,15 @@ class RequestIdLogFilter(logging.Filter):
         return True
 
 
+class RefusalWithoutTraceback(logging.Filter):
+    """A refused request (4xx) is the user's input or rights, not a fault of the code: one line, no traceback."""
+
+    def filter(self, record):
+        if getattr(record, "status_code", 500) < 500:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class SessionIdleTimeoutMiddleware:
     """The idle timeout (SESSION_IDLE_MINUTES) without a database write on every page view.
 
