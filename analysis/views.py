@@ -1,4 +1,5 @@
-"""Dashboards: read the stored snapshot (never compute on request), download tables, trigger a recomputation."""
+"""Dashboards: read the stored snapshot (never compute on request), download tables, trigger a recomputation.
+The exports page: the statistician's data sets, their download links and the export log."""
 
 import csv
 
@@ -7,13 +8,14 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy, pgettext
+from django.views.decorators.http import require_GET, require_POST
 
-from analysis import services
+from analysis import exports, services
 from analysis.dashboard_page import figures_html
 from analysis.dashboard_tables import TABLES, dashboard_context
-from analysis.selectors import job_get, latest_snapshot
+from analysis.export_api import CanExport
+from analysis.selectors import export_log_latest, export_row_counts, job_get, latest_snapshot
 from core.selectors import arm_results_visible
 
 
@@ -107,3 +109,35 @@ def job_status_view(request, pk: int):
     if job is None:
         raise Http404("No such job.")
     return JsonResponse({**services.job_summary(job), "url": reverse("analysis:job", args=[job.pk])})
+
+
+DATASET_DESCRIPTIONS = {
+    "patients": gettext_lazy("One row per randomized patient (intention to treat, allocated arm)"),
+    "lab-results": gettext_lazy("One row per active lab result"),
+    "adverse-events": gettext_lazy("One row per active adverse event"),
+    "questionnaires": gettext_lazy("One row per active questionnaire response"),
+}
+
+
+@require_GET
+def exports_view(request):
+    # The API's own rule (CanExport), so the page and the downloads it links to admit the same users.
+    if not CanExport().has_permission(request, None):
+        raise PermissionDenied(_("Exports are for statisticians."))
+    counts = export_row_counts(request.user)
+    datasets = [
+        {
+            "name": dataset,
+            "description": DATASET_DESCRIPTIONS.get(dataset, ""),
+            "rows": counts[dataset],
+            "csv_url": reverse("api-export", kwargs={"dataset": dataset, "fmt": "csv"}),
+            "json_url": reverse("api-export", kwargs={"dataset": dataset, "fmt": "json"}),
+        }
+        for dataset in exports.DATASETS
+    ]
+    context = {
+        "datasets": datasets,
+        "dictionary_url": reverse("api-data-dictionary"),
+        "log": export_log_latest(),
+    }
+    return render(request, "analysis/exports.html", context)

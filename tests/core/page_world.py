@@ -157,6 +157,8 @@ PAGES: dict[str, Page] = {
     "analysis:table_csv": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=lambda w: {"table": w.pk["table"]}),
     "analysis:recompute": Page(get=None, post=DASHBOARDS),
     "analysis:job": Page(get=DASHBOARDS, post=DASHBOARDS, kwargs=_pk("job")),
+    # Exports: the statistician's alone (SPEC §1); a page to read, nothing to post.
+    "analysis:exports": Page(get=ONLY_STATISTICIAN, post=None),
     # Accounts: one's own password for everyone; the set-password link works without a login (a bad link
     # shows its page); approvals for investigators and statisticians (404 to others); the accounts' trail
     # for the administrator and the statistician; the access review for the administrator.
