@@ -1,6 +1,6 @@
 """Factories and helpers that build data through the real services (so audit and rules apply)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
@@ -146,6 +146,24 @@ def randomized_patient(site: Site, by, statistician, **identity_overrides):
     patient_randomize(patient=patient, by=by)
     patient.refresh_from_db()
     return patient
+
+
+def pregnancy_data(transfer, **overrides) -> dict:
+    """A clinical pregnancy after this transfer, as the outcome form or service takes it (dates in the past
+    when the transfer is backdated)."""
+    et = transfer.transfer_date
+    values = {
+        "beta_hcg_positive": True,
+        "beta_hcg_date": et + timedelta(days=14),
+        "beta_hcg_value": 850,
+        "clinical_pregnancy": True,
+        "ultrasound_date": et + timedelta(days=28),
+        "gestational_sacs": 1,
+        "fetal_heartbeat": True,
+        "ectopic": False,
+        "miscarriage": False,
+    }
+    return values | overrides
 
 
 def with_transfer(patient, by, transfer_date: date | None = None, embryos: int = 2):

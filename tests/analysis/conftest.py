@@ -2,7 +2,6 @@
 its own `trial`) and a site-B exporter."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -10,7 +9,7 @@ from django.utils import timezone
 from core.services import record_void
 from outcomes.services import adverse_event_record, outcome_record, questionnaire_record
 from tests.analysis.export_helpers import IDENTITIES, _draw
-from tests.factories import adverse_event_form, backdated_transfer, randomized_patient, screen
+from tests.factories import adverse_event_form, backdated_transfer, pregnancy_data, randomized_patient, screen
 
 RAND36_ANSWERS = {str(k): 3 for k in range(3, 13)} | {"21": 2, "22": 1}  # PF 100, pain 90, RE unscored
 SSRS_ANSWERS = {"1": 2, "2": 3, "3": 2, "4": 3, "5a": 4, "5b": 3, "5c": 1, "5d": 2, "5e": 1}
@@ -46,28 +45,13 @@ def _questionnaire(patient, instrument, timepoint, answers, by):
     )
 
 
-def _pregnant(transfer) -> dict:
-    et = transfer.transfer_date
-    return {
-        "beta_hcg_positive": True,
-        "beta_hcg_date": et + timedelta(days=14),
-        "beta_hcg_value": 850,
-        "clinical_pregnancy": True,
-        "ultrasound_date": et + timedelta(days=28),
-        "gestational_sacs": 1,
-        "fetal_heartbeat": True,
-        "ectopic": False,
-        "miscarriage": False,
-    }
-
-
 @pytest.fixture
 def trial(site_a, site_b, staff_site_a, staff_site_b, statistician) -> Trial4:
     """Site A: a1 (pregnant, AE, labs incl. a censored value, both questionnaires), a2 (every record of
     a kind voided except one FSH result, no outcome), a3 (screened out). Site B: b1 (lab, AE, SSRS)."""
     a1 = randomized_patient(site_a, staff_site_a, statistician, **IDENTITIES["a1"])
     transfer = backdated_transfer(a1, staff_site_a, embryos=2)
-    outcome_record(patient=a1, data=_pregnant(transfer), by=staff_site_a)
+    outcome_record(patient=a1, data=pregnancy_data(transfer), by=staff_site_a)
     adverse_event_record(patient=a1, data=adverse_event_form(), by=staff_site_a)
     _draw(a1, "BASELINE", [("E2", "50", "pg/mL"), ("FSH", "<0.5", "mIU/mL"), ("LH", "5", "IU/L")], staff_site_a)
     _questionnaire(a1, "RAND36", "BASELINE", RAND36_ANSWERS, staff_site_a)

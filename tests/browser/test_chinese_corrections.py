@@ -27,19 +27,7 @@ def test_consent_and_outcome_corrections_save_in_chinese(
     patient = f.randomized_patient(site_a, staff_site_a, statistician)
     transfer = f.backdated_transfer(patient, staff_site_a)
     et = transfer.transfer_date
-    outcome_record(
-        patient=patient,
-        data={
-            "beta_hcg_positive": True,
-            "beta_hcg_date": et + timedelta(days=14),
-            "beta_hcg_value": 850,
-            "clinical_pregnancy": True,
-            "ultrasound_date": et + timedelta(days=28),
-            "gestational_sacs": 1,
-            "fetal_heartbeat": True,
-        },
-        by=staff_site_a,
-    )
+    outcome_record(patient=patient, data=f.pregnancy_data(transfer), by=staff_site_a)
     consent = Consent.objects.get(patient=patient, voided_at__isnull=True)
     log_in(page, base_url, staff_site_a.username)
     _in_chinese(page, base_url)

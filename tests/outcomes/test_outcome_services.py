@@ -10,7 +10,7 @@ from core.exceptions import InvalidTransition, ValidationFailed
 from outcomes import services
 from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
 from outcomes.selectors import derived_outcomes
-from tests.factories import backdated_transfer, make_user, randomized_patient, site
+from tests.factories import backdated_transfer, make_user, pregnancy_data, randomized_patient, site
 
 pytestmark = pytest.mark.django_db
 TODAY = timezone.localdate()
@@ -24,22 +24,6 @@ def patient(site_a, staff_site_a, statistician):
 @pytest.fixture
 def transfer(patient, staff_site_a):
     return backdated_transfer(patient, staff_site_a, embryos=1)
-
-
-def _pregnant(transfer, **overrides):
-    et = transfer.transfer_date
-    values = {
-        "beta_hcg_positive": True,
-        "beta_hcg_date": et + timedelta(days=14),
-        "beta_hcg_value": 850,
-        "clinical_pregnancy": True,
-        "ultrasound_date": et + timedelta(days=28),
-        "gestational_sacs": 1,
-        "fetal_heartbeat": True,
-        "ectopic": False,
-        "miscarriage": False,
-    }
-    return values | overrides
 
 
 def test_outcome_needs_a_transfer(patient, staff_site_a):
@@ -70,13 +54,13 @@ def test_outcome_needs_a_transfer(patient, staff_site_a):
 )
 def test_cross_checks_refuse_inconsistent_outcomes(transfer, staff_site_a, overrides, field, message):
     with pytest.raises(ValidationFailed) as refused:
-        services.outcome_record(patient=transfer.patient, data=_pregnant(transfer, **overrides), by=staff_site_a)
+        services.outcome_record(patient=transfer.patient, data=pregnancy_data(transfer, **overrides), by=staff_site_a)
     assert message in " ".join(refused.value.errors[field])
     assert not PregnancyOutcome.objects.exists()
 
 
 def test_outcome_dates_must_follow_the_transfer(transfer, staff_site_a):
-    data = _pregnant(transfer, ultrasound_date=transfer.transfer_date - timedelta(days=1))
+    data = pregnancy_data(transfer, ultrasound_date=transfer.transfer_date - timedelta(days=1))
     with pytest.raises(ValidationFailed) as refused:
         services.outcome_record(patient=transfer.patient, data=data, by=staff_site_a)
     assert refused.value.errors["ultrasound_date"] == [
@@ -85,7 +69,7 @@ def test_outcome_dates_must_follow_the_transfer(transfer, staff_site_a):
 
 
 def test_more_sacs_than_embryos_needs_confirmation(transfer, staff_site_a):
-    data = _pregnant(transfer, gestational_sacs=2)
+    data = pregnancy_data(transfer, gestational_sacs=2)
     with pytest.raises(ValidationFailed, match="2 sacs but 1 embryo transferred"):
         services.outcome_record(patient=transfer.patient, data=data, by=staff_site_a)
     assert not PregnancyOutcome.objects.exists()
@@ -94,7 +78,7 @@ def test_more_sacs_than_embryos_needs_confirmation(transfer, staff_site_a):
 
 
 def test_derived_outcomes_come_from_one_selector(transfer, staff_site_a):
-    services.outcome_record(patient=transfer.patient, data=_pregnant(transfer), by=staff_site_a)
+    services.outcome_record(patient=transfer.patient, data=pregnancy_data(transfer), by=staff_site_a)
     [row] = [r for r in derived_outcomes() if r.study_id == transfer.patient.study_id]
     assert (row.biochemical_pregnancy, row.clinical_pregnancy, row.gestational_sacs, row.embryos_transferred) == (
         True,
