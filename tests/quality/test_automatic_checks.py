@@ -11,7 +11,7 @@ from labs.services import lab_result_correct
 from outcomes.services import outcome_record
 from quality import services
 from quality.models import DataQuery, QueryMessage
-from tests.factories import backdated_transfer, randomized_patient
+from tests.factories import backdated_transfer, pregnancy_data, randomized_patient
 from tests.quality.helpers import _labs
 
 pytestmark = pytest.mark.django_db
@@ -93,20 +93,9 @@ def test_a_draw_outside_its_window_opens_a_query(site_a, staff_site_a, statistic
 def test_more_sacs_than_embryos_opens_an_outcome_query(site_a, staff_site_a, statistician):
     patient = randomized_patient(site_a, staff_site_a, statistician)
     transfer = backdated_transfer(patient, staff_site_a, days_ago=40, embryos=1)
-    day = transfer.transfer_date
-    outcome_record(
-        patient=patient,
-        data={
-            "beta_hcg_positive": True,
-            "beta_hcg_date": day + timedelta(days=14),
-            "beta_hcg_value": 250,
-            "clinical_pregnancy": True,
-            "ultrasound_date": day + timedelta(days=30),
-            "gestational_sacs": 2,
-            "fetal_heartbeat": True,
-        },
-        by=staff_site_a,
-        confirm_sacs=True,
+    data = pregnancy_data(
+        transfer, beta_hcg_value=250, ultrasound_date=transfer.transfer_date + timedelta(days=30), gestational_sacs=2
     )
+    outcome_record(patient=patient, data=data, by=staff_site_a, confirm_sacs=True)
     query = _automatic(patient).get()
     assert (query.form, query.field, query.evidence) == ("outcome", "gestational_sacs", "2 sacs / 1 embryos")
