@@ -22,13 +22,12 @@ from django.db.models.functions import Coalesce
 
 from analysis.models import DataVersion, ExportLog, StatisticsJob, StatisticsSnapshot
 from analysis.snapshot import Table
-from core.access import site_filter
 from core.bulk_copy import copy_out_columns
 from core.models import Timepoint
-from labs.models import Analyte, LabResult
-from outcomes.models import AdverseEvent, PregnancyOutcome, QuestionnaireResponse
+from labs.models import Analyte
+from outcomes.models import PregnancyOutcome, QuestionnaireResponse
 from outcomes.selectors import flagged_randomizations
-from patients.models import Baseline, EmbryoTransfer, Randomization
+from patients.models import Baseline, EmbryoTransfer
 from patients.rules import received_allocated_treatment  # the per-protocol rule's one definition
 
 # SPEC §5: a lab value below the detection limit enters as half the limit; above, as the limit.
@@ -342,23 +341,6 @@ def snapshot_get(pk: int) -> StatisticsSnapshot:
 
 def job_get(pk: int) -> StatisticsJob | None:
     return StatisticsJob.objects.filter(pk=pk).first()
-
-
-def export_row_counts(user) -> dict[str, int]:
-    """Rows each export data set (`analysis.exports.DATASETS`) holds for `user` now: one COUNT per data set.
-
-    The filters are the exports' own (active records of the sites `user` may read; `patients` is one row per
-    active randomization); tests/analysis/test_exports_page.py checks each count against the export's rows.
-    """
-    active = {"voided_at__isnull": True}
-    return {
-        "patients": Randomization.objects.filter(site_filter(user, "patient__site_id"), **active).count(),
-        "lab-results": LabResult.objects.filter(
-            site_filter(user, "draw__patient__site_id"), draw__voided_at__isnull=True, **active
-        ).count(),
-        "adverse-events": AdverseEvent.objects.filter(site_filter(user, "patient__site_id"), **active).count(),
-        "questionnaires": QuestionnaireResponse.objects.filter(site_filter(user, "patient__site_id"), **active).count(),
-    }
 
 
 def export_log_latest(limit: int = 20) -> list[ExportLog]:

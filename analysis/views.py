@@ -15,7 +15,7 @@ from analysis import exports, services
 from analysis.dashboard_page import figures_html
 from analysis.dashboard_tables import TABLES, dashboard_context
 from analysis.export_api import CanExport
-from analysis.selectors import export_log_latest, export_row_counts, job_get, latest_snapshot
+from analysis.selectors import export_log_latest, job_get, latest_snapshot
 from core.selectors import arm_results_visible
 
 
@@ -124,7 +124,7 @@ def exports_view(request):
     # The API's own rule (CanExport), so the page and the downloads it links to admit the same users.
     if not CanExport().has_permission(request, None):
         raise PermissionDenied(_("Exports are for statisticians."))
-    counts = export_row_counts(request.user)
+    counts = exports.row_counts(request.user)
     datasets = [
         {
             "name": dataset,

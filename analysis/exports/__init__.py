@@ -29,7 +29,7 @@ The CSV and JSON writers that stream these rows over HTTP are in analysis/export
 
 from analysis.exports.audit import export_log_finish, export_log_start
 from analysis.exports.builders import lab_results_queryset
-from analysis.exports.datasets import DATASETS, UnknownDataset, columns, csv_rows_of, rows
+from analysis.exports.datasets import DATASETS, UnknownDataset, columns, csv_rows_of, row_counts, rows
 from analysis.exports.dictionary import Column
 from analysis.exports.encoded import copy_statement
 
@@ -43,5 +43,6 @@ __all__ = [
     "export_log_finish",
     "export_log_start",
     "lab_results_queryset",
+    "row_counts",
     "rows",
 ]

@@ -23,6 +23,7 @@ from core.models import Site
 from labs.models import LabResult
 from outcomes.models import AdverseEvent, QuestionnaireResponse
 from outcomes.services import AE_FIELDS
+from patients.models import Randomization
 
 CHUNK_SIZE = 2000
 
@@ -60,6 +61,11 @@ def patient_rows(user) -> Iterator[list]:
             yield [cell(row.get(key)) for key in keys]
 
 
+def randomized_patients(user):
+    """The active randomizations of the patients `user` may read: one `patients` row each (analysis_rows)."""
+    return Randomization.objects.filter(voided_at__isnull=True).filter(site_filter(user, "patient__site_id"))
+
+
 def lab_results(user):
     """The active lab results `user` may read, in export order."""
     return (
@@ -85,10 +91,19 @@ def lab_rows(user) -> Iterator[list]:
         yield [cell(value) for value in row]
 
 
+def adverse_events(user):
+    """The active adverse events `user` may read."""
+    return AdverseEvent.objects.filter(voided_at__isnull=True).filter(site_filter(user, "patient__site_id"))
+
+
+def questionnaire_responses(user):
+    """The active questionnaire responses `user` may read."""
+    return QuestionnaireResponse.objects.filter(voided_at__isnull=True).filter(site_filter(user, "patient__site_id"))
+
+
 def ae_rows(user) -> Iterator[list]:
     events = (
-        AdverseEvent.objects.filter(voided_at__isnull=True)
-        .filter(site_filter(user, "patient__site_id"))
+        adverse_events(user)
         .annotate(arm=arm_of("patient__"))
         .order_by("patient__site__code", "patient__sequence_number", "onset_date", "pk")
         .values_list("patient__study_id", "patient__site__code", "arm", "pk", *AE_FIELDS)
@@ -100,8 +115,7 @@ def ae_rows(user) -> Iterator[list]:
 def questionnaire_rows(user) -> Iterator[list]:
     layout = [(instrument, part, key) for _, instrument, part, key in questionnaire_layout()]
     responses = (
-        QuestionnaireResponse.objects.filter(voided_at__isnull=True)
-        .filter(site_filter(user, "patient__site_id"))
+        questionnaire_responses(user)
         .annotate(arm=arm_of("patient__"))
         .order_by("patient__site__code", "patient__sequence_number", "instrument__code", "timepoint__order")
         .values_list(

@@ -29,6 +29,20 @@ _ROWS: dict[str, Callable[[object], Iterator[list]]] = {
 }
 
 
+# The querysets the rows come from, for counting them without producing them.
+_SOURCES: dict[str, Callable] = {
+    "patients": builders.randomized_patients,
+    "lab-results": builders.lab_results,
+    "adverse-events": builders.adverse_events,
+    "questionnaires": builders.questionnaire_responses,
+}
+
+
+def row_counts(user) -> dict[str, int]:
+    """Rows each data set holds for `user` now: one COUNT per data set, over the rows' own querysets."""
+    return {dataset: _SOURCES[dataset](user).count() for dataset in DATASETS}
+
+
 def require_known(dataset: str) -> None:
     if dataset not in DATASETS:
         raise UnknownDataset(f"Unknown dataset '{dataset}'; expected one of {', '.join(DATASETS)}.")

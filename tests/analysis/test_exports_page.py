@@ -95,3 +95,20 @@ def test_the_page_reads_in_a_constant_number_of_queries(client, trial, statistic
         response = client.get(reverse(PAGE))
     assert response.status_code == 200
     assert len(response.context["log"]) == 3
+
+
+def test_the_page_reads_in_chinese(client, trial, statistician):
+    client.force_login(statistician)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(reverse(PAGE)).content.decode()
+    for text in ("导出日志", "数据字典", "每位已随机化患者一行（意向性治疗，按分配组别）"):
+        assert text in html
+    for english in ("Export log", "Data dictionary", "One row per randomized patient"):
+        assert english not in html
+
+
+def test_a_site_scoped_reader_would_count_only_her_sites_rows(trial, staff_site_b):
+    """The counts follow the exports' own site filter (SPEC: another site's records stay out)."""
+    assert exports.row_counts(staff_site_b) == {
+        dataset: len(list(exports.rows(dataset, user=staff_site_b))) for dataset in exports.DATASETS
+    }
