@@ -3,13 +3,13 @@ ivf_trial/urls.py includes this module after those apps so /patients/screen/ sta
 
 from django.urls import path
 
-from casebook import views
+from casebook import history_views, views
 
 app_name = "casebook"
 
 urlpatterns = [
     path("patients/<str:study_id>/", views.patient_view, name="patient"),
-    path("patients/<str:study_id>/history/", views.history_view, name="history"),
+    path("patients/<str:study_id>/history/", history_views.history_view, name="history"),
     path("patients/<str:study_id>/randomize/", views.randomize_view, name="randomize"),
     path("quality/casebook/<str:study_id>/", views.review_view, name="review"),
 ]

@@ -1,6 +1,6 @@
-"""Pages that read across apps: the patient page, her audit history, the casebook review (form states,
-verification, queries, signature, lock) and the randomize step (it shows the quality form states of the
-forms randomization needs). Thin: the services of the apps below decide."""
+"""Pages that read across apps: the patient page, the casebook review (form states, verification, queries,
+signature, lock) and the randomize step (it shows the quality form states of the forms randomization
+needs); her audit history is casebook.history_views. Thin: the services of the apps below decide."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -39,12 +39,6 @@ def patient_view(request, study_id):
         "questionnaire_slots": questionnaire_slots(),
     }
     return render(request, "casebook/patient.html", context)
-
-
-def history_view(request, study_id):
-    patient = patient_selectors.patient_get(user=request.user, study_id=study_id)
-    entries = selectors.patient_audit_history(user=request.user, patient=patient)
-    return render(request, "casebook/history.html", {"patient": patient, "entries": entries})
 
 
 @require_http_methods(["GET", "POST"])

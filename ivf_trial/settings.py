@@ -15,6 +15,7 @@ import pgtrigger
 from django.core.exceptions import ImproperlyConfigured
 
 from ivf_trial import csp_policy
+from ivf_trial.logging_config import logging_config
 from ivf_trial.secret_key import secret_key_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -308,6 +309,8 @@ STATISTICS_FAULT_PAUSE_SECONDS = float(os.environ.get("STATISTICS_FAULT_PAUSE_SE
 AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 # Run inside each clinical write (core.audit.clinical_data_changed), for the patients it changed.
 CLINICAL_CHANGE_HOOK = "quality.services.automatic_checks_sync"
+# What a database lock would freeze unfinished (core/readiness.py): each returns a list of ReadinessItem.
+LOCK_READINESS_CHECKS = ["quality.readiness.lock_checklist", "analysis.readiness.lock_checklist"]
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -378,22 +381,5 @@ DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ivf-trial@loca
 # (links e-mailed from the admin use the address the admin's browser used).
 SITE_URL = os.environ.get("DJANGO_SITE_URL", "http://127.0.0.1:8000")
 
-# --- Logging: request id on every line ----------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "core.middleware.RequestIdLogFilter"},
-        "refusal_without_traceback": {"()": "core.middleware.RefusalWithoutTraceback"},
-    },
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["request_id"]}},
-    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "pgserver": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-        # Django's own console handler (DEBUG only) printed every record a second time beside the root's.
-        "django": {"handlers": [], "level": "INFO"},
-        "django.request": {"filters": ["refusal_without_traceback"]},
-    },
-}
+# --- Logging: request id on every line, one line per refusal (ivf_trial/logging_config.py) --------------
+LOGGING = logging_config(os.environ.get("DJANGO_LOG_LEVEL", "INFO"))

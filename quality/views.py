@@ -1,7 +1,6 @@
-"""Pages of the data-quality workflow: query lists and threads, missing forms, and the database lock (the
-casebook review reads across apps: casebook.views). Thin: services decide."""
+"""Pages of the data-quality workflow: query lists and threads, missing forms. The database lock page is
+quality.lock_views; the casebook review reads across apps (casebook.views). Thin: services decide."""
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -10,7 +9,7 @@ from django.views.decorators.http import require_http_methods
 from core import access
 from core.forms import run_form_action
 from quality import selectors, services
-from quality.forms import MessageForm, QueryFilterForm, ReasonForm
+from quality.forms import MessageForm, QueryFilterForm
 from quality.models import QueryStatus
 
 
@@ -61,21 +60,3 @@ def missing_forms_view(request):
     overdue_only = request.GET.get("overdue") == "1"
     rows = selectors.missing_forms(user=request.user, site_code=site, overdue_only=overdue_only)
     return render(request, "quality/missing.html", {"rows": rows, "site": site, "overdue_only": overdue_only})
-
-
-@require_http_methods(["GET", "POST"])
-def database_lock_view(request):
-    if not request.user.has_perm("core.lock_database"):
-        raise PermissionDenied(_("Only the statistician locks the database."))
-    form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        locking = request.POST.get("action") == "lock"
-        service = services.database_lock if locking else services.database_unlock
-        if run_form_action(request, form, lambda d: service(reason=d["reason"], by=request.user), _("Done.")):
-            return redirect("quality:database_lock")
-    context = {
-        "form": form,
-        "trial": selectors.trial_get(),
-        "history": selectors.database_lock_history(),
-    }
-    return render(request, "quality/database_lock.html", context)

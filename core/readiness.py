@@ -1,0 +1,32 @@
+"""What stands between the trial and its database lock: open items gathered from the apps that know them.
+
+Each app that keeps something a lock would freeze unfinished (open queries, unsigned casebooks, stale
+statistics) names a check in the LOCK_READINESS_CHECKS setting; core reads them without importing the
+apps above it (the same way CLINICAL_CHANGE_HOOK works)."""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    key: str  # stable, for tests and the lock's record: "open_queries"
+    label: str  # as the statistician reads it, translated
+    count: int
+    url: str = ""  # where the open items are listed
+
+    @property
+    def is_open(self) -> bool:
+        return self.count > 0
+
+
+def lock_readiness() -> list[ReadinessItem]:
+    """Every check's items, in the order the setting names the checks."""
+    return [item for path in settings.LOCK_READINESS_CHECKS for item in import_string(path)()]
+
+
+def open_items(items: list[ReadinessItem]) -> dict[str, int]:
+    """The open items as they are kept with a lock: {key: count}, open ones only."""
+    return {item.key: item.count for item in items if item.is_open}
