@@ -1,13 +1,14 @@
 """What stands between the trial and its database lock: open items gathered from the apps that know them.
 
 Each app that keeps something a lock would freeze unfinished (open queries, unsigned casebooks, stale
-statistics) names a check in the LOCK_READINESS_CHECKS setting; core reads them without importing the
+statistics) names a module in the LOCK_READINESS_CHECKS setting, with `lock_checklist()` (the items now)
+and `LABELS` (each item key's label, for locks recorded earlier); core reads them without importing the
 apps above it (the same way CLINICAL_CHANGE_HOOK works)."""
 
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,16 @@ class ReadinessItem:
 
 def lock_readiness() -> list[ReadinessItem]:
     """Every check's items, in the order the setting names the checks."""
-    return [item for path in settings.LOCK_READINESS_CHECKS for item in import_string(path)()]
+    return [item for module in _check_modules() for item in module.lock_checklist()]
+
+
+def item_labels() -> dict[str, str]:
+    """Every item key's label, read without counting anything (a past lock's open items, by name)."""
+    return {key: str(label) for module in _check_modules() for key, label in module.LABELS.items()}
+
+
+def _check_modules():
+    return [import_module(name) for name in settings.LOCK_READINESS_CHECKS]
 
 
 def open_items(items: list[ReadinessItem]) -> dict[str, int]:

@@ -163,7 +163,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "patients:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # Idle timeout: the session lives SESSION_IDLE_MINUTES after the last request, then the user logs in again.
@@ -309,8 +309,15 @@ STATISTICS_FAULT_PAUSE_SECONDS = float(os.environ.get("STATISTICS_FAULT_PAUSE_SE
 AUDITED_CHANGE_HOOK = "analysis.services.on_data_change"
 # Run inside each clinical write (core.audit.clinical_data_changed), for the patients it changed.
 CLINICAL_CHANGE_HOOK = "quality.services.automatic_checks_sync"
-# What a database lock would freeze unfinished (core/readiness.py): each returns a list of ReadinessItem.
-LOCK_READINESS_CHECKS = ["quality.readiness.lock_checklist", "analysis.readiness.lock_checklist"]
+# What a database lock would freeze unfinished (core/readiness.py): modules with lock_checklist() and LABELS.
+LOCK_READINESS_CHECKS = ["quality.readiness", "analysis.readiness"]
+# Each role's work on the home page (core/worklists.py): each returns the sections of the user's roles.
+WORKLIST_PROVIDERS = [
+    "quality.worklists.worklist_sections",
+    "outcomes.worklists.worklist_sections",
+    "analysis.worklists.worklist_sections",
+    "core.account_worklists.worklist_sections",
+]
 
 # --- REST API --------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

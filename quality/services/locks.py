@@ -6,8 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.audit import audited, require_reason
-from core.exceptions import InvalidTransition
+from core.exceptions import InvalidTransition, ValidationFailed
 from core.models import DatabaseLock, Trial, TrialStatus
+from core.readiness import lock_readiness, open_items
 from patients.models import CasebookLock, Patient
 
 
@@ -42,15 +43,32 @@ def _trial_for_update() -> Trial:
     return Trial.objects.select_for_update().order_by("pk").first()
 
 
-def database_lock(*, reason: str, by) -> DatabaseLock:
-    """Freeze the whole trial (database lock before the final analysis)."""
+def database_lock(*, reason: str, by, override_reason: str = "") -> DatabaseLock:
+    """Freeze the whole trial (database lock before the final analysis).
+
+    Anything still open (core.readiness: open queries, unsigned casebooks, unverified or missing forms,
+    stale statistics) is counted under the trial's row lock and kept with the lock; locking over open
+    items needs a reason of its own, so a lock never hides what it froze unfinished.
+    """
     _require_locker(by)
     reason = require_reason(reason)
+    override_reason = (override_reason or "").strip()
     with audited(by=by, reason=reason):
         trial = _trial_for_update()
         if trial.status == TrialStatus.LOCKED:
             raise InvalidTransition(_("The trial database is already locked."))
-        lock = DatabaseLock.objects.create(locked_by=by, reason=reason, status_before=trial.status)
+        still_open = open_items(lock_readiness())
+        if still_open and not override_reason:
+            raise ValidationFailed(
+                {"override_reason": [_("Items are still open: say why the database is locked with them.")]}
+            )
+        lock = DatabaseLock.objects.create(
+            locked_by=by,
+            reason=reason,
+            status_before=trial.status,
+            open_items=still_open,
+            override_reason=override_reason if still_open else "",
+        )
         trial.status = TrialStatus.LOCKED
         trial.save(update_fields=["status"])
         return lock

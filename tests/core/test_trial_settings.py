@@ -88,7 +88,7 @@ def test_locked_cannot_be_set_here(client, statistician):
 
 
 def test_a_database_lock_cannot_be_lifted_here_but_blinding_can_still_change(client, statistician):
-    quality_services.database_lock(reason="Final analysis", by=statistician)
+    quality_services.database_lock(reason="Final analysis", by=statistician, override_reason="No statistics yet")
     with pytest.raises(InvalidTransition, match="database lock"):
         trial_settings_update(status="recruiting", results_blinded=False, reason="reopen quietly", by=statistician)
     client.force_login(statistician)

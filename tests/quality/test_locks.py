@@ -58,14 +58,14 @@ def test_only_the_statistician_locks(site_a, staff_site_a, monitor, investigator
 
 def test_database_lock_freezes_the_whole_trial_and_unlock_restores_it(site_a, staff_site_a, statistician, treated):
     status_before = Trial.objects.get().status
-    services.database_lock(reason="final analysis", by=statistician)
+    services.database_lock(reason="final analysis", by=statistician, override_reason="the test's patient is open")
     assert Trial.objects.get().status == TrialStatus.LOCKED
     with pytest.raises(Locked, match="trial database is locked"):
         screen(site_a, staff_site_a, **_other_identity(99))
     with pytest.raises(Locked):
         _labs(treated, staff_site_a)
     with pytest.raises(InvalidTransition):
-        services.database_lock(reason="again", by=statistician)
+        services.database_lock(reason="again", by=statistician, override_reason="again")
     assert Patient.objects.count() == 1
     services.database_unlock(reason="late data", by=statistician)
     assert Trial.objects.get().status == status_before
