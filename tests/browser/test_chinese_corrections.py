@@ -35,12 +35,13 @@ def test_consent_and_outcome_corrections_save_in_chinese(
     page.goto(f"{base_url}/patients/{patient.study_id}/consent/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page.locator('input[name="signed_on"]')).to_have_value(consent.signed_on.isoformat())
-    page.locator('input[name="form_version"]').fill("v2.1")
+    page.locator('input[name="form_version"]').fill("v2.2")  # the factory's consent is v2.1
     page.locator('textarea[name="reason"]').fill("版本号录入错误")
     page.locator('form button[type="submit"]').last.click()
     expect(page).to_have_url(f"{base_url}/patients/{patient.study_id}/")
     corrected = Consent.objects.get(pk=consent.pk)
-    assert (corrected.form_version, corrected.signed_on) == ("v2.1", consent.signed_on)
+    assert (corrected.form_version, corrected.signed_on) == ("v2.2", consent.signed_on)
+    assert corrected.version == consent.version + 1
 
     page.goto(f"{base_url}/outcomes/{patient.study_id}/pregnancy/")
     expect(page.locator('input[name="beta_hcg_date"]')).to_have_value((et + timedelta(days=14)).isoformat())
