@@ -37,8 +37,8 @@ JOB_TIMEOUT = 60
 
 
 def _redis_url() -> str:
-    broker = os.environ.get("CELERY_BROKER_URL", "")
-    return os.environ.get("REDIS_URL") or (broker if broker.startswith("redis") else "") or DEFAULT_REDIS_URL
+    # tests/settings_env.py removed CELERY_BROKER_URL (keeping a Redis one as REDIS_URL): one variable here.
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,7 @@ def redis_client():
     try:
         client.ping()
     except redis.RedisError as error:
-        pytest.skip(f"Redis not reachable at {url} (set REDIS_URL or CELERY_BROKER_URL): {error}")
+        pytest.skip(f"Redis not reachable at {url} (set REDIS_URL): {error}")
     yield client
     client.close()
 
