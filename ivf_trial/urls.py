@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
+from core.home_views import home_view
 from core.views import health, set_language
 from sampledata.views import about_view
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="patients:list", permanent=False), name="home"),
+    path("", home_view, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/tokens/", include("core.token_urls")),
