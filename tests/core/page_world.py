@@ -93,8 +93,9 @@ def _allocation(**extra) -> Page:
 
 PAGES: dict[str, Page] = {
     # Public or personal plumbing.
-    "home": Page(get=EVERYONE, post=EVERYONE, ok_get=302),
-    "login": Page(get=EVERYONE, post=EVERYONE, ok_get=302),  # signed in already: on to the patient list
+    # Home: each role's worklist (core/worklists.py), scoped by the providers; a page to read.
+    "home": Page(get=EVERYONE, post=None),
+    "login": Page(get=EVERYONE, post=EVERYONE, ok_get=302),  # signed in already: on to the worklist
     "logout": Page(get=None, post=EVERYONE),
     "health": Page(get=EVERYONE, post=None),
     "set_language": Page(get=None, post=EVERYONE, post_data=lambda w, role: {"language": "en", "next": "/patients/"}),

@@ -22,10 +22,10 @@ def _login(client, username, password):
     return client.post(reverse("login"), {"username": username, "password": password})
 
 
-def test_staff_logs_in_and_lands_on_the_patient_list(client, staff_site_a):
+def test_staff_logs_in_and_lands_on_the_worklist(client, staff_site_a):
     response = _login(client, staff_site_a.username, PASSWORD)
-    assert response.status_code == 302 and response.url == reverse("patients:list")
-    assert client.get(reverse("patients:list")).status_code == 200
+    assert response.status_code == 302 and response.url == reverse("home")
+    assert client.get(reverse("home")).status_code == 200
 
 
 def test_wrong_password_is_refused_with_a_message(client, staff_site_a):
