@@ -11,5 +11,5 @@ class ReferenceRangeInline(admin.TabularInline):
 
 @admin.register(Analyte)
 class AnalyteAdmin(AuditedAdmin):
-    list_display = ["code", "name", "canonical_unit", "hard_max"]
+    list_display = ["code", "name", "canonical_unit", "hard_max", "display_decimals"]
     inlines = [ReferenceRangeInline]

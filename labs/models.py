@@ -3,10 +3,14 @@
 import pghistory
 import pgtrigger
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import ClinicalRecord, Timepoint, clinical_triggers, tracked_by
+
+# Canonical values are stored with four decimal places: more would show digits that are not there.
+MAX_DISPLAY_DECIMALS = 4
 
 
 @pghistory.track()
@@ -17,6 +21,11 @@ class Analyte(models.Model):
     accepted_units = models.JSONField(help_text='Unit → factor to the canonical unit, e.g. {"pg/mL": 3.671}')
     hard_max = models.FloatField(help_text="Physiological maximum in the canonical unit; above it is rejected")
     order = models.PositiveSmallIntegerField(default=0)
+    display_decimals = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MaxValueValidator(MAX_DISPLAY_DECIMALS)],
+        help_text="Decimal places pages show values with (stored values keep their full precision)",
+    )
 
     class Meta:
         ordering = ["order", "code"]

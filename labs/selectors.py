@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.models import Timepoint
+from labs.display import lab_value, rounded
 from labs.models import Analyte, LabResult, ReferenceRange
 from labs.ranges import ReferenceRange as Range
 from labs.ranges import Window
@@ -45,6 +46,13 @@ def timepoint_windows() -> dict[str, tuple[Timepoint, Window]]:
 @dataclass(frozen=True)
 class TimelineCell:
     result: LabResult | None
+    display: str = ""  # the canonical value to the analyte's display decimals (labs.display)
+
+
+def _cell(analyte: Analyte, result: LabResult | None) -> TimelineCell:
+    if result is None:
+        return TimelineCell(None)
+    return TimelineCell(result, lab_value(result.canonical_value, analyte.display_decimals, result.censoring))
 
 
 @dataclass(frozen=True)
@@ -64,9 +72,14 @@ def patient_lab_timeline(*, patient) -> tuple[list[Timepoint], list[TimelineRow]
     draws = sorted({r.draw for r in by_key.values()}, key=lambda d: d.drawn_at)
     rows = []
     for analyte in Analyte.objects.all():
-        cells = [TimelineCell(by_key.get((analyte.pk, tp.pk))) for tp in timepoints]
+        cells = [_cell(analyte, by_key.get((analyte.pk, tp.pk))) for tp in timepoints]
+        # The chart's tooltips show y: rounded as the table shows it.
         points = [
-            {"x": tp.code, "y": float(cell.result.canonical_value), "flag": cell.result.flag}
+            {
+                "x": tp.code,
+                "y": float(rounded(cell.result.canonical_value, analyte.display_decimals)),
+                "flag": cell.result.flag,
+            }
             for tp, cell in zip(timepoints, cells, strict=True)
             if cell.result
         ]

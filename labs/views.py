@@ -35,7 +35,7 @@ def draw_create_view(request, study_id):
             flagged = [
                 f"{r.analyte.code} {_(r.flag)}" for r in draw.results.select_related("analyte") if r.flag != "normal"
             ]
-            messages.success(request, _("%(timepoint)s draw saved.") % {"timepoint": draw.timepoint.code})
+            messages.success(request, _("Lab draw saved: %(timepoint)s.") % {"timepoint": _(draw.timepoint.label)})
             if flagged:
                 messages.warning(
                     request, _("Outside the reference range: %(results)s.") % {"results": ", ".join(flagged)}
@@ -72,7 +72,7 @@ def result_correct_view(request, pk):
             return redirect("casebook:patient", study_id=patient.study_id)
     title = _("Correct %(analyte)s at %(timepoint)s") % {
         "analyte": result.analyte.code,
-        "timepoint": result.draw.timepoint.code,
+        "timepoint": _(result.draw.timepoint.label),
     }
     return render(request, "patients/record_form.html", {"patient": patient, "form": form, "title": title})
 

@@ -6,6 +6,7 @@ partial forms are allowed and the scoring rules decide which scales can still be
 
 from collections.abc import Mapping
 
+from core.markers import gettext_noop
 from outcomes.instruments import INSTRUMENT_ITEMS, Item
 
 # Scale → items, as in the RAND 36-Item Health Survey 1.0 scoring instructions (Table 2). Item 2 is in no scale.
@@ -45,6 +46,23 @@ SSRS_SUBSCALES: dict[str, tuple[str, ...]] = {
     "utilization": ("8", "9", "10"),
 }
 SSRS_SUBSCALES["total"] = tuple(key for keys in SSRS_SUBSCALES.values() for key in keys)
+
+# What pages call each scale (RAND's names for its eight scales; Xiao's for the SSRS), marked for the
+# catalogue and translated where shown. The keys stay the data: stored scores, API, exports, statistics.
+SCALE_LABELS: dict[str, str] = {
+    "physical_functioning": gettext_noop("Physical functioning"),
+    "role_physical": gettext_noop("Role limitations due to physical health"),
+    "role_emotional": gettext_noop("Role limitations due to emotional problems"),
+    "energy_fatigue": gettext_noop("Energy/fatigue"),
+    "emotional_wellbeing": gettext_noop("Emotional well-being"),
+    "social_functioning": gettext_noop("Social functioning"),
+    "pain": gettext_noop("Pain"),
+    "general_health": gettext_noop("General health"),
+    "objective": gettext_noop("Objective support"),
+    "subjective": gettext_noop("Subjective support"),
+    "utilization": gettext_noop("Support utilization"),
+    "total": gettext_noop("Total social support"),
+}
 
 
 def _value_error(item: Item, value: object) -> str | None:

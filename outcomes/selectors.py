@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Exists, OuterRef, QuerySet
 
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
+from outcomes.scoring import SCALE_LABELS
 from patients.models import DalteparinCourse, EmbryoTransfer, ProtocolDeviation, Randomization
 from patients.rules import received_allocated_treatment
 
@@ -89,23 +90,57 @@ def _row(randomization, outcome, embryos) -> DerivedOutcomes:
     )
 
 
+@dataclass(frozen=True)
+class ScaleScore:
+    key: str  # the stored key (role_physical)
+    label: str  # English, for {% translate %} (Role limitations due to physical health)
+    value: float | None  # None: too few items answered to score it
+
+
+@dataclass(frozen=True)
+class QuestionnaireSummary:
+    response: QuestionnaireResponse
+    scores: list[ScaleScore]
+
+
+@dataclass(frozen=True)
+class QuestionnaireSlot:
+    instrument: str
+    timepoint: str
+    timepoint_label: str  # English, for {% translate %}
+
+
+def _summary(response: QuestionnaireResponse) -> QuestionnaireSummary:
+    scores = [ScaleScore(key, SCALE_LABELS.get(key, key), value) for key, value in response.scores.items()]
+    return QuestionnaireSummary(response, scores)
+
+
 def patient_outcomes(*, patient) -> dict:
-    """What the patient page shows of outcomes: the outcome form, adverse events, questionnaires."""
+    """What the patient page shows of outcomes: the outcome form, adverse events, questionnaires with their
+    scales named, and the questionnaires the trial collects (to enter one)."""
+    responses = (
+        QuestionnaireResponse.objects.filter(patient=patient, voided_at__isnull=True)
+        .select_related("instrument", "timepoint")
+        .order_by("instrument__code", "timepoint__order")
+    )
     return {
         "outcome": patient.pregnancy_outcomes.filter(voided_at__isnull=True).first(),
         "adverse_events": list(patient.adverse_events.filter(voided_at__isnull=True)),
-        "questionnaires": list(
-            QuestionnaireResponse.objects.filter(patient=patient, voided_at__isnull=True)
-            .select_related("instrument", "timepoint")
-            .order_by("instrument__code", "timepoint__order")
-        ),
+        "questionnaires": [_summary(response) for response in responses],
+        "questionnaire_entries": [
+            QuestionnaireSlot(instrument.code, timepoint.code, timepoint.label)
+            for instrument, timepoint in _collected()
+        ],
     }
+
+
+def _collected():
+    """(instrument, time point) rows the trial collects, in display order (two queries)."""
+    for instrument in Instrument.objects.prefetch_related("timepoints"):
+        for timepoint in sorted(instrument.timepoints.all(), key=lambda tp: tp.order):
+            yield instrument, timepoint
 
 
 def questionnaire_slots() -> list[tuple[str, str]]:
     """(instrument, time point) pairs the trial collects, in display order."""
-    return [
-        (instrument.code, timepoint.code)
-        for instrument in Instrument.objects.prefetch_related("timepoints")
-        for timepoint in sorted(instrument.timepoints.all(), key=lambda tp: tp.order)
-    ]
+    return [(instrument.code, timepoint.code) for instrument, timepoint in _collected()]

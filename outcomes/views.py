@@ -4,6 +4,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.models import Timepoint
 from outcomes import forms, services
 from outcomes.instruments import INSTRUMENT_ITEMS, INSTRUMENT_NAMES
 from outcomes.models import AdverseEvent, QuestionnaireResponse
@@ -111,13 +112,15 @@ def questionnaire_view(request, study_id, instrument, timepoint):
                 expected_version=data["version"],
             )
 
+    # The time point by its label; a code the trial does not have stays as given (the service refuses it).
+    label = _(Timepoint.objects.filter(code=timepoint).values_list("label", flat=True).first() or timepoint)
     return form_page(
         request,
         patient,
         form,
         title=_("%(instrument)s at %(timepoint)s")
-        % {"instrument": _(INSTRUMENT_NAMES[instrument]), "timepoint": timepoint},
+        % {"instrument": _(INSTRUMENT_NAMES[instrument]), "timepoint": label},
         action=action,
-        done=_("%(instrument)s at %(timepoint)s saved.") % {"instrument": instrument, "timepoint": timepoint},
+        done=_("%(instrument)s at %(timepoint)s saved.") % {"instrument": instrument, "timepoint": label},
         template="outcomes/questionnaire_form.html",
     )

@@ -31,6 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 SEED_MIGRATIONS = (
     "core.migrations.0002_seed_trial_configuration",
     "labs.migrations.0002_seed_analytes",
+    "labs.migrations.0006_analyte_display_decimals",
     "outcomes.migrations.0002_seed_instruments",
 )
 

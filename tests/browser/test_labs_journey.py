@@ -70,7 +70,7 @@ def test_staff_enters_a_draw_and_sees_the_out_of_range_value_flagged(
     page.get_by_role("button", name="Save draw").click()
     expect(page).to_have_url(re.compile(rf"/patients/{study_id}/$"))
     alerts = page.get_by_role("alert")
-    expect(alerts.filter(has_text="BASELINE draw saved.")).to_have_count(1)
+    expect(alerts.filter(has_text="Lab draw saved: Baseline (ET day, before the first dose).")).to_have_count(1)
     expect(alerts.filter(has_text="Outside the reference range: LH high.")).to_have_count(1)
     expect(page.locator("#labs-card [data-window-warning]")).to_have_count(0)
 
@@ -78,13 +78,13 @@ def test_staff_enters_a_draw_and_sees_the_out_of_range_value_flagged(
     lh = timeline.locator('tr[data-analyte="LH"] span[data-flag]')
     expect(lh).to_have_count(1)
     expect(lh).to_have_attribute("data-flag", "high")
-    expect(lh).to_have_text("120")
+    expect(lh).to_have_text("120.00")  # to LH's display decimals
     fsh = timeline.locator('tr[data-analyte="FSH"] span[data-flag]')
     expect(fsh).to_have_attribute("data-flag", "normal")
-    expect(fsh).to_have_text("6.2")
+    expect(fsh).to_have_text("6.20")
     e2_row = timeline.locator('tr[data-analyte="E2"]')
     expect(e2_row.locator("span[data-flag]")).to_have_attribute("data-flag", "normal")
-    expect(e2_row.locator("span[data-flag]")).to_have_text("183.55")
+    expect(e2_row.locator("span[data-flag]")).to_have_text("183.6")  # stored 183.55
     expect(e2_row).to_contain_text("entered 50 pg/mL")
     expect(timeline.locator('tr[data-analyte="CA125"] span[data-flag]')).to_have_count(0)
 

@@ -22,6 +22,7 @@ NOT_LIMITED, LIMITED_A_LITTLE = 3, 2
 PF_ANSWERS = {**dict.fromkeys(range(3, 8), NOT_LIMITED), **dict.fromkeys(range(8, 13), LIMITED_A_LITTLE)}
 PAIN_ANSWERS = {21: 2, 22: 1}  # "Very mild" → 80, "Not at all" → 100
 ANSWERS = {**PF_ANSWERS, **PAIN_ANSWERS}
+BASELINE = "Baseline (ET day, before the first dose)"  # the time point's label
 OPTION_LABELS = {
     **{key: {3: "No, not limited at all", 2: "Yes, limited a little"}[value] for key, value in PF_ANSWERS.items()},
     21: "Very mild",
@@ -109,7 +110,7 @@ def test_staff_records_a_twin_pregnancy_and_a_questionnaire_and_sees_the_scores(
     expect(summary.locator('[data-field="clinical_pregnancy"]')).to_have_text("yes: 2 sacs, heartbeat yes")
     expect(summary).to_contain_text("More sacs than embryos transferred: confirmed.")
     expect(summary.locator('[data-field="miscarriage"]')).to_have_text("no")
-    expect(page.locator("#outcome-card").get_by_role("link", name="Correct")).to_be_visible()
+    expect(page.locator("#outcome-card").get_by_role("link", name="Correct pregnancy outcome")).to_be_visible()
 
     outcome = PregnancyOutcome.objects.get(patient=patient, voided_at__isnull=True)
     assert outcome.beta_hcg_positive is True
@@ -121,7 +122,7 @@ def test_staff_records_a_twin_pregnancy_and_a_questionnaire_and_sees_the_scores(
 
     # The RAND-36 at baseline, from the questionnaire card.
     expect(page.locator("#questionnaire-card")).to_contain_text("None entered.")
-    page.locator("#questionnaire-card").get_by_role("link", name="RAND36 BASELINE", exact=True).click()
+    page.locator("#questionnaire-card").get_by_role("link", name=f"RAND36 · {BASELINE}", exact=True).click()
     expect(page).to_have_url(re.compile(rf"/{study_id}/questionnaires/RAND36/BASELINE/$"))
     form = page.locator("#questionnaire-form")
 
@@ -145,15 +146,21 @@ def test_staff_records_a_twin_pregnancy_and_a_questionnaire_and_sees_the_scores(
     page.get_by_label("Completed on").fill(yesterday.isoformat())
     form.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(rf"/patients/{study_id}/$"))
-    expect(page.get_by_role("alert").filter(has_text="RAND36 at BASELINE saved.")).to_have_count(1)
+    expect(page.get_by_role("alert").filter(has_text=f"RAND36 at {BASELINE} saved.")).to_have_count(1)
     card = page.locator('#questionnaire-card [data-questionnaire="RAND36-BASELINE"]')
-    expect(card).to_contain_text(f"RAND36 BASELINE ({yesterday:%Y-%m-%d})")
-    expect(card.locator('[data-score="physical_functioning"]')).to_have_text("physical_functioning: 75.0")
-    expect(card.locator('[data-score="pain"]')).to_have_text("pain: 90.0")
-    for unanswered in ("role_physical", "role_emotional", "energy_fatigue", "emotional_wellbeing"):
-        expect(card.locator(f'[data-score="{unanswered}"]')).to_have_text(f"{unanswered}: —")
-    expect(card.locator('[data-score="social_functioning"]')).to_have_text("social_functioning: —")
-    expect(card.locator('[data-score="general_health"]')).to_have_text("general_health: —")
+    expect(card).to_contain_text(f"RAND36 · {BASELINE} ({yesterday:%Y-%m-%d})")
+    expect(card.locator('[data-score="physical_functioning"]')).to_have_text("Physical functioning: 75")
+    expect(card.locator('[data-score="pain"]')).to_have_text("Pain: 90")
+    unanswered = {
+        "role_physical": "Role limitations due to physical health",
+        "role_emotional": "Role limitations due to emotional problems",
+        "energy_fatigue": "Energy/fatigue",
+        "emotional_wellbeing": "Emotional well-being",
+        "social_functioning": "Social functioning",
+        "general_health": "General health",
+    }
+    for key, label in unanswered.items():
+        expect(card.locator(f'[data-score="{key}"]')).to_have_text(f"{label}: —")
 
     response = QuestionnaireResponse.objects.get(patient=patient, voided_at__isnull=True)
     assert response.completed_on == yesterday

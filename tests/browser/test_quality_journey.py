@@ -203,7 +203,7 @@ def test_query_signature_and_lock_journey(
     expect(staff.locator('#form-states [data-form="baseline"]')).to_have_attribute("data-state", "locked")
     baseline_card = staff.locator("#baseline-card")
     expect(baseline_card).to_contain_text("160.0 cm / 56.0 kg")
-    for name in ("Correct", "Void", "Record baseline"):
+    for name in ("Correct baseline", "Void", "Record baseline"):
         expect(baseline_card.get_by_role("link", name=name, exact=True)).to_have_count(0)
     for name in ("Withdraw", "Void registration", "Record consent"):
         expect(staff.get_by_role("link", name=name, exact=True)).to_have_count(0)

@@ -49,8 +49,9 @@ def test_draw_form_saves_and_the_patient_page_shows_the_flag(staff_client, patie
     )
     body = response.content.decode()
     assert "Outside the reference range: LH high." in body
-    assert '<tr data-analyte="LH">' in body and 'data-flag="high">120' in body
-    assert "183.55" in body and "entered 50 pg/mL" in body
+    # Shown to the analytes' display decimals (LH 2, E2 1: 50 pg/mL is 183.55 pmol/L, stored as such).
+    assert '<tr data-analyte="LH">' in body and 'data-flag="high" data-value="120.00">120.00<' in body
+    assert ">183.6<" in body and "entered 50 pg/mL" in body
 
 
 @pytest.mark.parametrize(
