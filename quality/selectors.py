@@ -7,13 +7,14 @@ cost the same number of queries for 3 patients as for 3,000.
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
+from django.db.models.functions import Coalesce, ExtractDay, Now
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core import access
-from core.models import DatabaseLock, Timepoint, Trial, TrialStatus
+from core.models import DatabaseLock, Site, Timepoint, Trial, TrialStatus
 from labs.models import Analyte, LabDraw, LabResult
 from outcomes.models import AdverseEvent, Instrument, PregnancyOutcome, QuestionnaireResponse
 from patients.models import (
@@ -250,20 +251,61 @@ def missing_forms(*, user, site_code: str = "", overdue_only: bool = False) -> l
 # --- Queries -----------------------------------------------------------------------------------
 
 
-def query_list(*, user, status: str = "", study_id: str = "", site_code: str = "", origin: str = "") -> QuerySet:
-    """Data queries of the sites the user reads (monitors: all sites), with their thread prefetched."""
-    queries = DataQuery.objects.filter(access.site_filter(user, "patient__site_id")).select_related(
-        "patient__site", "raised_by", "closed_by"
+# A query's age in whole days: to today while it is unresolved, to its closing once closed (as query_age_days).
+_AGE_DAYS = ExtractDay(Coalesce("closed_at", Now()) - F("opened_at"))
+
+
+def query_list(
+    *,
+    user,
+    status: str = "",
+    study_id: str = "",
+    site_code: str = "",
+    origin: str = "",
+    form: str = "",
+    field: str = "",
+    min_age: int | None = None,
+) -> QuerySet:
+    """Data queries of the sites the user reads (monitors: all sites), with their age in days (`age_days`)
+    and their thread prefetched; each filter given narrows the list."""
+    queries = (
+        DataQuery.objects.filter(access.site_filter(user, "patient__site_id"))
+        .select_related("patient__site", "raised_by", "closed_by")
+        .annotate(age_days=_AGE_DAYS)
     )
-    if status:
-        queries = queries.filter(status=status)
-    if study_id:
-        queries = queries.filter(patient__study_id=study_id)
-    if site_code:
-        queries = queries.filter(patient__site__code=site_code)
-    if origin:
-        queries = queries.filter(origin=origin)
+    given = {
+        "status": status,
+        "patient__study_id": study_id,
+        "patient__site__code": site_code,
+        "origin": origin,
+        "form": form,
+        "field__iexact": field,
+    }
+    queries = queries.filter(**{lookup: value for lookup, value in given.items() if value})
+    if min_age is not None:
+        queries = queries.filter(age_days__gte=min_age)
     return queries.prefetch_related(Prefetch("messages", queryset=_messages()))
+
+
+def query_filter_choices(*, user) -> tuple[list[str], list[str]]:
+    """The query list's choices for this user: codes of the sites they read, form keys their queries name."""
+    sites = list(Site.objects.filter(access.site_filter(user, "pk")).values_list("code", flat=True))
+    forms = list(
+        DataQuery.objects.filter(access.site_filter(user, "patient__site_id"))
+        .order_by("form")
+        .values_list("form", flat=True)
+        .distinct()
+    )
+    return sites, forms
+
+
+def query_batch(*, user, ids: list[int]) -> QuerySet:
+    """The queries among `ids` that the user reads (others' ids simply are not there), with their patient."""
+    return (
+        DataQuery.objects.filter(access.site_filter(user, "patient__site_id"), pk__in=ids)
+        .select_related("patient")
+        .order_by("pk")
+    )
 
 
 def _messages():
