@@ -130,7 +130,7 @@ def query_detail_view(request, pk: int):
         "can_answer": query.status == QueryStatus.OPEN and access.can_enter_data(request.user, query.patient.site_id),
         "can_close": query.status != QueryStatus.CLOSED and request.user.has_perm("core.raise_query"),
         "can_reopen": query.status == QueryStatus.ANSWERED and request.user.has_perm("core.raise_query"),
-        "age_days": selectors.query_age_days(query),
+        "age_days": query.age_days,  # as the list shows it (selectors.query_list)
     }
     return render(request, "quality/query_detail.html", context)
 

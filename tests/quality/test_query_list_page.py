@@ -141,8 +141,8 @@ def test_ages_are_whole_days_in_the_list_and_the_thread(client, patient_a, monit
     ages = dict(re.findall(r'<tr data-query="(\d+)".*?data-age-days="(-?\d+)"', page, flags=re.S))
     assert ages == {str(old.pk): "40", str(closed.pk): "7", str(fresh.pk): "0"}
     assert "minute" not in page and "month" not in page
-    thread = client.get(reverse("quality:query", args=[old.pk])).content.decode()
-    assert "open 40 days" in thread
+    assert "open 40 days" in client.get(reverse("quality:query", args=[old.pk])).content.decode()
+    assert "closed after 7 days" in client.get(reverse("quality:query", args=[closed.pk])).content.decode()
 
 
 def _count_queries(client) -> int:
