@@ -32,6 +32,7 @@ NO_DJANGO = [
     "outcomes.scoring",
     "patients.allocation",
     "patients.allocation_stream",
+    "quality.form_fields",
 ]
 TRANSLATED = [
     "labs.import_csv",
