@@ -62,8 +62,12 @@ class DataQuerySerializer(serializers.ModelSerializer):
 class QueryRaiseSerializer(StrictSerializer):
     bounds_model = DataQuery
     study_id = serializers.CharField(max_length=16)
-    form = serializers.CharField(max_length=60)
-    field = serializers.CharField(max_length=60)
+    form = serializers.CharField(max_length=60, help_text="A form key of her casebook, e.g. baseline, labs:ET14")
+    field = serializers.CharField(
+        max_length=60,
+        help_text="One of that form's fields (checked): a field name (weight_kg), an analyte code on a lab form "
+        "(IL6), a criterion code on screening, item_<number> on a questionnaire (item_5a)",
+    )
     message = serializers.CharField(max_length=4000)
 
 

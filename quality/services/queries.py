@@ -8,7 +8,8 @@ from core import access
 from core.audit import audited
 from core.exceptions import InvalidTransition, StaleVersion, ValidationFailed
 from patients.models import Patient
-from quality import selectors
+from quality import form_fields, selectors
+from quality.form_field_selectors import field_config
 from quality.models import (
     DataQuery,
     MessageKind,
@@ -58,28 +59,44 @@ def _locked_query(query: DataQuery, expected_version: int | None) -> DataQuery:
     return current
 
 
-def _known_forms(patient: Patient) -> set[str]:
+def _known_forms(patient: Patient) -> dict[str, str]:
+    """Form key → label of the forms of her casebook (expected, or holding records)."""
     book = selectors.casebook_get(patient)
-    return {f.key for f in book.forms} | set(book.manifest)
+    return {key: key for key in book.manifest} | {f.key: f.label for f in book.forms}
+
+
+def not_a_field_errors(form_label: str, field: str) -> dict[str, list[str]]:
+    return {
+        "field": [
+            _("“%(field)s” is not a field of the %(form)s form: choose one of its fields.")
+            % {"field": field, "form": form_label}
+        ]
+    }
+
+
+def _where_errors(patient: Patient, form: str, field: str) -> dict[str, list[str]]:
+    """The form must be one of her casebook's, and the field one of that form's (quality.form_fields)."""
+    forms = _known_forms(patient)
+    if form not in forms:
+        return not_a_form_errors(form, patient)
+    if not field:
+        return {"field": [_("Choose the field the query is about.")]}
+    if len(field) > MAX_FIELD_LENGTH or form_fields.field_of(form, field, field_config()) is None:
+        return not_a_field_errors(forms[form], field[:MAX_FIELD_LENGTH])
+    return {}
 
 
 # --- Query workflow: open → answered → closed (and back to open when an answer does not settle it) ---
 
 
 def query_raise(*, patient: Patient, form: str, field: str, message: str, by) -> DataQuery:
-    """A monitor asks about one field of one form."""
+    """A monitor asks about one field of one form; the field must be one of that form's."""
     if not by.has_perm("core.raise_query"):
         raise PermissionDenied(_("Only monitors raise queries."))
     if not access.can_read_site(by, patient.site_id):
         raise PermissionDenied(_("You may not read this site's data."))
-    errors = {}
     form, field = (form or "").strip(), (field or "").strip()
-    if form not in _known_forms(patient):
-        errors.update(not_a_form_errors(form, patient))
-    if not field or len(field) > MAX_FIELD_LENGTH:
-        errors["field"] = [
-            _("Name the field the query is about (at most %(limit)d characters).") % {"limit": MAX_FIELD_LENGTH}
-        ]
+    errors = _where_errors(patient, form, field)
     if errors:
         raise ValidationFailed(errors)
     message = _text(

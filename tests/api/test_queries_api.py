@@ -61,7 +61,7 @@ def test_staff_cannot_raise_and_bad_input_is_a_field_error(patient, staff_site_a
 
 
 def test_stale_version_and_bad_transition(patient, staff_site_a, monitor):
-    query = query_raise(patient=patient, form="consent", field="x", message="?", by=monitor)
+    query = query_raise(patient=patient, form="consent", field="signed_on", message="?", by=monitor)
     url = f"/api/v1/queries/{query.pk}/"
     _api(staff_site_a).patch(url, {"status": "answered", "message": "done"}, format="json")
     stale = _api(monitor).patch(url, {"status": "closed", "version": 1}, format="json")
@@ -73,7 +73,7 @@ def test_stale_version_and_bad_transition(patient, staff_site_a, monitor):
 
 
 def test_queries_are_site_scoped(patient, staff_site_b, monitor):
-    query = query_raise(patient=patient, form="consent", field="x", message="?", by=monitor)
+    query = query_raise(patient=patient, form="consent", field="signed_on", message="?", by=monitor)
     assert _api(staff_site_b).get("/api/v1/queries/").json()["results"] == []
     assert _api(staff_site_b).get(f"/api/v1/queries/{query.pk}/").status_code == 404
     assert [q["id"] for q in _api(monitor).get("/api/v1/queries/").json()["results"]] == [query.pk]
@@ -88,10 +88,10 @@ def test_query_list_query_count_is_the_same_for_3_and_30_queries(patient, monito
         assert response.status_code == 200
         return len(captured), len(response.json()["results"])
 
-    for n in range(3):
-        query_raise(patient=patient, form="consent", field=f"f{n}", message="?", by=monitor)
+    for _ in range(3):
+        query_raise(patient=patient, form="consent", field="signed_on", message="?", by=monitor)
     small, rows = cost()
     assert rows == 3
-    for n in range(27):
-        query_raise(patient=patient, form="consent", field=f"g{n}", message="?", by=monitor)
+    for _ in range(27):
+        query_raise(patient=patient, form="consent", field="withdrawn_on", message="?", by=monitor)
     assert cost() == (small, 30)

@@ -127,5 +127,5 @@ def test_missing_forms_page(client, patient, staff_site_a):
 def test_unknown_actions_are_404_not_500(client, patient, monitor):
     mon = _client(client, monitor)
     assert mon.post(reverse("casebook:review", args=[patient.study_id]), {"action": "explode"}).status_code == 404
-    query = query_raise(patient=patient, form="consent", field="x", message="?", by=monitor)
+    query = query_raise(patient=patient, form="consent", field="signed_on", message="?", by=monitor)
     assert mon.post(reverse("quality:query", args=[query.pk]), {"action": "explode"}).status_code == 404
