@@ -4,7 +4,10 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC
 from decimal import Decimal
 
@@ -36,6 +39,8 @@ BROKER_DOWN_MESSAGE = (
 )
 
 logger = logging.getLogger(__name__)
+# Without a broker: the changes committed inside the current statistics_batch(), None outside one.
+_batch_changes: ContextVar[list[bool] | None] = ContextVar("statistics_batch_changes", default=None)
 
 
 def trial_design() -> Design:
@@ -93,6 +98,10 @@ def _send(job_id: int, *, countdown: int) -> bool:
     sends it again."""
     from analysis.tasks import statistics_compute_task
 
+    if _in_process():
+        # Eager apply_async would still take a producer from the (absent) broker's pool: kombu warns of it.
+        statistics_compute_task.apply(args=[job_id])
+        return True
     try:
         statistics_compute_task.apply_async(args=[job_id], countdown=countdown)
     except KombuOperationalError as error:
@@ -246,11 +255,53 @@ def data_changed() -> None:
         DataVersion.objects.get_or_create(pk=1, defaults={"version": 1, "changed_at": timezone.now()})
 
 
+def _in_process() -> bool:
+    """No broker: Celery runs its tasks in this process (CELERY_TASK_ALWAYS_EAGER, an explicit setting)."""
+    from analysis.tasks import statistics_compute_task
+
+    return bool(statistics_compute_task.app.conf.task_always_eager)
+
+
 def on_data_change() -> None:
-    """Called after every committed audited change: mark snapshots stale, schedule one recomputation."""
+    """Called after every committed audited change: mark snapshots stale and have them recomputed once. With a
+    broker, one job after a quiet period (debounce); without one, in this process at the end of the request
+    or bulk load that made the change (statistics_batch); a change outside any only marks them stale."""
     data_changed()
-    if settings.STATISTICS_RECOMPUTE_ON_CHANGE:
+    if not settings.STATISTICS_RECOMPUTE_ON_CHANGE:
+        return
+    if not _in_process():
         statistics_request()
+        return
+    changes = _batch_changes.get()
+    if changes is not None:
+        changes.append(True)
+
+
+@contextmanager
+def statistics_batch() -> Iterator[None]:
+    """Without a broker, recompute the statistics once when the block ends, if a change was committed inside it
+    (a request, a bulk load): a save costs one recomputation, and so does a load of a thousand records. Nested
+    blocks join the outer one; a block that raises recomputes nothing."""
+    if _batch_changes.get() is not None:
+        yield
+        return
+    changes: list[bool] = []
+    token = _batch_changes.set(changes)
+    try:
+        yield
+    finally:
+        _batch_changes.reset(token)
+    if changes:
+        _recompute_now()
+
+
+def _recompute_now() -> None:
+    """The recomputation, here and now (eager); its failure is logged and kept on the job, and does not undo nor
+    refuse the change already committed."""
+    try:
+        statistics_request()
+    except Exception:
+        logger.exception("Statistics recomputation after a data change failed")
 
 
 def statistics_document(snapshot: StatisticsSnapshot, *, population: str, by_arm: bool) -> dict:

@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "analysis",
     # Cross-app reads (patient page, casebook review, audit trail): no models.
     "casebook",
+    "exchange",
     # The demo and synthetic trials, on top: they may call every app's services.
     "sampledata",
 ]
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below); static files need none.
     "csp.middleware.CSPMiddleware",
     "core.middleware.RequestIdMiddleware",
+    # Without a broker: one statistics recomputation after a request that committed a change.
+    "analysis.middleware.StatisticsRecomputeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Language from the user's choice (cookie set by /i18n/setlang/), then Accept-Language, then English.
     "django.middleware.locale.LocaleMiddleware",
@@ -299,9 +302,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Statistics snapshots --------------------------------------------------------------------------
 # With a broker, every committed change schedules one recomputation after a quiet period (debounce).
-# Without one (eager mode) that would recompute synchronously after every save, so it is off there;
-# the periodic job and the "Recompute" button remain.
-STATISTICS_RECOMPUTE_ON_CHANGE = env_bool("STATISTICS_RECOMPUTE_ON_CHANGE", bool(CELERY_BROKER_URL))
+# Without one (eager mode), once in-process at the end of the request that changed data (analysis.middleware).
+STATISTICS_RECOMPUTE_ON_CHANGE = env_bool("STATISTICS_RECOMPUTE_ON_CHANGE", True)
 STATISTICS_DEBOUNCE_SECONDS = int(os.environ.get("STATISTICS_DEBOUNCE_SECONDS", "30"))
 STATISTICS_MAX_DELIVERIES = 3
 # Fault injection for the crash tests only: the job sleeps this long after starting (default 0).

@@ -66,6 +66,8 @@ def environment(url: str, debug: bool) -> dict:
         DJANGO_ALLOWED_HOSTS="127.0.0.1",
         DJANGO_LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="ivf_trial.settings",
+        # No broker here: the statistics would be recomputed in each write request; deployed, a worker does it.
+        STATISTICS_RECOMPUTE_ON_CHANGE="0",
     )
     return env
 
