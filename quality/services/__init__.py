@@ -8,7 +8,7 @@ holds it (and settings name `quality.services.automatic_checks_sync` as the clin
 from quality.services.automatic_checks import automatic_checks_sync
 from quality.services.locks import casebook_lock, casebook_unlock, database_lock, database_unlock
 from quality.services.queries import query_answer, query_close, query_raise, query_reopen
-from quality.services.signoff import casebook_sign, form_verify, signature_blockers
+from quality.services.signoff import casebook_sign, form_verify, forms_verify, signature_blockers
 
 __all__ = [
     "automatic_checks_sync",
@@ -18,6 +18,7 @@ __all__ = [
     "database_lock",
     "database_unlock",
     "form_verify",
+    "forms_verify",
     "query_answer",
     "query_close",
     "query_raise",

@@ -1,6 +1,8 @@
 """Sign-off: source-data verification of a form and the investigator's e-signature of a casebook."""
 
 import logging
+from collections import Counter
+from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
@@ -14,6 +16,8 @@ from patients.models import Patient
 from quality import catalogue, selectors
 from quality.models import (
     CasebookSignature,
+    DataQuery,
+    QueryStatus,
     SignatureMeaning,
     SourceVerification,
 )
@@ -44,6 +48,70 @@ def form_verify(*, patient: Patient, form: str, by) -> SourceVerification:
         return SourceVerification.objects.create(
             patient=patient, form=form, content_hash=status.content_hash, verified_by=by
         )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What one verification action did: forms verified now, already verified, and skipped (with why)."""
+
+    verified: list[str]  # labels
+    already: list[str]
+    skipped: list[str]  # one sentence per form: its label and why it was not verified
+
+
+def _why_not_verifiable(status: catalogue.FormStatus, open_queries: int) -> str:
+    if status.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS):
+        return _("%(form)s is %(state)s: only a complete form can be verified.") % {
+            "form": status.label,
+            "state": _(status.state),
+        }
+    if open_queries:
+        return ngettext(
+            "%(form)s has %(count)d data query not closed: close it before verifying the form.",
+            "%(form)s has %(count)d data queries not closed: close them before verifying the form.",
+            open_queries,
+        ) % {"form": status.label, "count": open_queries}
+    return ""
+
+
+def _unresolved_queries_by_form(patient: Patient) -> Counter:
+    unresolved = DataQuery.objects.filter(patient=patient).exclude(status=QueryStatus.CLOSED)
+    return Counter(unresolved.values_list("form", flat=True))
+
+
+def forms_verify(*, patient: Patient, forms: list[str], by) -> VerifyReport:
+    """A monitor verifies several forms at once (one, a visit's, the whole casebook): each complete form
+    without an unresolved query gets its own SourceVerification, in one transaction; the rest are skipped
+    and reported. A key that is not a form of her casebook refuses the whole action."""
+    if not by.has_perm("core.verify_source_data"):
+        raise PermissionDenied(_("Only monitors mark forms source-data-verified."))
+    if not access.can_read_site(by, patient.site_id):
+        raise PermissionDenied(_("You may not read this site's data."))
+    with audited(by=by, reason="Source data verified"):
+        Patient.objects.select_for_update().get(pk=patient.pk)  # one verifier at a time, on the content hashed
+        book = selectors.casebook_get(patient)
+        statuses = {f.key: f for f in book.forms}
+        unknown = [key for key in forms if key not in statuses]
+        if unknown:
+            raise ValidationFailed(not_a_form_errors(unknown[0], patient))
+        if not forms:
+            raise ValidationFailed({"form": [_("Choose the forms to verify.")]})
+        open_queries = _unresolved_queries_by_form(patient)
+        verified, already, skipped, new = [], [], [], []
+        for key in dict.fromkeys(forms):
+            status, existing = statuses[key], book.verifications.get(key)
+            why = _why_not_verifiable(status, open_queries.get(key, 0))
+            if why:
+                skipped.append(why)
+            elif existing is not None and existing.content_hash == status.content_hash:
+                already.append(status.label)
+            else:
+                new.append(
+                    SourceVerification(patient=patient, form=key, content_hash=status.content_hash, verified_by=by)
+                )
+                verified.append(status.label)
+        SourceVerification.objects.bulk_create(new)
+    return VerifyReport(verified, already, skipped)
 
 
 # --- Electronic signature (21 CFR Part 11) ---------------------------------------------------------
