@@ -78,7 +78,6 @@ INSTALLED_APPS = [
     "analysis",
     # Cross-app reads (patient page, casebook review, audit trail): no models.
     "casebook",
-    "exchange",
     # The demo and synthetic trials, on top: they may call every app's services.
     "sampledata",
 ]
