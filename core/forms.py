@@ -26,6 +26,16 @@ class IsoDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
+# The empty first option of every select: nothing is chosen for the user (issue 20: selects preselected their
+# first option, so a hurried "Save" recorded an answer nobody gave). Radios get no empty choice: none is checked.
+CHOOSE = _("Choose…")
+
+
+def blank_first(choices) -> list:
+    """`choices` after an empty "Choose…" option, which a required field refuses ("This field is required.")."""
+    return [("", CHOOSE), *choices]
+
+
 def _mark_invalid(form: forms.Form, name: str) -> None:
     widget = form.fields[name].widget
     if "is-invalid" not in widget.attrs.get("class", ""):

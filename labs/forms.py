@@ -2,18 +2,29 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapForm, IsoDateTimeInput
+from core.forms import CHOOSE, BootstrapForm, IsoDateTimeInput, blank_first
 from core.models import Timepoint
 from labs.models import Analyte
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
 
-class LabDrawForm(BootstrapForm):
-    """One draw: time point, when, and each analyte's value with its unit (blank = not measured)."""
+class TimepointChoiceField(forms.ModelChoiceField):
+    """Time points by their label (configuration: the seeded labels are in the catalogue, core.terms)."""
 
-    timepoint = forms.ModelChoiceField(
-        queryset=Timepoint.objects.all(), to_field_name="code", empty_label=None, label=_("Time point")
+    def label_from_instance(self, obj):
+        return gettext(obj.label)
+
+
+class LabDrawForm(BootstrapForm):
+    """One draw: time point, when, and each analyte's value with its unit (blank = not measured).
+
+    No unit is chosen for the user: a value typed under a preselected pmol/L that the report gave in pg/mL
+    would be stored 3.7 times too low without a warning. A value needs its unit chosen.
+    """
+
+    timepoint = TimepointChoiceField(
+        queryset=Timepoint.objects.all(), to_field_name="code", empty_label=CHOOSE, label=_("Time point")
     )
     drawn_at = forms.DateTimeField(widget=IsoDateTimeInput, label=_("Drawn at"))
 
@@ -32,11 +43,19 @@ class LabDrawForm(BootstrapForm):
                 for unit in [analyte.canonical_unit, *sorted(set(analyte.accepted_units) - {analyte.canonical_unit})]
             ]
             self.fields[f"{analyte.code}_unit"] = forms.ChoiceField(
-                choices=units,
-                initial=analyte.canonical_unit,
+                choices=blank_first(units),
+                required=False,
                 label=gettext("%(analyte)s unit") % {"analyte": analyte.code},
                 widget=forms.Select(attrs={"class": "form-select"}),
             )
+
+    def clean(self):
+        data = super().clean()
+        for analyte in self.analytes:
+            value, unit = f"{analyte.code}_value", f"{analyte.code}_unit"
+            if (data.get(value) or "").strip() and not data.get(unit):
+                self.add_error(unit, gettext("Choose the unit of this %(analyte)s value.") % {"analyte": analyte.code})
+        return data
 
     def analyte_rows(self):
         return [(a, self[f"{a.code}_value"], self[f"{a.code}_unit"]) for a in self.analytes]
@@ -58,7 +77,7 @@ class LabResultCorrectForm(BootstrapForm):
 
     def __init__(self, *args, analyte, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["unit"].choices = [(u, u) for u in analyte.accepted_units]
+        self.fields["unit"].choices = blank_first((u, u) for u in analyte.accepted_units)
 
 
 class LabImportForm(BootstrapForm):

@@ -3,7 +3,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapForm, IsoDateInput
+from core.forms import BootstrapForm, IsoDateInput, blank_first
 from outcomes import rules
 from outcomes.instruments import SOURCES_NOTE, Item
 from outcomes.models import ActionTaken, AdverseEventTerm, AeOutcome, Relatedness
@@ -17,15 +17,19 @@ def item_text(item: Item) -> str:
     return gettext(item.text)
 
 
+# "Not known yet" is a choice of its own, not the empty value: an empty value would check it on a new form,
+# answering for the user. Left unanswered, these optional questions are not known yet either.
+UNKNOWN = "unknown"
 YES_NO = [("True", _("Yes")), ("False", _("No"))]
-YES_NO_UNKNOWN = [("", _("Not known yet")), ("True", _("Yes")), ("False", _("No"))]
+YES_NO_UNKNOWN = [(UNKNOWN, _("Not known yet")), ("True", _("Yes")), ("False", _("No"))]
+_ANSWERS = {"True": True, "False": False, UNKNOWN: None}
 
 
 def _yes_no(label: str, *, unknown: bool = False) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(
         label=label,
         choices=YES_NO_UNKNOWN if unknown else YES_NO,
-        coerce=lambda value: value == "True",
+        coerce=_ANSWERS.get,
         empty_value=None,
         required=not unknown,
         widget=forms.RadioSelect,
@@ -67,26 +71,41 @@ class PregnancyOutcomeForm(BootstrapForm):
         return {name: self.cleaned_data.get(name) for name in OUTCOME_FIELDS}
 
 
+ANSWERS_NOT_KNOWN_YET = ("fetal_heartbeat", "ongoing_pregnancy", "live_birth")  # the questions with that answer
+
+
 class PregnancyOutcomeEditForm(ReasonFields, PregnancyOutcomeForm):
     field_order = [*PregnancyOutcomeForm.base_fields, "reason"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A stored "not known yet" (None) shows as that answer, checked.
+        not_known = {
+            name: UNKNOWN for name in ANSWERS_NOT_KNOWN_YET if name in self.initial and self.initial[name] is None
+        }
+        self.initial = {**self.initial, **not_known}
+
 
 class AdverseEventForm(BootstrapForm):
-    term = forms.ChoiceField(choices=AdverseEventTerm.choices, label=_("Term"))
+    term = forms.ChoiceField(choices=blank_first(AdverseEventTerm.choices), label=_("Term"))
     term_other = forms.CharField(required=False, max_length=200, label=_("Other: describe"))
     onset_date = forms.DateField(widget=IsoDateInput, label=_("Onset date"))
     resolution_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Resolution date"))
     grade = forms.TypedChoiceField(
-        choices=[(g, format_lazy(_("Grade {}"), g)) for g in range(1, 6)], coerce=int, label=_("CTCAE grade")
+        choices=blank_first((g, format_lazy(_("Grade {}"), g)) for g in range(1, 6)),
+        coerce=int,
+        label=_("CTCAE grade"),
     )
     serious = forms.BooleanField(
         required=False,
         label=_("Serious adverse event (SAE)"),
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
-    related_to_dalteparin = forms.ChoiceField(choices=Relatedness.choices, label=_("Related to dalteparin"))
-    action_taken = forms.ChoiceField(choices=ActionTaken.choices, label=_("Action taken"))
-    outcome = forms.ChoiceField(choices=AeOutcome.choices, label=pgettext_lazy("adverse event", "Outcome"))
+    related_to_dalteparin = forms.ChoiceField(
+        choices=blank_first(Relatedness.choices), label=_("Related to dalteparin")
+    )
+    action_taken = forms.ChoiceField(choices=blank_first(ActionTaken.choices), label=_("Action taken"))
+    outcome = forms.ChoiceField(choices=blank_first(AeOutcome.choices), label=pgettext_lazy("adverse event", "Outcome"))
 
 
 class AdverseEventEditForm(ReasonFields, AdverseEventForm):

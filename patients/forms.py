@@ -1,10 +1,14 @@
 """Input shape of the registry forms; the rules themselves live in patients.rules via the services."""
 
+import zoneinfo
+from datetime import date
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapForm, IsoDateInput
+from core.forms import CHOOSE, BootstrapForm, IsoDateInput, blank_first
 from core.models import EligibilityCriterion, Site
 from patients.models import AgeGroup, CycleType, Education, EmbryoStage, InfertilityType, Route
 from patients.services import BaselineInput, IdentityInput
@@ -44,8 +48,15 @@ class IdentityFields(BootstrapForm):
         )
 
 
+def today_at(sites) -> date:
+    """Today's date where the sites are: in their time zone, or the project's when they differ."""
+    zones = set(sites.values_list("time_zone", flat=True))
+    zone = zoneinfo.ZoneInfo(zones.pop()) if len(zones) == 1 else timezone.get_default_timezone()
+    return timezone.localdate(timezone=zone)
+
+
 class ScreeningForm(IdentityFields):
-    site = SiteChoiceField(queryset=Site.objects.none(), empty_label=None, label=_("Site"))
+    site = SiteChoiceField(queryset=Site.objects.none(), empty_label=CHOOSE, label=_("Site"))
     screening_date = forms.DateField(widget=IsoDateInput, label=_("Screening date"))
 
     field_order = ["site", "screening_date", "full_name", "medical_record_number", "date_of_birth", "phone"]
@@ -53,6 +64,8 @@ class ScreeningForm(IdentityFields):
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
+        if not self.is_bound:  # most patients are screened the day they are registered
+            self.fields["screening_date"].initial = today_at(sites)
         self.criteria = list(EligibilityCriterion.objects.filter(active=True))
         for criterion in self.criteria:
             if criterion.kind == "inclusion":
@@ -94,9 +107,9 @@ class BaselineForm(BootstrapForm):
     weight_kg = forms.DecimalField(max_digits=4, decimal_places=1, label=_("Weight (kg)"))
     previous_failed_transfers = forms.IntegerField(min_value=0, label=_("Previous failed embryo transfers"))
     prior_miscarriages = forms.IntegerField(min_value=0, label=_("Prior miscarriages"))
-    infertility_type = forms.ChoiceField(choices=InfertilityType.choices, label=_("Infertility type"))
+    infertility_type = forms.ChoiceField(choices=blank_first(InfertilityType.choices), label=_("Infertility type"))
     infertility_years = forms.DecimalField(max_digits=3, decimal_places=1, label=_("Infertility duration (years)"))
-    education = forms.ChoiceField(choices=Education.choices, label=_("Education"))
+    education = forms.ChoiceField(choices=blank_first(Education.choices), label=_("Education"))
     amh_ng_ml = forms.DecimalField(max_digits=5, decimal_places=2, required=False, label=_("AMH (ng/mL, optional)"))
 
     def baseline(self) -> BaselineInput:
@@ -143,8 +156,8 @@ def _block_sizes(value: str) -> list[int]:
 
 
 class StratumFields(BootstrapForm):
-    site = SiteChoiceField(queryset=Site.objects.all(), empty_label=None, label=_("Site"))
-    age_group = forms.ChoiceField(choices=AgeGroup.choices, label=_("Age group"))
+    site = SiteChoiceField(queryset=Site.objects.all(), empty_label=CHOOSE, label=_("Site"))
+    age_group = forms.ChoiceField(choices=blank_first(AgeGroup.choices), label=_("Age group"))
 
 
 class AllocationGenerateForm(StratumFields):
@@ -188,8 +201,8 @@ class AllocationExtendForm(BootstrapForm):
 
 class TransferForm(BootstrapForm):
     transfer_date = forms.DateField(widget=IsoDateInput, label=_("Transfer date"))
-    cycle_type = forms.ChoiceField(choices=CycleType.choices, label=_("Cycle type"))
-    embryo_stage = forms.ChoiceField(choices=EmbryoStage.choices, label=_("Embryo stage"))
+    cycle_type = forms.ChoiceField(choices=blank_first(CycleType.choices), label=_("Cycle type"))
+    embryo_stage = forms.ChoiceField(choices=blank_first(EmbryoStage.choices), label=_("Embryo stage"))
     embryos_transferred = forms.IntegerField(label=_("Embryos transferred (1–3)"))
 
 
@@ -199,7 +212,7 @@ class TransferEditForm(ReasonMixin, TransferForm):
 
 class LutealSupportForm(BootstrapForm):
     drug = forms.CharField(max_length=100, label=_("Drug"))
-    route = forms.ChoiceField(choices=Route.choices, label=_("Route"))
+    route = forms.ChoiceField(choices=blank_first(Route.choices), label=_("Route"))
     daily_dose = forms.CharField(max_length=50, label=_("Daily dose"), help_text=_("Dose and unit, e.g. 90 mg"))
     start_date = forms.DateField(widget=IsoDateInput, label=_("Start date"))
     stop_date = forms.DateField(widget=IsoDateInput, required=False, label=_("Stop date"))
