@@ -6,6 +6,7 @@ holds it (and settings name `quality.services.automatic_checks_sync` as the clin
 """
 
 from quality.services.automatic_checks import automatic_checks_sync
+from quality.services.bulk_queries import queries_answer, queries_close
 from quality.services.locks import casebook_lock, casebook_unlock, database_lock, database_unlock
 from quality.services.queries import query_answer, query_close, query_raise, query_reopen
 from quality.services.signoff import casebook_sign, form_verify, forms_verify, signature_blockers
@@ -19,6 +20,8 @@ __all__ = [
     "database_unlock",
     "form_verify",
     "forms_verify",
+    "queries_answer",
+    "queries_close",
     "query_answer",
     "query_close",
     "query_raise",
