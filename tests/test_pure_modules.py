@@ -28,6 +28,7 @@ NO_DJANGO = [
     "analysis.stats",
     "core.csv_safety",
     "core.markers",  # gettext_noop for pure modules, without Django
+    "labs.display",
     "outcomes.instruments",
     "outcomes.scoring",
     "patients.allocation",
