@@ -17,7 +17,7 @@ from quality import selectors, services
 from quality.forms import MessageForm
 from quality.models import QueryStatus
 from quality.query_forms import BulkQueryForm, QueryFilterForm
-from quality.services.bulk_queries import MAX_BATCH, queries_answer, queries_close
+from quality.services.bulk_queries import MAX_BATCH
 
 PAGE_SIZE = 50
 
@@ -96,11 +96,11 @@ def _bulk_action(request):
 
 BULK_STEPS = {
     "answer": (
-        queries_answer,
+        services.queries_answer,
         lambda n: ngettext("%(count)d query answered.", "%(count)d queries answered.", n),
     ),
     "close": (
-        queries_close,
+        services.queries_close,
         lambda n: ngettext("%(count)d query closed.", "%(count)d queries closed.", n),
     ),
 }
