@@ -10,12 +10,13 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY as AUTH_SESSION_KEY
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.utils.html import escape
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.audit import current_request_id, reset_request_id, set_request_id
+from core.views import page_not_found
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +194,29 @@ class DatabaseUnavailableMiddleware:
             "Reload the page to see what was recorded, then try again in a minute."
         )
         return _plain_error(request, 503, _("Service unavailable"), message, **{"Retry-After": "30"})
+
+
+class DebugNotFoundPageMiddleware:
+    """Under DEBUG (`make run`) a 404 is the app's page too, not Django's technical one.
+
+    With DEBUG on, Django answers an Http404 with its yellow debug page and never calls handler404, so
+    another site's patient looked like a broken URL; the API's 404 is JSON either way (core.views). Without
+    DEBUG this does nothing: handler404 already serves templates/404.html.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if settings.DEBUG and response.status_code == 404 and request.resolver_match is None:
+            return page_not_found(request, None)  # no route matched the address
+        return response
+
+    def process_exception(self, request, exception):
+        if settings.DEBUG and isinstance(exception, Http404):
+            return page_not_found(request, exception)
+        return None
 
 
 class NoStoreMiddleware:

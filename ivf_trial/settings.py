@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "analysis",
     # Cross-app reads (patient page, casebook review, audit trail): no models.
     "casebook",
+    "exchange",
     # The demo and synthetic trials, on top: they may call every app's services.
     "sampledata",
 ]
@@ -107,6 +108,7 @@ MIDDLEWARE = [
     # Deny by default: every view needs a logged-in user unless marked @login_not_required.
     "core.middleware.LoginRequiredExceptApiMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.middleware.DebugNotFoundPageMiddleware",  # under DEBUG too, a 404 is the app's page (API: JSON)
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
     # A view whose database connection failed answers 503 "nothing was saved", not a bare 500.
