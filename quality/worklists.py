@@ -106,7 +106,6 @@ def _monitor(patients, books, queries: Counter) -> WorkSection:
         WorkEntry(
             label=p.study_id,
             url=reverse("casebook:review", args=[p.study_id]),
-            note=ngettext("%(count)d form", "%(count)d forms", n) % {"count": n},
             count=n,
         )
         for p, n in waiting[:MAX_ENTRIES]
