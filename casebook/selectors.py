@@ -99,7 +99,8 @@ def patient_audit_history(*, user, patient: Patient) -> list[AuditEntry]:
             source.event_model, record=source.record, record_label=source.label, **source.filters(patient.pk)
         )
     ]
-    return sorted(entries, key=lambda e: e.at, reverse=True)
+    # Newest first; events of one transaction share its moment, so each table's own order breaks the tie.
+    return sorted(entries, key=lambda e: e.position, reverse=True)
 
 
 def patient_audit_events(*, user, patient: Patient, since: datetime | None = None) -> list[AuditEntry]:

@@ -251,7 +251,7 @@ def test_every_kind_of_change_is_on_the_history_page_with_old_new_who_and_reason
         ("pregnancy_outcome", "beta_hcg_value", "120.00", "152.50", "Pregnancy outcome", "β-hCG value (IU/L)"),
         ("adverse_event", "grade", "1", "2", "Adverse event", "CTCAE grade"),
         ("baseline", "weight_kg", "56.0", "61.0", "Baseline", "Weight (kg)"),
-        ("data_query", "status", "open", "answered", "Data query", "Status"),
+        ("data_query", "status", "Open", "Answered", "Data query", "Status"),  # choices by their labels (issue 20)
     ]
     for (record, field, old, new, *_), (_r, _f, _o, _n, who, reason) in zip(expected, CORRECTIONS, strict=True):
         row = _row(rows, record, field, reason=reason)
@@ -260,7 +260,8 @@ def test_every_kind_of_change_is_on_the_history_page_with_old_new_who_and_reason
         row = _row(rows, record, field)
         assert (row["audit-record"], row["audit-field-label"]) == (record_label, label)
     questionnaire = _row(rows, "questionnaire_response", "answers", reason="Item 3 transcribed wrongly")
-    assert "'3': 3" in questionnaire["audit-old"] and "'3': 1" in questionnaire["audit-new"]
+    # Only the corrected answer, as "item: answer" (issue 20: the page showed both whole Python dicts).
+    assert (questionnaire["audit-old"], questionnaire["audit-new"]) == ("3: 3", "3: 1")
     assert questionnaire["audit-record"] == "Questionnaire"
     verified = _row(rows, "source_verification", "form", action="created")
     assert (verified["audit-new"], verified["audit-user"], verified["audit-reason"]) == (
@@ -277,7 +278,7 @@ def test_signature_and_its_invalidation_are_on_the_history_page(client, signed_t
     rows = _page_rows(client, signed_then_voided)
     signed = _row(rows, "casebook_signature", "meaning", action="created")
     assert (signed["audit-new"], signed["audit-user"], signed["audit-record"]) == (
-        "approval",
+        "Approval: I have reviewed this casebook and its data are complete and accurate",  # the choice's label
         "investigator_a",
         "E-signature",
     )
@@ -359,7 +360,14 @@ def test_the_history_page_costs_the_same_queries_for_few_and_many_events(
     assert cost() == few
 
 
+# The names the page shows instead of keys (casebook.audit_history.TrailNames), one query per kind whatever
+# the number of entries: users (who changed what, and user keys), her site, her allocation slot, her arm,
+# the questionnaire's instrument and time point, the data query, and the screening criteria.
+NAME_QUERIES = 8
+
+
 def _page_queries() -> int:
     # Session and user, the user's permissions (one query), the trial for the header; the patient, her
-    # site memberships; then one query per record type of her trail (each joined to its audit context).
-    return 6 + len(patient_trail_sources())
+    # site memberships; then one query per record type of her trail (each joined to its audit context),
+    # then the names.
+    return 6 + len(patient_trail_sources()) + NAME_QUERIES
