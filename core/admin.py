@@ -87,7 +87,7 @@ class SiteMembershipInline(admin.TabularInline):
 
 @admin.register(Site)
 class SiteAdmin(AuditedAdmin):
-    list_display = ["code", "name"]
+    list_display = ["code", "name", "time_zone"]  # the zone its staff read the audit trail's times in
     inlines = [SiteMembershipInline]
 
 
