@@ -93,3 +93,9 @@ FIELD_LABELS = {
     "unlocked_at": gettext_noop("Unlocked at"),
     "unlock_reason": gettext_noop("Unlock reason"),
 }
+
+# A field name two record types share with different meanings: labelled per record type (model label).
+MODEL_FIELD_LABELS = {
+    # The screening's answers are the eligibility checklist's, whose label the catalogue translates as such.
+    ("outcomes.QuestionnaireResponse", "answers"): gettext_noop("Item answers"),
+}

@@ -21,7 +21,7 @@ from django.utils.functional import Promise
 from django.utils.text import capfirst
 from django.utils.translation import gettext_noop, override
 
-from core.audit_labels import FIELD_LABELS
+from core.audit_labels import FIELD_LABELS, MODEL_FIELD_LABELS
 
 PATIENT_MODEL = "patients.Patient"
 MAX_PATH_LENGTH = 4  # foreign keys from a record to her; today's longest is 2 (query message → query → patient)
@@ -150,4 +150,5 @@ def field_label(model: type[Model], name: str) -> str:
     field = model._meta.get_field(name)
     if isinstance(field.verbose_name, Promise):
         return _msgid(field.verbose_name)
-    return FIELD_LABELS.get(field.name) or capfirst(_msgid(field.verbose_name))
+    specific = MODEL_FIELD_LABELS.get((model._meta.label, field.name))
+    return specific or FIELD_LABELS.get(field.name) or capfirst(_msgid(field.verbose_name))

@@ -88,6 +88,7 @@ def test_values_read_as_people_say_them(client, patient, staff_site_a):
     )
     answers = _row(table, "questionnaire_response", "answers")
     assert (answers["audit-old"], answers["audit-new"]) == ("3: 3", "3: 1")  # the corrected item only
+    assert answers["audit-field-label"] == "Item answers"  # not the screening's "Answers" (eligibility)
     scores = _row(table, "questionnaire_response", "scores")
     assert scores["audit-old"].startswith("Physical functioning: ")
     screening = _row(table, "screening", "answers", "created")["audit-new"]
