@@ -25,10 +25,11 @@ def field_config() -> FieldConfig:
     )
 
 
-def field_label(field: FormField) -> str:
-    """A field as the user reads it, in their language: "Weight (kg)", "3. Vigorous activities…"."""
+def field_label(field: FormField, *, unit: bool = True) -> str:
+    """A field as the user reads it, in their language: "Weight (kg)" (without its unit when the value beside
+    it carries the unit), "3. Vigorous activities…"."""
     # SSRS 6 and 7 end with a long note on what to count, translated apart (outcomes.forms.item_text): left out.
     label = gettext(field.label.removesuffix(SOURCES_NOTE)).strip()
     if field.number:
         label = f"{field.number}. {label}"
-    return f"{label} ({gettext(field.unit)})" if field.unit else label
+    return f"{label} ({gettext(field.unit)})" if field.unit and unit else label
