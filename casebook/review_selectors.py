@@ -63,8 +63,10 @@ class FormReview:
 
     @property
     def verifiable(self) -> bool:
-        """Complete, not yet verified as it is, and no query left open (quality.services.forms_verify)."""
-        return self.status.state == catalogue.COMPLETE and not self.open_queries
+        """Complete (signed or locked since, too), not verified as it is now, no query left open: what
+        quality.services.forms_verify verifies."""
+        started = self.status.state not in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS)
+        return started and self.verification is None and not self.open_queries
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from core.exceptions import ValidationFailed
 from patients import services as patient_services
 from quality import services
 from quality.models import SourceVerification
-from tests.factories import UserFactory, baseline_input, consented_patient
+from tests.factories import PASSWORD, UserFactory, baseline_input, consented_patient, screen
 from tests.quality.helpers import _states
 
 pytestmark = pytest.mark.django_db
@@ -114,3 +114,18 @@ def test_site_staff_cannot_verify_from_the_page(client, patient, staff_site_a):
     assert client.post(url, {"action": "verify", "scope": "all"}).status_code == 403
     assert 'id="verify-all"' not in client.get(url).content.decode()
     assert not SourceVerification.objects.exists()
+
+
+def test_a_signed_casebook_can_still_be_verified_from_the_page(
+    client, site_a, staff_site_a, investigator_site_a, monitor
+):
+    patient = screen(site_a, staff_site_a, eligible=False)  # complete with its screening form alone
+    client.force_login(investigator_site_a)
+    body = {"action": "sign", "username": "investigator_a", "password": PASSWORD, "meaning": "review"}
+    assert client.post(reverse("casebook:review", args=[patient.study_id]), body).status_code == 302
+    assert _states(patient) == {"screening": "signed"}
+    client.force_login(monitor)
+    assert 'id="verify-all"' in client.get(reverse("casebook:review", args=[patient.study_id])).content.decode()
+    page = _post(client, monitor, patient, {"scope": "all"}).content.decode()
+    assert "Verified 1 form: Screening." in page and 'id="verify-all"' not in page
+    assert SourceVerification.objects.get().form == "screening" and _states(patient) == {"screening": "signed"}
