@@ -2,7 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapForm, blank_first
-from quality.models import QueryOrigin, QueryStatus, SignatureMeaning
+from quality.models import SignatureMeaning
 
 
 class RaiseQueryForm(BootstrapForm):
@@ -45,10 +45,3 @@ class SignForm(BootstrapForm):
 
 class ReasonForm(BootstrapForm):
     reason = forms.CharField(label=_("Reason"), max_length=500)
-
-
-class QueryFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", _("Any status")), *QueryStatus.choices], required=False)
-    origin = forms.ChoiceField(choices=[("", _("Any origin")), *QueryOrigin.choices], required=False)
-    study_id = forms.CharField(required=False, max_length=16)
-    site = forms.CharField(required=False, max_length=6)
