@@ -1,4 +1,4 @@
-"""What the demo women's clinical forms say, solved from the published trial (paper.md). Pure: no Django.
+"""What the demo women's clinical forms say, solved from the published trial (docs/paper.md). Pure: no Django.
 
 Why: the application computes its own statistics from per-patient records (SPEC §5), so the demo can only
 show the paper's numbers if the records are built to produce them. Counts are exact (CPR 16/40 vs 12/40,

@@ -11,12 +11,13 @@ from sampledata.demo_profiles import ARM_SIZE, DEVIATIONS, HUNDREDTH, PAPER_BASE
 from sampledata.demo_solver import PAPER_HORMONES, PAPER_OUTCOMES, POST_TREATMENT
 
 DEMO_DESCRIPTION = (
-    "A demo of the trial in paper.md (Lei et al., J Med Biochem 2026): 80 women with repeated IVF failure, "
-    "40 per arm, with every form entered through the application. Where the paper prints numbers, the records "
-    "are built so that the application's own statistics print the same, where whole-number data allow it. "
-    "Where it prints none (β-hCG, CA-125, IL-6, quality of life, social support, adverse events by type), the "
-    "values are invented, plausible and in the direction the paper claims. The application computes its own "
-    "tests from the data; where they disagree with the paper's 'P < 0.05', the claim is listed as not reproduced."
+    "A demo of the trial summarised in docs/paper.md (Lei et al., J Med Biochem 2026): 80 women with repeated "
+    "IVF failure, 40 per arm, with every form entered through the application. Where the paper prints numbers, "
+    "the records are built so that the application's own statistics print the same, where whole-number data "
+    "allow it. Where it prints none (β-hCG, CA-125, IL-6, quality of life, social support, adverse events by "
+    "type), the values are invented, plausible and in the direction the paper claims. The application computes "
+    "its own tests from the data; where they disagree with the paper's 'P < 0.05', the claim is listed as not "
+    "reproduced."
 )
 
 

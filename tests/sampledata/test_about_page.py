@@ -97,3 +97,18 @@ def test_blinded_users_do_not_see_the_arm_comparison(client, staff_site_a):
     client.force_login(staff_site_a)
     page = client.get(reverse("about")).content.decode()
     assert "data-claim=" not in page and "blinded" in page
+
+
+def test_the_paper_summary_the_page_cites_ships_in_docs(client, investigator_site_a):
+    from django.conf import settings
+
+    summary = (settings.BASE_DIR / "docs" / "paper.md").read_text()
+    assert "10.5937/jomb0-57360" in summary and "Lei J, Jin Y, Geng N, Zhang H" in summary
+    for fact in ("80 women", "40 per arm", "Clinical pregnancy rate", "41.25%", "22.62%", "dalteparin"):
+        assert fact in summary, fact
+    client.force_login(investigator_site_a)
+    page = client.get(reverse("about")).content.decode()
+    citation = page[page.index('id="paper-citation"') :].split("</p>")[0]
+    assert "<code>docs/paper.md</code>" in citation and 'href="https://doi.org/10.5937/jomb0-57360"' in citation
+    assert "docs/paper.md" in page[: page.index('id="paper-citation"')]  # the description names it too
+    assert "trial in paper.md" not in page
