@@ -61,13 +61,27 @@ def enrollment() -> dict:
     return {
         "target": trial.target_sample_size if trial else None,
         "randomized": total,
-        "series": [{"month": month, "cumulative": n} for month, n in overall.items()],
+        "series": _every_month(overall),
         "by_site_series": by_site_series,
         "by_site": [
             {"site": code, "randomized": site_totals.get(code, 0)}
             for code in Site.objects.values_list("code", flat=True)
         ],
     }
+
+
+def _every_month(cumulative: dict[str, int]) -> list[dict]:
+    """The cumulative series with every month from the first to the last ("YYYY-MM"), a month without a
+    randomization carrying the total before it: the chart's axis then has no jump across a gap in enrolment."""
+    series: list[dict] = []
+    if not cumulative:
+        return series
+    year, month = map(int, min(cumulative).split("-"))
+    last = max(cumulative)
+    while (key := f"{year:04d}-{month:02d}") <= last:
+        series.append({"month": key, "cumulative": cumulative.get(key, series[-1]["cumulative"] if series else 0)})
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return series
 
 
 def safety() -> dict:

@@ -1,9 +1,14 @@
-"""The demo trial of paper.md, built through the real services so audit, rules, statuses and automatic
+"""The demo trial of docs/paper.md, built through the real services so audit, rules, statuses and automatic
 checks are real: enrolment here, treatment, labs and outcomes in sampledata.demo_clinical. What the paper
 claims, and the demo's value for each claim, is sampledata.paper_claims.
 
 Idempotent: users are updated in place, a woman whose demo record number already exists is skipped, and
-so is every clinical record already present; a second run writes nothing and leaves no audit event.
+so is every clinical record already present; a second run writes nothing, leaves no audit event and does
+not move the data version.
+
+The demo's calendar is relative to the day it is first seeded: enrolment began two years before, so that
+every record of the trial, to the last birth, lies in the past. A later run reads that start back from the
+first woman's screening date and finds every date where it left it.
 """
 
 from dataclasses import dataclass
@@ -19,14 +24,17 @@ from core.audit import audited
 from core.models import Site
 from core.roles import roles_sync
 from patients import allocation, allocation_stream, randomization, services
-from patients.models import AgeGroup, AllocationList, Patient, PatientIdentity, PatientStatus
+from patients.models import AgeGroup, AllocationList, Patient, PatientIdentity, PatientStatus, Screening
 from patients.services import BaselineInput, IdentityInput
 from sampledata.demo_clinical import DemoWoman, demo_clinical_seed, randomizations_backdate
 from sampledata.demo_profiles import DemoProfile, demo_profiles
 from sampledata.services import eligible_answers, woman_enrol
 
 DEFAULT_PASSWORD = "demo-password-1"
-ENROLMENT_START = date(2023, 3, 6)
+# The last woman is screened 430 days after enrolment starts and her child could be born 255 days later.
+STARTED_BEFORE_FIRST_SEED = timedelta(days=730)
+SCREENING_INTERVAL = timedelta(days=5)
+REGISTERED_AT = time(9, 0)
 # Women screened but not eligible (CONSORT "excluded"): enrolment index after which each appears,
 # and the criterion that excluded her. Invented for the demo; the paper reports no screening log.
 SCREEN_FAILURES = [
@@ -39,14 +47,15 @@ SCREEN_FAILURES = [
 ]
 SURNAMES = ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao", "Wu", "Zhou", "Xu", "Sun", "Ma", "Zhu"]
 GIVEN_NAMES = ["Fang", "Min", "Jing", "Li", "Yan", "Xiu", "Hua", "Ying", "Hong", "Lan", "Mei", "Juan", "Xia", "Ping"]
-# (username, role, site codes, is Django staff)
+# (username, role, site codes, is Django staff, first name, last name): invented people, named as a signature
+# prints them (given name first, as they would write it in English).
 DEMO_USERS = [
-    ("staff", "site_staff", ["SZ"], False),
-    ("investigator", "investigator", ["SZ"], False),
-    ("monitor", "monitor", [], False),
-    ("statistician", "statistician", [], False),
-    ("admin", "admin", [], True),
-    ("staff_bj", "site_staff", ["BJ"], False),
+    ("staff", "site_staff", ["SZ"], False, "Min", "Wang"),
+    ("investigator", "investigator", ["SZ"], False, "Jing", "Chen"),
+    ("monitor", "monitor", [], False, "Hui", "Zhou"),
+    ("statistician", "statistician", [], False, "Yan", "Zhao"),
+    ("admin", "admin", [], True, "Qiang", "Sun"),
+    ("staff_bj", "site_staff", ["BJ"], False, "Fang", "Liu"),
 ]
 
 
@@ -55,14 +64,16 @@ LIST_LENGTH = 200
 # number by patients.allocation_stream.fixed_seed) and the lists say so; real lists get server seeds.
 LIST_SEED = "ivf-demo allocation list 20230301"
 # The allocation lists went live before the first woman was screened.
-LISTS_LIVE_AT = (ENROLMENT_START - timedelta(days=3), time(9, 0))
+LISTS_LIVE_BEFORE = timedelta(days=3)
+LISTS_LIVE_AT = time(9, 0)
 REASON_DEMO_ACCOUNTS = "Demo accounts: one per role, given by seed_demo on the server"
 REASON_LISTS_BACKDATED = "Demo trial: the lists went live before enrolment began in the historical trial"
+REASON_REGISTRATIONS_BACKDATED = "Demo trial: each woman was registered on her screening day; entered later"
 
 
 @dataclass(frozen=True)
 class DemoSummary:
-    users: list[str]
+    users: list[tuple[str, str]]  # (username, full name)
     created_patients: int
     existing_patients: int
     randomized_patients: int
@@ -78,14 +89,17 @@ def _sites() -> dict[str, Site]:
 
 def _users(password: str, sites: dict[str, Site]) -> dict:
     users = {}
-    for username, role, site_codes, is_staff in DEMO_USERS:
-        with audited(by=None, reason=REASON_DEMO_ACCOUNTS):
+    for username, role, site_codes, is_staff, first_name, last_name in DEMO_USERS:
+        # Accounts are not the trial's data: they neither mark the statistics stale nor move the data version.
+        with audited(by=None, reason=REASON_DEMO_ACCOUNTS, data_change=False):
             user, created = get_user_model().objects.get_or_create(
                 username=username, defaults={"is_staff": is_staff, "email": f"{username}@demo.invalid"}
             )
+            wanted = {"is_staff": is_staff, "first_name": first_name, "last_name": last_name}
             # Only touch the row when something differs, so a second run changes nothing.
-            if created or not user.check_password(password) or user.is_staff != is_staff:
-                user.is_staff = is_staff
+            if created or not user.check_password(password) or any(getattr(user, k) != v for k, v in wanted.items()):
+                for field, value in wanted.items():
+                    setattr(user, field, value)
                 user.set_password(password)
                 user.save()
             group = Group.objects.get(name=role)
@@ -205,22 +219,50 @@ def _randomize_enrolled(site: Site, staff) -> int:
     return len(waiting)
 
 
-def _lists_backdate(sites: dict[str, Site], statistician) -> None:
+def _local(day: date, at: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+def enrolment_start(site: Site) -> date:
+    """The demo's first day: read back from its first woman's screening once seeded, else two years ago."""
+    first = Screening.objects.filter(
+        patient__site=site, patient__identity__medical_record_number=_record_number(1)
+    ).values_list("screening_date", flat=True)
+    return first[0] - SCREENING_INTERVAL if first else timezone.localdate() - STARTED_BEFORE_FIRST_SEED
+
+
+def _lists_backdate(sites: dict[str, Site], statistician, start: date) -> None:
     """The demo's lists went live before enrolment (audited, with a reason); already so: untouched."""
-    when = timezone.make_aware(datetime.combine(*LISTS_LIVE_AT))
+    when = _local(start - LISTS_LIVE_BEFORE, LISTS_LIVE_AT)
     stale = AllocationList.objects.filter(site__in=sites.values(), status="live").exclude(went_live_at=when)
     if stale.exists():
         with audited(by=statistician, reason=REASON_LISTS_BACKDATED):
             stale.update(went_live_at=when)
 
 
-def enrolment_schedule(profiles: list[DemoProfile]) -> list[tuple[int, date, DemoProfile | None, str]]:
+def _registrations_backdate(site: Site, staff) -> int:
+    """Each demo woman registered on her screening day, as the patient list shows (audited, with a reason); the
+    service stamps the moment it runs. Already so: untouched."""
+    women = Patient.objects.filter(site=site, identity__medical_record_number__startswith="DEMO-")
+    moved = {
+        pk: _local(day, REGISTERED_AT)
+        for pk, day, registered in women.values_list("pk", "screening__screening_date", "created_at")
+        if registered != _local(day, REGISTERED_AT)
+    }
+    if moved:
+        with audited(by=staff, reason=REASON_REGISTRATIONS_BACKDATED):
+            for pk, when in moved.items():
+                Patient.objects.filter(pk=pk).update(created_at=when)
+    return len(moved)
+
+
+def enrolment_schedule(profiles: list[DemoProfile], start: date) -> list[tuple[int, date, DemoProfile | None, str]]:
     """(demo number, screening date, profile or None, excluding criterion) in order of screening."""
     failures_after = dict(SCREEN_FAILURES)
     schedule, n = [], 0
     for profile in profiles:
         n += 1
-        screening_date = ENROLMENT_START + timedelta(days=5 * n)
+        screening_date = start + SCREENING_INTERVAL * n
         schedule.append((n, screening_date, profile, ""))
         if profile.index in failures_after:
             n += 1
@@ -243,22 +285,24 @@ def demo_trial_seed(*, password: str = DEFAULT_PASSWORD) -> DemoSummary:
     sites = _sites()
     users = _users(password, sites)
     profiles = demo_profiles()
+    start = enrolment_start(sites["SZ"])
     _allocation_lists(sites, users["statistician"], profiles)
-    _lists_backdate(sites, users["statistician"])
+    _lists_backdate(sites, users["statistician"], start)
     created = existing = 0
-    schedule = enrolment_schedule(profiles)
+    schedule = enrolment_schedule(profiles, start)
     for n, screening_date, profile, criterion in schedule:
         if profile is None:
             _screen_failure(sites["SZ"], users["staff"], n, criterion, screening_date)
             continue
         done = _enrol(sites["SZ"], users["staff"], n, profile, screening_date)
         created, existing = created + done, existing + (not done)
+    _registrations_backdate(sites["SZ"], users["staff"])
     randomized = _randomize_enrolled(sites["SZ"], users["staff"])
     women = _demo_women(sites["SZ"], schedule)
     backdated = randomizations_backdate(women, users["staff"])
     clinical = demo_clinical_seed(women=women, by=users["staff"])
     return DemoSummary(
-        users=[u for u, *_ in DEMO_USERS],
+        users=[(u, f"{first} {last}") for u, *_, first, last in DEMO_USERS],
         created_patients=created,
         existing_patients=existing,
         randomized_patients=randomized,

@@ -5,7 +5,7 @@ from sampledata.demo import DEFAULT_PASSWORD, demo_trial_seed
 
 
 class Command(BaseCommand):
-    help = "Load the demo trial of paper.md (idempotent) and print the demo accounts."
+    help = "Load the demo trial of docs/paper.md (idempotent) and print the demo accounts."
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default=DEFAULT_PASSWORD, help="Password of every demo account")
@@ -28,5 +28,5 @@ class Command(BaseCommand):
             job.refresh_from_db()
             self.stdout.write(f"Statistics job {job.pk}: {job.status}.")
         self.stdout.write(f"Demo accounts (password: {password}):")
-        for username in summary.users:
-            self.stdout.write(f"  {username}")
+        for username, full_name in summary.users:
+            self.stdout.write(f"  {username} ({full_name})")
