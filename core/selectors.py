@@ -33,6 +33,7 @@ class AuditEntry:
     model: str = ""  # the tracked model's label, e.g. "patients.Baseline"
     event_id: int = 0  # pgh_id: unique within the model's event table only
     record_label: str = ""  # English msgid of the record type's page label, e.g. "Pregnancy outcome"
+    object_id: int = 0  # the changed row's primary key (pgh_obj_id)
 
     @property
     def position(self) -> str:
@@ -79,6 +80,7 @@ def audit_entries(event_model, *, record: str = "", record_label: str = "", **fi
                     model=tracked._meta.label,
                     event_id=event.pgh_id,
                     record_label=record_label,
+                    object_id=event.pgh_obj_id,
                 )
             )
             previous = current

@@ -9,6 +9,7 @@ from casebook import api as casebook_api
 from core import account_api, auth_api
 from core import api_views as core_api
 from core.api_resources import resource_detail_api, resource_list_api
+from exchange import api as exchange_api
 from labs import api as labs_api
 from outcomes import api as outcomes_api
 from patients import api as patients_api
@@ -46,6 +47,7 @@ urlpatterns = [
     path("statistics/", analysis_api.StatisticsApi.as_view(), name="api-statistics"),
     path("statistics/recompute/", analysis_api.StatisticsRecomputeApi.as_view(), name="api-statistics-recompute"),
     path("statistics/jobs/<int:pk>/", analysis_api.StatisticsJobApi.as_view(), name="api-statistics-job"),
+    path("export/odm.xml", exchange_api.OdmExportApi.as_view(), name="api-export-odm"),
     path("export/<str:dataset>.<str:fmt>", export_api.ExportApi.as_view(), name="api-export"),
     path("data-dictionary/", export_api.DataDictionaryApi.as_view(), name="api-data-dictionary"),
     path("queries/", quality_api.QueryListApi.as_view(), name="api-queries"),

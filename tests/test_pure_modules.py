@@ -19,7 +19,18 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT = {"core", "patients", "labs", "outcomes", "quality", "analysis", "casebook", "sampledata", "ivf_trial"}
+PROJECT = {
+    "core",
+    "patients",
+    "labs",
+    "outcomes",
+    "quality",
+    "analysis",
+    "casebook",
+    "exchange",
+    "sampledata",
+    "ivf_trial",
+}
 ALLOWED_LIBRARIES = {"numpy", "scipy"}
 TRANSLATION = "django.utils.translation"
 
@@ -28,6 +39,8 @@ NO_DJANGO = [
     "analysis.stats",
     "core.csv_safety",
     "core.markers",  # gettext_noop for pure modules, without Django
+    "exchange.odm.metadata",
+    "exchange.odm.oids",
     "labs.display",
     "outcomes.instruments",
     "outcomes.scoring",
