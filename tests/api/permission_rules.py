@@ -231,6 +231,8 @@ RULES: dict[str, Rule] = {
         kwargs=lambda w: {"dataset": "patients", "fmt": "csv"},
         gate=ONLY_STATISTICIAN,
     ),
+    # The CDISC ODM file (SPEC §11.2): the same rule as the analysis exports.
+    "api-export-odm": Rule(offers={"GET": ONLY_STATISTICIAN}, gate=ONLY_STATISTICIAN),
     "api-data-dictionary": Rule(offers=READ_ONLY),
     # The schema and Swagger UI are for signed-in users (SPEC §1: anonymous see login, health, static).
     "api-schema": Rule(offers=READ_ONLY),

@@ -277,3 +277,12 @@ def test_a_streamed_export_answers_as_documented(world, in_transaction, fmt):
     findings = Findings()
     findings.check(case, response, world["statistician"])
     findings.report()
+
+
+def test_the_odm_export_answers_as_documented(world, in_transaction):
+    case = OPERATIONS["GET /api/v1/export/odm.xml"].Case(query={"audit": "1"})
+    response = case.call(headers=world["statistician"])
+    assert response.status_code == 200, response.text
+    findings = Findings()
+    findings.check(case, response, world["statistician"])
+    findings.report()
