@@ -102,14 +102,14 @@ def forms_verify(*, patient: Patient, forms: list[str], by) -> VerifyReport:
             status, existing = statuses[key], book.verifications.get(key)
             why = _why_not_verifiable(status, open_queries.get(key, 0))
             if why:
-                skipped.append(why)
+                skipped.append(str(why))
             elif existing is not None and existing.content_hash == status.content_hash:
-                already.append(status.label)
+                already.append(str(status.label))  # some labels are lazy: the report holds text
             else:
                 new.append(
                     SourceVerification(patient=patient, form=key, content_hash=status.content_hash, verified_by=by)
                 )
-                verified.append(status.label)
+                verified.append(str(status.label))
         SourceVerification.objects.bulk_create(new)
     return VerifyReport(verified, already, skipped)
 
