@@ -32,4 +32,7 @@ def field_label(field: FormField, *, unit: bool = True) -> str:
     label = gettext(field.label.removesuffix(SOURCES_NOTE)).strip()
     if field.number:
         label = f"{field.number}. {label}"
-    return f"{label} ({gettext(field.unit)})" if field.unit and unit else label
+    if not (field.unit and unit):
+        return label
+    # Translated as a whole: Chinese puts the unit in full-width brackets, 体重（kg）.
+    return gettext("%(label)s (%(unit)s)") % {"label": label, "unit": gettext(field.unit)}
