@@ -60,7 +60,7 @@ def test_the_list_shows_50_a_page_and_page_links_keep_the_filters(client, patien
     first = client.get(URL, {"status": "open"})
     assert len(_rows(first)) == 50
     page = first.content.decode()
-    assert "status=open&amp;page=2" in page and "60 queries, 1–50 shown" in page
+    assert "status=open&amp;page=2" in page and "1–50 of 60 queries shown" in page
     second = client.get(URL, {"status": "open", "page": "2"})
     assert len(_rows(second)) == 10
     assert _rows(first).isdisjoint(_rows(second))
