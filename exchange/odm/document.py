@@ -55,5 +55,11 @@ def odm_document(*, user, site: Site | None, audit: bool, progress) -> Iterator[
         header = FileHeader(f"ODM.{uuid.uuid4()}", now, "SingleSite" if site else "All")
         admin = admin_data(today=timezone.localdate(), audit_usernames=audit_usernames() if audit else set())
         blinded = not arm_results_visible(user)
-        subjects = clinical.subjects(user=user, metadata=metadata, site=site, blinded=blinded, audit=audit)
-        yield from odm_chunks(header, _study(), metadata, admin, _counted(subjects, progress))
+        subjects = _counted(
+            clinical.subjects(user=user, metadata=metadata, site=site, blinded=blinded, audit=audit), progress
+        )
+        try:
+            yield from odm_chunks(header, _study(), metadata, admin, subjects)
+        finally:
+            # A client gone mid-file: the server-side cursors close while their transaction is still open.
+            subjects.close()

@@ -1,7 +1,10 @@
 """The ODM file describes one moment: outside a transaction (as a streamed response is read) every batch
 is read on the snapshot of the file's first query, so a change committed while the file streams is not
-half in it."""
+half in it; and a client gone midway leaves the connection clean (its cursors closed inside that
+transaction)."""
 
+import gc
+import sys
 import threading
 from decimal import Decimal
 
@@ -17,7 +20,7 @@ from tests.exchange.odm_world import item_values, parse
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_change_committed_while_the_file_streams_is_not_in_it(site_a, staff_site_a, statistician):
+def test_a_change_committed_while_the_file_streams_is_not_in_it(site_a, staff_site_a, statistician, monkeypatch):
     patient = f.randomizable_patient(site_a, staff_site_a)
     chunks = odm_document(user=statistician, site=None, audit=False, progress=Progress())
     head = next(chunks)  # the metadata and admin data: the snapshot is taken
@@ -36,3 +39,16 @@ def test_a_change_committed_while_the_file_streams_is_not_in_it(site_a, staff_si
     values = item_values(parse(head + b"".join(chunks)))
     assert values["I.BASELINE.WEIGHT_KG"] == ["56"]
     assert Baseline.objects.get(patient=patient, voided_at__isnull=True).weight_kg == Decimal("70.0")
+
+    f.screen(site_a, staff_site_a)
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    monkeypatch.setattr("exchange.odm.writer.FLUSH_BYTES", 1)  # a chunk per subject: stop between two
+    monkeypatch.setattr("exchange.odm.clinical.BATCH_PATIENTS", 1)  # the patients' cursor stays open
+    abandoned = odm_document(user=statistician, site=None, audit=True, progress=Progress())
+    next(abandoned)
+    next(abandoned)  # the first subject: her batch's cursors are open
+    abandoned.close()
+    gc.collect()
+    assert unraisable == []
+    assert not connection.in_atomic_block and Baseline.objects.filter(patient=patient).exists()
