@@ -10,6 +10,7 @@ from django.db import models
 from django.utils.translation import override
 
 from analysis.exports.dictionary import SCALES
+from core.markers import gettext_noop
 from core.models import Arm, Timepoint
 from exchange.odm.metadata import (
     BOOLEAN,
@@ -57,7 +58,7 @@ FORM_MODELS: dict[str, type[models.Model]] = {
     "deviations": ProtocolDeviation,
 }
 REGISTRATION_FIELDS = {"age_at_enrolment": Patient, "status": Patient}
-CENSORING = (("<", "Below the detection limit"), (">", "Above the measuring range"))
+CENSORING = (("<", gettext_noop("Below the detection limit")), (">", gettext_noop("Above the measuring range")))
 DERIVED = {"bmi": "Weight (kg) / height (m)², at baseline"}
 
 _TYPES = (
