@@ -112,3 +112,14 @@ def empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """A request in Chinese leaves Chinese active in its thread (LocaleMiddleware activates, nothing
+    deactivates): the next test in this worker would read the services' messages in Chinese."""
+    yield
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
