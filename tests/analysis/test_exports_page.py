@@ -112,3 +112,18 @@ def test_a_site_scoped_reader_would_count_only_her_sites_rows(trial, staff_site_
     assert exports.row_counts(staff_site_b) == {
         dataset: len(list(exports.rows(dataset, user=staff_site_b))) for dataset in exports.DATASETS
     }
+
+
+def test_the_odm_export_is_linked_and_its_link_downloads_it_into_the_log(client, trial, statistician):
+    client.force_login(statistician)
+    html = client.get(reverse(PAGE)).content.decode()
+    odm = reverse("api-export-odm")
+    assert 'data-standard="odm"' in html
+    assert f'href="{odm}"' in html and f'href="{odm}?audit=1"' in html
+    response = client.get(odm)  # session authentication, as the page's link is followed
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content)
+    assert b'ODMVersion="1.3.2"' in body
+    assert ExportLog.objects.get().dataset == "odm"
+    row = client.get(reverse(PAGE)).content.decode().split('id="export-log"', 1)[1]
+    assert "<code>odm</code>" in row
