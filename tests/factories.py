@@ -256,3 +256,29 @@ def clinical_records(patient, by) -> dict:
             by=by,
         ),
     }
+
+
+def rand36_entered_then_corrected(patient, *, by):
+    """A baseline RAND-36 entered (every item 3) and item 3 corrected to 1, with a reason: an audited change
+    of a questionnaire's answers."""
+    from django.utils import timezone
+
+    from outcomes import services as outcomes
+
+    answers = {str(item): 3 for item in range(3, 13)}
+    answered = outcomes.questionnaire_record(
+        patient=patient,
+        instrument="RAND36",
+        timepoint="BASELINE",
+        completed_on=timezone.localdate() - timedelta(days=30),
+        answers=answers,
+        by=by,
+    )
+    return outcomes.questionnaire_update(
+        response=answered,
+        completed_on=answered.completed_on,
+        answers={**answers, "3": 1},
+        by=by,
+        reason="Item 3 transcribed wrongly",
+        expected_version=answered.version,
+    )

@@ -15,9 +15,14 @@ from outcomes import services as outcomes
 from patients import services as patient_services
 from patients.treatment import TransferInput, transfer_update
 from quality import services as quality
-from tests.factories import backdated_transfer, baseline_input, pregnancy_data, randomized_patient
+from tests.factories import (
+    backdated_transfer,
+    baseline_input,
+    pregnancy_data,
+    rand36_entered_then_corrected,
+    randomized_patient,
+)
 
-RAND36 = {str(item): 3 for item in range(3, 13)}
 # What a database dump shows and a reader never should (issue 20, found item 7).
 COLUMN_NAME = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)*_id\b")
 PYTHON_LITERALS = [
@@ -72,22 +77,7 @@ def corrected_everywhere(site, staff, statistician, monitor):
         reason="Ultrasound report: no heartbeat",
         expected_version=outcome.version,
     )
-    answered = outcomes.questionnaire_record(
-        patient=patient,
-        instrument="RAND36",
-        timepoint="BASELINE",
-        completed_on=timezone.localdate() - timedelta(days=30),
-        answers=RAND36,
-        by=staff,
-    )
-    outcomes.questionnaire_update(
-        response=answered,
-        completed_on=answered.completed_on,
-        answers={**RAND36, "3": 1},
-        by=staff,
-        reason="Item 3 transcribed wrongly",
-        expected_version=answered.version,
-    )
+    rand36_entered_then_corrected(patient, by=staff)
     quality.query_raise(patient=patient, form="baseline", field="weight_kg", message="Source says 58 kg?", by=monitor)
     patient.refresh_from_db()
     return patient

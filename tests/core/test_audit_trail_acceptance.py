@@ -22,6 +22,7 @@ from tests.factories import (
     adverse_event_form,
     backdated_transfer,
     baseline_input,
+    rand36_entered_then_corrected,
     randomized_patient,
     screen,
 )
@@ -29,7 +30,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/audit/"
-RAND36 = {str(item): 3 for item in range(3, 13)}
 
 
 class TrailRows(HTMLParser):
@@ -139,22 +139,7 @@ def corrected(site_a, staff_site_a, statistician, monitor):
         reason="Grade per CTCAE: bruise over 5 cm",
         expected_version=event.version,
     )
-    answered = outcomes.questionnaire_record(
-        patient=patient,
-        instrument="RAND36",
-        timepoint="BASELINE",
-        completed_on=timezone.localdate() - timedelta(days=30),
-        answers=RAND36,
-        by=staff_site_a,
-    )
-    outcomes.questionnaire_update(
-        response=answered,
-        completed_on=answered.completed_on,
-        answers={**RAND36, "3": 1},
-        by=staff_site_a,
-        reason="Item 3 transcribed wrongly",
-        expected_version=answered.version,
-    )
+    rand36_entered_then_corrected(patient, by=staff_site_a)
     query = quality.query_raise(
         patient=patient, form="baseline", field="weight_kg", message="Source says 61 kg?", by=monitor
     )
