@@ -1,6 +1,6 @@
 """Accessibility of the pages every role uses (issue 20, item 12): axe-core, run by Playwright on every page
-of tests/browser/page_list.py as a role that uses it, in English and in Chinese, finds no violation of
-impact serious or critical.
+of tests/browser/page_list.py as a role that uses it, in English and in Chinese, at a phone's width, finds no
+violation of impact serious or critical; the navigation, with its menus open, at a laptop's.
 
 axe-core is vendored for the tests only (tests/browser/vendor/axe.min.js, its LICENSE beside it: MPL-2.0;
 `npm pack axe-core@4`), never served by the app. It runs in each page as an init script of the browser
@@ -23,6 +23,10 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 IMPACTS = ("critical", "serious", "moderate", "minor")
 BLOCKING = {"critical", "serious"}
 MENU_ROLES = (STATISTICIAN, ADMIN)  # the longest Manage menus
+# Pages are checked as a phone shows them: a table wider than the screen scrolls in its own box, which must
+# take the keyboard's focus (scrollable-region-focusable); the navigation's links, folded there, at a laptop's.
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1280, "height": 800}
 
 # Known serious or critical violations in pages whose templates are changed elsewhere, by (page, rule id):
 # each one is reported to be fixed there, and then removed from here. Keep it empty otherwise.
@@ -53,7 +57,7 @@ def _report(language: str, found: dict[str, list[dict]]) -> str:
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_listed_pages_have_no_serious_or_critical_violation(browser: Browser, live_server, language):
-    sessions = Sessions(browser, live_server.url, build_world(), language, init_script=AXE)
+    sessions = Sessions(browser, live_server.url, build_world(), language, init_script=AXE, viewport=PHONE)
     found: dict[str, list[dict]] = {}
     try:
         for listed, tab in sessions.pages(pages_for(language)):
@@ -61,6 +65,7 @@ def test_the_listed_pages_have_no_serious_or_critical_violation(browser: Browser
             found[listed.name] = tab.evaluate(RUN_AXE)
         for role in MENU_ROLES:  # the navigation's menus, opened (closed <details> are not rendered)
             tab = sessions.context(role).new_page()
+            tab.set_viewport_size(LAPTOP)  # the bar's links shown
             tab.goto(f"{live_server.url}/patients/")
             tab.evaluate("document.querySelectorAll('details.nav-menu').forEach(menu => { menu.open = true; })")
             found[f"menus open ({role})"] = tab.evaluate(RUN_AXE)
