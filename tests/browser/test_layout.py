@@ -16,8 +16,9 @@ PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
 ONE_LINE_NAV_PX = 70  # the bar with one row of links (56 px); a wrapped label or a second row makes it 80+
 
-# Per link: its height and whether its text fits its box (a nowrap label too long for its box overflows).
-NAV_LINKS = """() => [...document.querySelectorAll('nav.navbar .nav-link, nav.navbar .navbar-brand')]
+# Per link and button (中文 too): its height, and whether its text fits its box (a nowrap label too long
+# for its box overflows).
+NAV_LINKS = """() => [...document.querySelectorAll('nav.navbar .nav-link, nav.navbar .navbar-brand, nav.navbar .btn')]
   .filter(e => e.offsetParent !== null)
   .map(e => ({text: e.textContent.trim(), height: e.getBoundingClientRect().height,
               overflows: e.scrollWidth > e.clientWidth + 1}))"""
