@@ -21,6 +21,11 @@ def database_lock_view(request):
     trial = selectors.trial_get()
     locked = trial.status == TrialStatus.LOCKED
     form = (ReasonForm if locked else DatabaseLockForm)(request.POST or None)
+    # The page says which step it offered: a lock posted from a page shown before someone else locked
+    # must not unlock (and the reverse).
+    offered = request.POST.get("action")
+    if request.method == "POST" and offered != ("unlock" if locked else "lock"):
+        form.add_error(None, _("The database was locked or unlocked by someone else meanwhile: check and try again."))
     if request.method == "POST" and form.is_valid():
         if locked:
             change = lambda d: services.database_unlock(reason=d["reason"], by=request.user)  # noqa: E731

@@ -95,12 +95,14 @@ def test_the_lock_page_shows_the_checklist_and_refuses_open_items_without_an_ove
         assert f'data-item="{key}" data-count="{count}"' in page
     assert "Casebooks of randomized women without a valid signature" in page
 
-    refused = client.post(url, {"reason": "final analysis", "override_reason": ""})
+    refused = client.post(url, {"action": "lock", "reason": "final analysis", "override_reason": ""})
     assert refused.status_code == 400
     assert "say why the database is locked with them" in refused.content.decode()
     assert Trial.objects.get().status != TrialStatus.LOCKED
 
-    done = client.post(url, {"reason": "final analysis", "override_reason": "DSMB asked for the lock today"})
+    done = client.post(
+        url, {"action": "lock", "reason": "final analysis", "override_reason": "DSMB asked for the lock today"}
+    )
     assert done.status_code == 302 and Trial.objects.get().status == TrialStatus.LOCKED
     history = client.get(url).content.decode()
     assert "DSMB asked for the lock today" in history
@@ -115,3 +117,16 @@ def test_the_lock_page_in_chinese(client, site_a, staff_site_a, statistician):
         page = client.get(reverse("quality:database_lock"), headers={"accept-language": "zh-hans"}).content.decode()
     for english in (*map(str, item_labels().values()), "Before locking", "Why lock with open items"):
         assert english not in page
+
+
+def test_a_lock_posted_from_a_page_shown_before_someone_else_locked_does_not_unlock(
+    client, site_a, staff_site_a, statistician
+):
+    services.database_lock(reason="final analysis", by=statistician, override_reason="the sponsor agreed")
+    client.force_login(statistician)
+    url = reverse("quality:database_lock")
+    stale = client.post(url, {"action": "lock", "reason": "final analysis", "override_reason": "again"})
+    assert stale.status_code == 400 and "by someone else meanwhile" in stale.content.decode()
+    assert Trial.objects.get().status == TrialStatus.LOCKED
+    assert client.post(url, {"reason": "no step named"}).status_code == 400
+    assert Trial.objects.get().status == TrialStatus.LOCKED

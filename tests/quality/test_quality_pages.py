@@ -110,12 +110,14 @@ def test_database_lock_page_is_the_statisticians(client, staff_site_a, statistic
     url = reverse("quality:database_lock")
     assert _client(client, staff_site_a).get(url).status_code == 403
     stat = _client(client, statistician)
-    assert stat.post(url, {"reason": ""}).status_code == 400
+    assert stat.post(url, {"action": "lock", "reason": ""}).status_code == 400
     assert Trial.objects.get().status != "locked"
     override = "Statistics are recomputed after the lock"
-    assert stat.post(url, {"reason": "final analysis", "override_reason": override}).status_code == 302
+    assert (
+        stat.post(url, {"action": "lock", "reason": "final analysis", "override_reason": override}).status_code == 302
+    )
     assert Trial.objects.get().status == "locked"
-    assert stat.post(url, {"reason": "late data"}).status_code == 302
+    assert stat.post(url, {"action": "unlock", "reason": "late data"}).status_code == 302
     assert Trial.objects.get().status != "locked"
 
 
