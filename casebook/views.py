@@ -18,7 +18,7 @@ from core import access
 from core.exceptions import DomainError
 from core.forms import add_domain_errors, run_form_action
 from labs.selectors import patient_lab_timeline
-from outcomes.selectors import patient_outcomes, questionnaire_slots
+from outcomes.selectors import patient_outcomes
 from patients import randomization
 from patients import selectors as patient_selectors
 from patients.forms import RandomizeForm
@@ -40,7 +40,6 @@ def patient_view(request, study_id):
         "draws": draws,
         "lab_chart": {row.analyte.code: row.chart_points for row in lab_rows if row.chart_points},
         **patient_outcomes(patient=patient),
-        "questionnaire_slots": questionnaire_slots(),
     }
     return render(request, "casebook/patient.html", context)
 
