@@ -65,7 +65,7 @@ class FormReview:
     def verifiable(self) -> bool:
         """Complete (signed or locked since, too), not verified as it is now, no query left open: what
         quality.services.forms_verify verifies."""
-        started = self.status.state not in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS)
+        started = self.status.state not in catalogue.NOT_DONE
         return started and self.verification is None and not self.open_queries
 
 

@@ -25,6 +25,7 @@ VERIFIED = gettext_noop("verified")
 SIGNED = gettext_noop("signed")
 LOCKED = gettext_noop("locked")
 STATES = (NOT_STARTED, IN_PROGRESS, COMPLETE, VERIFIED, SIGNED, LOCKED)
+NOT_DONE = (NOT_STARTED, IN_PROGRESS)  # missing: nothing entered, or not every required value
 
 RANDOMIZABLE = ("consented", "randomized", "completed")
 # The clinical-pregnancy ultrasound is done about five weeks after the transfer.

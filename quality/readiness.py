@@ -28,7 +28,7 @@ def lock_checklist() -> list[ReadinessItem]:
         .count(),
         "unsigned_casebooks": sum(1 for pk, book in books.items() if pk in randomized and not book.signature_valid),
         "unverified_forms": sum(1 for f in forms if f.state == catalogue.COMPLETE),
-        "missing_forms": sum(1 for f in forms if f.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS)),
+        "missing_forms": sum(1 for f in forms if f.state in catalogue.NOT_DONE),
     }
     where = {
         "open_queries": reverse("quality:queries"),

@@ -159,7 +159,7 @@ class Casebook:
 
     @property
     def incomplete_forms(self) -> list[FormStatus]:
-        return [f for f in self.forms if f.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS)]
+        return [f for f in self.forms if f.state in catalogue.NOT_DONE]
 
 
 def casebooks(patients: list[Patient], *, today=None) -> dict[int, Casebook]:
@@ -242,7 +242,7 @@ def missing_forms(*, user, site_code: str = "", overdue_only: bool = False) -> l
         MissingForm(p, f)
         for p in patients
         for f in books[p.pk].forms
-        if f.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS) and (f.overdue or not overdue_only)
+        if f.state in catalogue.NOT_DONE and (f.overdue or not overdue_only)
     ]
     far_future = timezone.localdate().replace(year=9999)
     return sorted(rows, key=lambda r: (not r.form.overdue, r.form.due or far_future, r.patient.study_id))

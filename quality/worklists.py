@@ -20,8 +20,6 @@ from quality import catalogue, selectors
 from quality.models import DataQuery, QueryStatus
 from quality.services import signature_blockers
 
-NOT_DONE = (catalogue.NOT_STARTED, catalogue.IN_PROGRESS)
-
 
 def _url(name: str, **query) -> str:
     return reverse(name) + (f"?{urlencode(query)}" if query else "")
@@ -54,7 +52,9 @@ def _query_counts(user, *, entry_sites, monitors: bool) -> Counter:
 
 def _data_entry(patients, books, entry_sites, queries: Counter) -> WorkSection:
     """What the missing-forms page lists (all, and overdue only) and the open queries of her sites."""
-    missing = [f for p in patients if p.site_id in entry_sites for f in books[p.pk].forms if f.state in NOT_DONE]
+    missing = [
+        f for p in patients if p.site_id in entry_sites for f in books[p.pk].forms if f.state in catalogue.NOT_DONE
+    ]
     overdue = sum(1 for f in missing if f.overdue)
     items = (
         WorkItem("forms_due", _("Forms to enter or finish"), len(missing), _url("quality:missing")),

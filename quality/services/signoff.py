@@ -37,7 +37,7 @@ def form_verify(*, patient: Patient, form: str, by) -> SourceVerification:
         status = next((f for f in book.forms if f.key == form), None)
         if status is None:
             raise ValidationFailed(not_a_form_errors(form, patient))
-        if status.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS):
+        if status.state in catalogue.NOT_DONE:
             raise InvalidTransition(
                 _("%(form)s is %(state)s: only a complete form can be verified.")
                 % {"form": status.label, "state": _(status.state)}
@@ -60,7 +60,7 @@ class VerifyReport:
 
 
 def _why_not_verifiable(status: catalogue.FormStatus, open_queries: int) -> str:
-    if status.state in (catalogue.NOT_STARTED, catalogue.IN_PROGRESS):
+    if status.state in catalogue.NOT_DONE:
         return _("%(form)s is %(state)s: only a complete form can be verified.") % {
             "form": status.label,
             "state": _(status.state),
