@@ -10,10 +10,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit_display import moment_text
 from core.models import Arm, Timepoint
 from labs.models import LabDraw, LabResult
 from outcomes.instruments import INSTRUMENT_ITEMS
@@ -91,13 +93,14 @@ class CasebookReview:
 
 
 def shown(value, unit: str = "") -> str:
-    """A stored value as people read it: Yes/No, ISO dates, local date-times to the minute, decimals as stored."""
+    """A stored value as people read it: Yes/No, ISO dates, date-times to the minute with their UTC offset,
+    decimals as stored."""
     if value is None or value == "":
         return EMPTY
     if isinstance(value, bool):
         text = _("Yes") if value else _("No")
-    elif isinstance(value, datetime):
-        text = f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    elif isinstance(value, datetime):  # in the zone casebook_review activates: the site's, as the history
+        text = moment_text(value, timezone.get_current_timezone_name())
     elif isinstance(value, date):
         text = value.isoformat()
     elif isinstance(value, Decimal):
@@ -240,7 +243,13 @@ def _visit_label(key: str, timepoints: dict[str, str]) -> str:
 
 
 def casebook_review(*, book: Casebook) -> CasebookReview:
-    """Her casebook's forms with their values, states and open queries, grouped by visit."""
+    """Her casebook's forms with their values, states and open queries, grouped by visit; times in her
+    site's zone, as on her audit history."""
+    with timezone.override(ZoneInfo(book.patient.site.time_zone)):
+        return _casebook_review(book)
+
+
+def _casebook_review(book: Casebook) -> CasebookReview:
     patient = book.patient
     config = field_config()
     source = _Records(patient)

@@ -11,6 +11,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit_display import moment_text
+from core.models import Site
+from labs.models import LabDraw
 from outcomes import services as outcomes
 from patients.models import Randomization
 from patients.treatment import luteal_support_record
@@ -87,7 +90,8 @@ def test_clinical_values_labs_questionnaires_and_records_of_several(client, trea
     page = _page(client, monitor, treated)
     assert _value(page, "labs:ET14", "FSH").strip() == "6 IU/L"
     assert _value(page, "labs:ET14", "IL6").strip() == "50 pg/mL"
-    assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", _value(page, "labs:ET14", "drawn_at").strip())
+    drawn_at = LabDraw.objects.get(patient=treated, timepoint__code="ET14").drawn_at
+    assert _value(page, "labs:ET14", "drawn_at").strip() == moment_text(drawn_at, treated.site.time_zone)
     assert _value(page, "questionnaire:RAND36:BASELINE", "item_3").strip() == "3 — No, not limited at all"
     assert _value(page, "questionnaire:RAND36:BASELINE", "item_1").strip() == "—"
     assert _value(page, "outcome", "beta_hcg_positive").strip() == "No"
@@ -133,3 +137,11 @@ def test_the_page_costs_the_same_queries_for_3_forms_as_for_15(
     with django_assert_max_num_queries(MAX_PAGE_QUERIES):
         client.get(url)
     assert _queries(client, monitor, small) == _queries(client, monitor, treated)
+
+
+def test_times_read_in_the_sites_zone_as_on_her_audit_history(client, treated, monitor):
+    drawn_at = LabDraw.objects.get(patient=treated, timepoint__code="ET14").drawn_at
+    for zone, offset in (("Pacific/Kiritimati", "+14:00"), ("Pacific/Pago_Pago", "-11:00")):
+        Site.objects.filter(pk=treated.site_id).update(time_zone=zone)
+        shown = _value(_page(client, monitor, treated), "labs:ET14", "drawn_at").strip()
+        assert shown == moment_text(drawn_at, zone) and shown.endswith(offset)
