@@ -11,8 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.account_selectors import UNUSED_AFTER, access_grants_to_decide
-from core.lockout import locked_accounts
-from core.lockout_views import UNLOCK_PERMISSION
+from core.lockout import UNLOCK_PERMISSION, locked_accounts
 from core.models import AccessGrant, AccountEvent, AccountEventKind, GrantStatus
 from core.worklists import ACCOUNTS, WorkItem, WorkSection
 

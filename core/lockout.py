@@ -33,6 +33,7 @@ from core.exceptions import InvalidTransition
 from core.models import AccountEvent, AccountEventKind
 from core.tokens import user_tokens_revoke
 
+UNLOCK_PERMISSION = "auth.change_user"  # the administrator's: she manages accounts
 # Passed to authenticate() and so to user_login_failed: the failure is an e-signature's, not a login's.
 PURPOSE_SIGNATURE = "e-signature"
 
@@ -219,7 +220,7 @@ def reauthenticate(*, user, username: str, password: str, request) -> Reauthenti
 @transaction.atomic
 def account_unlock(*, user, reason: str, by, request=None) -> AccountEvent:
     """Lift an account lock (the admin's reason recorded) and the user's address locks with it."""
-    if not by.has_perm("auth.change_user"):
+    if not by.has_perm(UNLOCK_PERMISSION):
         raise PermissionDenied(_("Only the administrator unlocks accounts."))
     reason = require_reason(reason)
     get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).first()

@@ -12,9 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.exceptions import DomainError
 from core.forms import BootstrapForm, add_domain_errors
-from core.lockout import account_unlock, locked_accounts
-
-UNLOCK_PERMISSION = "auth.change_user"  # the administrator's: she manages accounts
+from core.lockout import UNLOCK_PERMISSION, account_unlock, locked_accounts
 
 
 class UnlockForm(BootstrapForm):
