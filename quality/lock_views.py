@@ -20,7 +20,7 @@ def database_lock_view(request):
         raise PermissionDenied(_("Only the statistician locks the database."))
     trial = selectors.trial_get()
     locked = trial.status == TrialStatus.LOCKED
-    form = (ReasonForm if locked else DatabaseLockForm)(request.POST or None)
+    form = (ReasonForm if locked else DatabaseLockForm)(request.POST if request.method == "POST" else None)
     # The page says which step it offered: a lock posted from a page shown before someone else locked
     # must not unlock (and the reverse).
     offered = request.POST.get("action")

@@ -129,4 +129,5 @@ def test_a_lock_posted_from_a_page_shown_before_someone_else_locked_does_not_unl
     assert stale.status_code == 400 and "by someone else meanwhile" in stale.content.decode()
     assert Trial.objects.get().status == TrialStatus.LOCKED
     assert client.post(url, {"reason": "no step named"}).status_code == 400
+    assert client.post(url, {}).status_code == 400  # an empty post is refused on the form, not a 500
     assert Trial.objects.get().status == TrialStatus.LOCKED
